@@ -1,0 +1,23 @@
+import Link from "next/link";
+import type { CurrentUser } from "@/lib/auth/session";
+import { AdminMenu } from "./admin-menu";
+import { SignOutButton } from "./sign-out-button";
+
+export function MenuBar({ user }: { user: CurrentUser }) {
+  return (
+    <header className="border-b border-slate-200 bg-white">
+      <nav aria-label="Menu bar" className="mx-auto flex max-w-7xl items-center gap-6 px-4 py-2">
+        <Link href="/" className="font-semibold">
+          Account Logs
+        </Link>
+        {user.role === "admin" && <AdminMenu />}
+        <div className="ml-auto flex items-center gap-3 text-sm">
+          <span>
+            Signed in as <strong data-testid="current-username">{user.username}</strong>
+          </span>
+          <SignOutButton />
+        </div>
+      </nav>
+    </header>
+  );
+}

@@ -1,0 +1,93 @@
+import fs from "node:fs";
+import os from "node:os";
+
+type LockHolder = { pid: number; hostname: string; startedAt: string; command: string };
+
+export class DirectoryLockedError extends Error {
+  override name = "DirectoryLockedError";
+  constructor(
+    readonly lockPath: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `The embedded database is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}).\n` +
+        `Only one process may open it at a time. Stop that process first (for example the running app), then retry.\n` +
+        `If no such process exists, delete ${lockPath} and retry.`,
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readHolder(lockPath: string): LockHolder | undefined {
+  try {
+    const holder = JSON.parse(fs.readFileSync(lockPath, "utf8")) as LockHolder;
+    return Number.isInteger(holder.pid) ? holder : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isStale(holder: LockHolder | undefined): boolean {
+  if (!holder) return true;
+  if (holder.hostname !== os.hostname()) return false;
+  return holder.pid !== process.pid && !isAlive(holder.pid);
+}
+
+/**
+ * Takes an exclusive lock file for this process. PGlite has no lock of its own, and two
+ * processes on one data folder corrupt it, so every opener goes through here. A lock left by
+ * a dead process on this host is taken over. Returns the function that releases it.
+ */
+export function acquireDirectoryLock(lockPath: string): () => void {
+  const me: LockHolder = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    startedAt: new Date().toISOString(),
+    command: process.argv.slice(1).join(" ").slice(0, 200),
+  };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, JSON.stringify(me), { flag: "wx", mode: 0o600 });
+      const release = () => {
+        if (readHolder(lockPath)?.pid === process.pid) fs.rmSync(lockPath, { force: true });
+        process.removeListener("exit", release);
+      };
+      process.once("exit", release);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = readHolder(lockPath);
+    if (holder?.pid === process.pid) {
+      throw new Error(`This process already holds ${lockPath}; open the database once and share it.`);
+    }
+    if (!isStale(holder)) throw new DirectoryLockedError(lockPath, holder!);
+    // Move the stale lock aside atomically; if another opener replaced it meanwhile, put it back.
+    const aside = `${lockPath}.stale-${process.pid}`;
+    try {
+      fs.renameSync(lockPath, aside);
+    } catch {
+      continue;
+    }
+    const moved = readHolder(aside);
+    if (moved && holder && moved.pid !== holder.pid && !isStale(moved)) {
+      try {
+        fs.linkSync(aside, lockPath);
+      } catch {
+        // Someone else now holds the lock; the next loop reports them.
+      }
+    }
+    fs.rmSync(aside, { force: true });
+  }
+  const holder = readHolder(lockPath);
+  if (holder) throw new DirectoryLockedError(lockPath, holder);
+  throw new Error(`Could not take the lock ${lockPath}; retry.`);
+}

@@ -1,0 +1,188 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import type { Sql } from "postgres";
+import { env } from "@/lib/env";
+import { acquireDirectoryLock } from "./directory-lock";
+import * as schema from "./schema";
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Either the database or an open transaction: query functions accept both. */
+export type Executor = Database | Transaction;
+
+export type DatabaseTarget = { kind: "postgres"; url: string } | { kind: "pglite"; dir: string };
+
+type OpenClient =
+  | { kind: "pglite"; client: PGlite; release: () => void }
+  | { kind: "postgres"; client: Sql; release: () => void };
+
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
+const MIGRATION_LOCK_KEY = 726_531_001;
+
+/** `DATABASE_URL` when set, else the embedded PGlite folder. */
+export function configuredTarget(): DatabaseTarget {
+  const { DATABASE_URL, PGLITE_DIR } = env();
+  return DATABASE_URL ? { kind: "postgres", url: DATABASE_URL } : { kind: "pglite", dir: PGLITE_DIR };
+}
+
+export function describeTarget(target: DatabaseTarget): string {
+  if (target.kind === "pglite") return `embedded PGlite at ${path.resolve(target.dir)}`;
+  try {
+    const url = new URL(target.url);
+    return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`;
+  } catch {
+    return "PostgreSQL (DATABASE_URL is not a valid URL)";
+  }
+}
+
+/** Files that belong beside the embedded database (its lock, the generated secret). */
+export function pgliteSiblingPath(dir: string, suffix: string): string {
+  const resolved = path.resolve(dir);
+  return path.join(path.dirname(resolved), `${path.basename(resolved)}.${suffix}`);
+}
+
+async function openPglite(dir: string): Promise<OpenClient> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+  if (dir.startsWith("memory://")) {
+    const client = await PGlite.create({ dataDir: dir, extensions: { pg_trgm } });
+    return { kind: "pglite", client, release: () => {} };
+  }
+  const resolved = path.resolve(dir);
+  fs.mkdirSync(path.dirname(resolved), { recursive: true });
+  const release = acquireDirectoryLock(pgliteSiblingPath(resolved, "lock"));
+  try {
+    const client = await PGlite.create({ dataDir: resolved, extensions: { pg_trgm } });
+    return { kind: "pglite", client, release };
+  } catch (error) {
+    release();
+    throw new DatabaseUnavailableError(`Could not open the embedded database at ${resolved}.`, { cause: error });
+  }
+}
+
+async function openPostgres(url: string): Promise<OpenClient> {
+  const { default: postgres } = await import("postgres");
+  const client = postgres(url, {
+    max: 10,
+    connect_timeout: 10,
+    onnotice: () => {},
+  });
+  try {
+    await client`select 1`;
+  } catch (error) {
+    await client.end({ timeout: 1 }).catch(() => {});
+    const code = (error as { code?: string }).code;
+    throw new DatabaseUnavailableError(
+      `Cannot reach ${describeTarget({ kind: "postgres", url })}${code ? ` (${code})` : ""}: ${(error as Error).message}. ` +
+        `Check DATABASE_URL and that the server is running.`,
+      { cause: error },
+    );
+  }
+  return { kind: "postgres", client, release: () => {} };
+}
+
+async function wrap(open: OpenClient): Promise<Database> {
+  if (open.kind === "pglite") {
+    const { drizzle } = await import("drizzle-orm/pglite");
+    return drizzle(open.client, { schema }) as unknown as Database;
+  }
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  return drizzle(open.client, { schema }) as unknown as Database;
+}
+
+async function migrateOpen(open: OpenClient, db: Database): Promise<void> {
+  const config = { migrationsFolder: MIGRATIONS_FOLDER };
+  if (open.kind === "pglite") {
+    const { migrate } = await import("drizzle-orm/pglite/migrator");
+    await migrate(db as never, config);
+    return;
+  }
+  // Several app instances may start together on one server: one migrates, the others wait.
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  const reserved = await open.client.reserve();
+  try {
+    await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migrate(db as never, config);
+  } finally {
+    await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
+    reserved.release();
+  }
+}
+
+export type DatabaseHandle = {
+  db: Database;
+  target: DatabaseTarget;
+  client: OpenClient;
+  close: () => Promise<void>;
+};
+
+/** Opens a database, applies pending migrations, and returns it with its closer. */
+export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
+  const open = target.kind === "pglite" ? await openPglite(target.dir) : await openPostgres(target.url);
+  const close = async () => {
+    try {
+      if (open.kind === "pglite") await open.client.close();
+      else await open.client.end({ timeout: 5 });
+    } finally {
+      open.release();
+    }
+  };
+  try {
+    const db = await wrap(open);
+    await migrateOpen(open, db);
+    return { db, target, client: open, close };
+  } catch (error) {
+    await close().catch(() => {});
+    if (error instanceof DatabaseUnavailableError) throw error;
+    throw new DatabaseUnavailableError(`Could not prepare ${describeTarget(target)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+// One handle per process, shared by the custom server and the Next.js bundle, which load
+// separate copies of this module.
+const shared = globalThis as unknown as { __accountLogsDatabase?: Promise<DatabaseHandle> };
+
+/** The app's database: opened lazily on first use, migrated before the first query. */
+export async function getDb(): Promise<Database> {
+  if (!shared.__accountLogsDatabase) {
+    const opening = openDatabase(configuredTarget());
+    shared.__accountLogsDatabase = opening;
+    // A failed open is not cached, so the app recovers once the database is reachable.
+    opening.catch(() => {
+      if (shared.__accountLogsDatabase === opening) shared.__accountLogsDatabase = undefined;
+    });
+  }
+  return wrapShared((await shared.__accountLogsDatabase).client);
+}
+
+// Each module copy wraps the shared client with its own drizzle instance.
+const wrapped = new WeakMap<object, Promise<Database>>();
+function wrapShared(open: OpenClient): Promise<Database> {
+  let db = wrapped.get(open.client);
+  if (!db) {
+    db = wrap(open);
+    wrapped.set(open.client, db);
+  }
+  return db;
+}
+
+export async function closeDb(): Promise<void> {
+  const opening = shared.__accountLogsDatabase;
+  shared.__accountLogsDatabase = undefined;
+  if (opening) await (await opening.catch(() => undefined))?.close();
+}
+
+/** Rows of a raw query, whichever driver ran it. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

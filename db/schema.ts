@@ -1,0 +1,123 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  inet,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+
+export const USER_ROLES = ["admin", "user"] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const users = pgTable(
+  "users",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    /** The name as created (NFKC, trimmed), for display. */
+    username: text("username").notNull(),
+    /** NFKC, trimmed, lower-cased: what sign-in and search compare. */
+    usernameNormalized: text("username_normalized").notNull().unique(),
+    /** `scrypt$<params>$<salt>$<key>`: parameters travel with the hash so they can be raised. */
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: USER_ROLES }).notNull().default("user"),
+    /** Consecutive wrong passwords since the last success or unlock. */
+    failedAttempts: integer("failed_attempts").notNull().default(0),
+    lockedAt: timestamp("locked_at", { withTimezone: true }),
+    /** Raised whenever existing sessions must stop working (lock, role change). */
+    sessionVersion: integer("session_version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    check("users_role_check", sql`${table.role} in ('admin', 'user')`),
+    check("users_failed_attempts_check", sql`${table.failedAttempts} >= 0`),
+    check("users_username_length_check", sql`char_length(${table.usernameNormalized}) between 1 and 64`),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+
+export const ACCOUNT_LOG_RESULTS = [
+  "login_successful",
+  "login_failed_wrong_password",
+  "login_failed_unknown_user",
+  "login_failed_account_locked",
+  "login_failed_invalid_request",
+  "account_locked",
+  "account_unlocked",
+  "logout",
+] as const;
+export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
+
+/**
+ * One row per distinct normalized username seen in the log, with the exact number of its
+ * log rows. Kept by a trigger on `account_logs`, so the page counts matches exactly without
+ * scanning the log, and substring search runs over this small table (trigram index).
+ */
+export const accountLogUsernames = pgTable(
+  "account_log_usernames",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    usernameNormalized: text("username_normalized").notNull().unique(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
+  },
+  (table) => [index("account_log_usernames_trgm_idx").using("gin", sql`${table.usernameNormalized} gin_trgm_ops`)],
+);
+
+/** The total number of log rows, split over a few rows so concurrent inserts don't queue on one. */
+export const accountLogTotals = pgTable("account_log_totals", {
+  shard: smallint("shard").primaryKey(),
+  rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
+});
+
+export const accountLogs = pgTable(
+  "account_logs",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** The database clock, not the app's. */
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+    /** As typed, bounded and with NUL replaced; `usernameTruncated` says when it was cut. */
+    username: text("username").notNull(),
+    usernameTruncated: boolean("username_truncated").notNull().default(false),
+    usernameNormalized: text("username_normalized").notNull(),
+    /** Set by the insert trigger from `usernameNormalized`; never written by the app. */
+    usernameKey: integer("username_key")
+      .notNull()
+      .default(0)
+      .references(() => accountLogUsernames.id),
+    userId: integer("user_id").references(() => users.id),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    ip: inet("ip"),
+    metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull().default({}),
+  },
+  (table) => [
+    check("account_logs_result_check", sql`${table.result} in (${sql.raw(ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", "))})`),
+    index("account_logs_username_key_id_idx").on(table.usernameKey, table.id.desc()),
+    index("account_logs_user_id_id_idx").on(table.userId, table.id.desc()),
+  ],
+);
+
+export type AccountLog = typeof accountLogs.$inferSelect;
+
+export type AccountLogMetadata = {
+  /** "Chrome 131 · Windows 11": what the admin page shows. */
+  summary?: string;
+  browser?: { name?: string; version?: string };
+  os?: { name?: string; version?: string };
+  device?: { type?: string; vendor?: string; model?: string };
+  userAgent?: { value: string; length: number; truncated: boolean };
+  clientHints?: Record<string, string>;
+  /** Forwarding headers as the client sent them: untrusted, kept for investigation. */
+  forwardedHeaders?: Record<string, string>;
+  /** For admin actions: who did it. */
+  actor?: { userId: number; username: string };
+  /** For account_locked: the consecutive failures that caused it. */
+  failedAttempts?: number;
+};

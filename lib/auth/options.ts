@@ -1,0 +1,87 @@
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { appendAccountLog } from "@/lib/account-log/record";
+import { attemptSignIn } from "@/lib/account-log/sign-in";
+import { requestContextFromHeaders, requestMetadata } from "@/lib/client/request-context";
+import { getDb } from "@/db";
+import { logServerError } from "@/lib/server-log";
+import { authRequestScope } from "./request-scope";
+
+const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
+
+export const authOptions: NextAuthOptions = {
+  session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+  pages: { signIn: "/login", error: "/login" },
+  providers: [
+    CredentialsProvider({
+      name: "Username and password",
+      credentials: {
+        username: { label: "Username", type: "text" },
+        password: { label: "Password", type: "password" },
+      },
+      async authorize(credentials, req) {
+        const context = requestContextFromHeaders(req.headers ?? {});
+        let outcome;
+        try {
+          outcome = await attemptSignIn(credentials ?? {}, context);
+        } catch {
+          // Already logged with its cause; the client gets a fixed code, never the error text.
+          throw new Error("SignInUnavailable");
+        }
+        if (outcome.status === "signed_in") {
+          const { user } = outcome;
+          return { id: String(user.id), name: user.username, role: user.role, sessionVersion: user.sessionVersion };
+        }
+        // NextAuth hands a thrown message to the client: only this fixed code, which any
+        // username reaches after enough failures, so it tells nothing about existence.
+        if (outcome.reason === "locked") throw new Error("AccountLocked");
+        return null;
+      },
+    }),
+  ],
+  callbacks: {
+    jwt({ token, user }) {
+      if (user) {
+        token.uid = Number(user.id);
+        token.role = user.role;
+        token.sessionVersion = user.sessionVersion;
+      }
+      return token;
+    },
+    session({ session, token }) {
+      session.user = { id: token.uid ?? 0, name: token.name ?? "", role: token.role ?? "user" };
+      session.sessionVersion = token.sessionVersion ?? 0;
+      return session;
+    },
+    redirect({ url, baseUrl }) {
+      // Same origin only: relative paths (not protocol-relative) or absolute URLs on baseUrl.
+      if (url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\")) return `${baseUrl}${url}`;
+      try {
+        if (new URL(url).origin === new URL(baseUrl).origin) return url;
+      } catch {
+        // Not a URL: fall through to the home page.
+      }
+      return baseUrl;
+    },
+  },
+  events: {
+    async signOut({ token }) {
+      if (!token?.uid) return;
+      const context = authRequestScope.getStore();
+      try {
+        await appendAccountLog(await getDb(), [
+          {
+            username: token.name ?? "",
+            userId: token.uid,
+            result: "logout",
+            ip: context?.ip ?? null,
+            metadata: context ? requestMetadata(context) : {},
+          },
+        ]);
+      } catch (error) {
+        logServerError("sign-out could not be recorded", error, { userId: token.uid });
+      }
+    },
+  },
+};
+

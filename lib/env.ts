@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+const optionalText = z
+  .string()
+  .transform((value) => value.trim())
+  .pipe(z.string())
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const integerInRange = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === "" ? String(fallback) : value.trim()))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+$/, `a whole number from ${min} to ${max}`)
+        .transform(Number)
+        .pipe(z.number().int().min(min, `a whole number from ${min} to ${max}`).max(max, `a whole number from ${min} to ${max}`)),
+    );
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: integerInRange(1, 65535, 3000),
+  HOST: optionalText.transform((value) => value ?? "0.0.0.0"),
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\/.+/, "a postgres:// or postgresql:// connection URL")
+      .optional(),
+  ),
+  PGLITE_DIR: optionalText.transform((value) => value ?? ".data/pglite"),
+  NEXTAUTH_SECRET: optionalText.pipe(z.string().min(32, "at least 32 characters").optional()),
+  NEXTAUTH_URL: optionalText.pipe(z.url("an absolute http(s) URL").optional()),
+  LOCKOUT_THRESHOLD: integerInRange(1, 100, 5),
+  TRUST_PROXY: optionalText.transform((value) => value ?? "false"),
+  ADMIN_USERNAME: optionalText,
+  ADMIN_PASSWORD: optionalText,
+  SCRYPT_LOG2_N: integerInRange(14, 20, 17),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigurationError extends Error {
+  override name = "ConfigurationError";
+}
+
+/** Parses the environment; a bad value names the variable and what it expects. */
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: expected ${issue.message}`);
+    throw new ConfigurationError(`Invalid configuration:\n  ${problems.join("\n  ")}\nSee .env.example for every variable.`);
+  }
+  return parsed.data;
+}
+
+const cache = globalThis as unknown as { __accountLogsEnv?: Env };
+
+/** The configuration, parsed once per process. */
+export function env(): Env {
+  cache.__accountLogsEnv ??= parseEnv();
+  return cache.__accountLogsEnv;
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import { getDb, type Executor } from "@/db";
+import { users, type UserRole } from "@/db/schema";
+import { hashPassword } from "@/lib/auth/password";
+import { newPasswordSchema, newUsernameSchema, normalizeUsername } from "./username";
+
+export class UserInputError extends Error {
+  override name = "UserInputError";
+}
+
+export class UsernameTakenError extends Error {
+  override name = "UsernameTakenError";
+}
+
+/** Creates an account; the username and password are validated here, at the boundary. */
+export async function createUser({
+  username,
+  password,
+  role = "user",
+}: {
+  username: string;
+  password: string;
+  role?: UserRole;
+}) {
+  const name = newUsernameSchema.safeParse(username);
+  if (!name.success) throw new UserInputError(name.error.issues[0]!.message);
+  const secret = newPasswordSchema.safeParse(password);
+  if (!secret.success) throw new UserInputError(secret.error.issues[0]!.message);
+
+  const db = await getDb();
+  const passwordHash = await hashPassword(secret.data);
+  const [created] = await db
+    .insert(users)
+    .values({ ...name.data, passwordHash, role })
+    .onConflictDoNothing({ target: users.usernameNormalized })
+    .returning({ id: users.id, username: users.username, role: users.role });
+  if (!created) throw new UsernameTakenError(`A user named "${name.data.username}" already exists.`);
+  return created;
+}
+
+export async function findUserByUsername(username: string, executor?: Executor) {
+  const db = executor ?? (await getDb());
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(eq(users.usernameNormalized, normalizeUsername(username)))
+    .limit(1);
+  return user;
+}
+
+/** What a session needs checked on every request: still there, same version, role, lock. */
+export async function getUserSessionState(userId: number) {
+  const db = await getDb();
+  const [user] = await db
+    .select({
+      id: users.id,
+      username: users.username,
+      role: users.role,
+      sessionVersion: users.sessionVersion,
+      lockedAt: users.lockedAt,
+    })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
+  return user;
+}
+
+export async function hasUnlockedAdmin(): Promise<boolean> {
+  const db = await getDb();
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, "admin"), sql`${users.lockedAt} is null`))
+    .limit(1);
+  return Boolean(row);
+}
+
+export async function hasAdmin(): Promise<boolean> {
+  const db = await getDb();
+  const [row] = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1);
+  return Boolean(row);
+}
+
+/**
+ * Makes sure the database has an admin. The first start creates one from ADMIN_USERNAME and
+ * ADMIN_PASSWORD, or from "admin" and a random password that is returned to print once.
+ */
+export async function ensureFirstAdmin({
+  username,
+  password,
+}: {
+  username?: string;
+  password?: string;
+}): Promise<{ username: string; generatedPassword?: string } | undefined> {
+  if (await hasAdmin()) return undefined;
+  const generatedPassword = password ? undefined : randomBytes(18).toString("base64url");
+  const created = await createUser({ username: username ?? "admin", password: password ?? generatedPassword!, role: "admin" });
+  return { username: created.username, generatedPassword };
+}

@@ -1,0 +1,137 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { createServer } from "node:http";
+import path from "node:path";
+
+/**
+ * The app's HTTP server: Next.js behind a plain Node server, so that the client address comes
+ * from the TCP socket (and TRUST_PROXY), never from a header the client wrote. Start-up also
+ * builds when needed, migrates, and makes sure an admin exists.
+ */
+
+const dev = process.argv.includes("--dev");
+(process.env as Record<string, string>).NODE_ENV = dev ? "development" : "production";
+
+const BUILD_INPUTS = ["app", "components", "lib", "db", "types", "middleware.ts", "next.config.js", "package-lock.json", "postcss.config.mjs"];
+
+function newestModification(entry: string): number {
+  if (!fs.existsSync(entry)) return 0;
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return fs
+    .readdirSync(entry)
+    .filter((name) => name !== "migrations")
+    .reduce((newest, name) => Math.max(newest, newestModification(path.join(entry, name))), stat.mtimeMs);
+}
+
+function buildIfNeeded(): void {
+  const buildId = path.join(".next", "BUILD_ID");
+  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
+  if (builtAt > Math.max(...BUILD_INPUTS.map(newestModification))) return;
+  console.log(builtAt ? "Sources changed since the last build; building…" : "No production build yet; building…");
+  const result = spawnSync(process.execPath, [require.resolve("next/dist/bin/next"), "build"], { stdio: "inherit" });
+  if (result.status !== 0) throw new Error("The production build failed (see above).");
+}
+
+async function main() {
+  const { env, ConfigurationError } = await import("./lib/env");
+  const { compileTrustPolicy, stampClientAddress } = await import("./lib/client/ip");
+  const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
+  const { ensureFirstAdmin } = await import("./lib/users/queries");
+
+  let config;
+  try {
+    config = env();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return fail(error.message);
+    throw error;
+  }
+  let trust;
+  try {
+    trust = compileTrustPolicy(config.TRUST_PROXY);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const target = configuredTarget();
+
+  if (!config.NEXTAUTH_SECRET) {
+    if (target.kind === "pglite" && !target.dir.startsWith("memory://")) {
+      // The embedded default needs no configuration: a secret is made once, beside the data.
+      const secretFile = pgliteSiblingPath(target.dir, "nextauth-secret");
+      fs.mkdirSync(path.dirname(secretFile), { recursive: true });
+      if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(32).toString("base64url"), { mode: 0o600 });
+      process.env.NEXTAUTH_SECRET = fs.readFileSync(secretFile, "utf8").trim();
+    } else if (!dev) {
+      return fail("NEXTAUTH_SECRET is required in production with DATABASE_URL: set it to a random string of at least 32 characters (for example: openssl rand -base64 32).");
+    } else {
+      process.env.NEXTAUTH_SECRET = randomBytes(32).toString("base64url");
+      console.warn("NEXTAUTH_SECRET is not set: using a random one, so sessions end when the dev server stops.");
+    }
+  }
+  process.env.NEXTAUTH_URL ??= `http://localhost:${config.PORT}`;
+
+  if (!dev) buildIfNeeded();
+
+  try {
+    await getDb();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  console.log(`Database: ${describeTarget(target)} (migrations applied).`);
+
+  try {
+    const created = await ensureFirstAdmin({ username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
+    if (created?.generatedPassword) {
+      console.log(
+        `\nNo admin existed, so one was created. Sign in with:\n  username: ${created.username}\n  password: ${created.generatedPassword}\n` +
+          `This password is shown once. Change it by creating your own admin (npm run user:create).\n`,
+      );
+    } else if (created) {
+      console.log(`No admin existed; created admin "${created.username}" from ADMIN_USERNAME and ADMIN_PASSWORD.`);
+    }
+  } catch (error) {
+    await closeDb();
+    return fail(`Could not create the first admin: ${(error as Error).message}`);
+  }
+
+  const { default: next } = await import("next");
+  const app = next({ dev, hostname: config.HOST, port: config.PORT });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  const server = createServer((request, response) => {
+    stampClientAddress(request, trust);
+    void handle(request, response);
+  });
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    void closeDb().finally(() =>
+      fail(error.code === "EADDRINUSE" ? `Port ${config.PORT} is in use: stop what runs there or set PORT.` : error.message),
+    );
+  });
+  server.listen(config.PORT, config.HOST, () => {
+    console.log(`Account Logs is ready on ${process.env.NEXTAUTH_URL} (${dev ? "development" : "production"}).`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping.`);
+    server.close();
+    server.closeAllConnections();
+    void closeDb().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+function fail(message: string): never {
+  console.error(`\nAccount Logs could not start:\n${message}\n`);
+  process.exit(1);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  fail(error instanceof Error ? error.message : String(error));
+});

@@ -1,0 +1,47 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, inject } from "vitest";
+import { closeDb, getDb } from "@/db";
+import { createDatabase } from "./postgres-cluster";
+
+export type DatabaseKind = "pglite" | "postgres";
+
+/** Both databases, for `describe.each`; PostgreSQL only when the global setup started one. */
+export const DATABASE_KINDS: DatabaseKind[] = inject("postgresUrl") ? ["pglite", "postgres"] : ["pglite"];
+
+function resetEnvCache() {
+  delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+}
+
+/**
+ * Points the app's database module at a fresh database of the given kind for the enclosing
+ * describe block: a new PGlite folder, or a new database on the test PostgreSQL server.
+ */
+export function useFreshDatabase(kind: DatabaseKind): { url: () => string | undefined } {
+  let url: string | undefined;
+  let folder: string | undefined;
+  beforeAll(async () => {
+    await closeDb();
+    if (kind === "postgres") {
+      url = await createDatabase(inject("postgresUrl")!, `test_${randomBytes(6).toString("hex")}`);
+      process.env.DATABASE_URL = url;
+      delete process.env.PGLITE_DIR;
+    } else {
+      folder = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pglite-"));
+      delete process.env.DATABASE_URL;
+      process.env.PGLITE_DIR = path.join(folder, "db");
+    }
+    resetEnvCache();
+    await getDb();
+  });
+  afterAll(async () => {
+    await closeDb();
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    delete process.env.DATABASE_URL;
+    delete process.env.PGLITE_DIR;
+    resetEnvCache();
+  });
+  return { url: () => url };
+}

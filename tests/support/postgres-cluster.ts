@@ -1,0 +1,94 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export type PostgresCluster = { url: string; port: number; dataDir: string; stop: () => void };
+
+/** initdb and pg_ctl from PG_BIN, Debian's /usr/lib/postgresql/<newest>/bin, or PATH. */
+export function findPostgresBin(): string | undefined {
+  const candidates: string[] = [];
+  if (process.env.PG_BIN) candidates.push(process.env.PG_BIN);
+  const debian = "/usr/lib/postgresql";
+  if (fs.existsSync(debian)) {
+    const versions = fs.readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => path.join(debian, v, "bin")));
+  }
+  for (const dir of (process.env.PATH ?? "").split(":")) candidates.push(dir);
+  return candidates.find((dir) => fs.existsSync(path.join(dir, "initdb")) && fs.existsSync(path.join(dir, "pg_ctl")));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb refuses root). */
+function runAsOwner(bin: string, args: string[]) {
+  const [command, finalArgs] = isRoot ? ["runuser", ["-u", "postgres", "--", bin, ...args]] : [bin, args];
+  const result = spawnSync(command, finalArgs, { encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(`${path.basename(bin)} failed (${result.status}): ${result.stderr || result.stdout}`);
+  }
+}
+
+/**
+ * A throwaway PostgreSQL server: a new cluster in a temporary folder, on a free port bound to
+ * 127.0.0.1, with trust authentication for the `postgres` user. `stop()` removes it.
+ */
+export async function startPostgresCluster({ durable = false }: { durable?: boolean } = {}): Promise<PostgresCluster> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql, or set PG_BIN.");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pg-"));
+  if (isRoot) execFileSync("chown", ["postgres:postgres", root]);
+  const dataDir = path.join(root, "data");
+  runAsOwner(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+  const port = await freePort();
+  const options = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${root}`,
+    "-c max_connections=300",
+    // Throwaway test data: durability buys nothing here and costs time on a small machine.
+    ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
+  ].join(" ");
+  runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", path.join(root, "server.log"), "-w", "-t", "60", "start"]);
+  let stopped = false;
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Creates a fresh database on the cluster and returns its URL. */
+export async function createDatabase(clusterUrl: string, name: string): Promise<string> {
+  const { default: postgres } = await import("postgres");
+  const admin = postgres(clusterUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name.replace(/"/g, "")}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(clusterUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

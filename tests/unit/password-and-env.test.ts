@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { hashPassword, needsRehash, verifyPassword } from "@/lib/auth/password";
+import { parseEnv } from "@/lib/env";
+
+describe("password hashing", () => {
+  it("stores scrypt parameters with the hash and verifies only the right password", async () => {
+    const stored = await hashPassword("correct horse", { N: 2 ** 14, r: 8, p: 1 });
+    expect(stored).toMatch(/^scrypt\$N=16384,r=8,p=1\$[\w-]+\$[\w-]+$/);
+    expect(await verifyPassword("correct horse", stored)).toBe(true);
+    expect(await verifyPassword("correct horsE", stored)).toBe(false);
+    expect(await verifyPassword("correct horse", "garbage")).toBe(false);
+  });
+
+  it("uses a fresh salt each time and asks for a rehash below the current cost", async () => {
+    const a = await hashPassword("pw", { N: 2 ** 14, r: 8, p: 1 });
+    const b = await hashPassword("pw", { N: 2 ** 14, r: 8, p: 1 });
+    expect(a).not.toBe(b);
+    expect(needsRehash(a)).toBe(false); // tests run at SCRYPT_LOG2_N=14
+    expect(needsRehash(a.replace("N=16384", "N=1024"))).toBe(true);
+  });
+
+  it("defaults to OWASP's N=2^17 and can derive it within maxmem", async () => {
+    expect(parseEnv({}).SCRYPT_LOG2_N).toBe(17);
+    const stored = await hashPassword("pw", { N: 2 ** 17, r: 8, p: 1 });
+    expect(await verifyPassword("pw", stored)).toBe(true);
+  });
+});
+
+describe("parseEnv", () => {
+  it("applies defaults", () => {
+    const env = parseEnv({});
+    expect(env.PORT).toBe(3000);
+    expect(env.LOCKOUT_THRESHOLD).toBe(5);
+    expect(env.PGLITE_DIR).toBe(".data/pglite");
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it("names the variable and what it expects", () => {
+    expect(() => parseEnv({ PORT: "eighty" })).toThrow(/PORT: expected a whole number from 1 to 65535/);
+    expect(() => parseEnv({ LOCKOUT_THRESHOLD: "0" })).toThrow(/LOCKOUT_THRESHOLD/);
+    expect(() => parseEnv({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: expected a postgres:\/\//);
+    expect(() => parseEnv({ NEXTAUTH_SECRET: "short" })).toThrow(/NEXTAUTH_SECRET: expected at least 32 characters/);
+  });
+});

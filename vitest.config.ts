@@ -1,0 +1,24 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: { alias: { "@": import.meta.dirname } },
+  test: {
+    // Lower scrypt cost keeps hundred-attempt races quick; production uses the OWASP value.
+    env: { SCRYPT_LOG2_N: "14", NODE_ENV: "test" },
+    projects: [
+      { extends: true, test: { name: "unit", include: ["tests/unit/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts"],
+          globalSetup: ["tests/integration/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Suites share one small machine and one PostgreSQL server.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
