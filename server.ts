@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { createServer } from "node:http";
@@ -12,27 +11,6 @@ import path from "node:path";
 
 const dev = process.argv.includes("--dev");
 (process.env as Record<string, string>).NODE_ENV = dev ? "development" : "production";
-
-const BUILD_INPUTS = ["app", "components", "lib", "db", "types", "middleware.ts", "next.config.js", "package-lock.json", "postcss.config.mjs"];
-
-function newestModification(entry: string): number {
-  if (!fs.existsSync(entry)) return 0;
-  const stat = fs.statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return fs
-    .readdirSync(entry)
-    .filter((name) => name !== "migrations")
-    .reduce((newest, name) => Math.max(newest, newestModification(path.join(entry, name))), stat.mtimeMs);
-}
-
-function buildIfNeeded(): void {
-  const buildId = path.join(".next", "BUILD_ID");
-  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
-  if (builtAt > Math.max(...BUILD_INPUTS.map(newestModification))) return;
-  console.log(builtAt ? "Sources changed since the last build; building…" : "No production build yet; building…");
-  const result = spawnSync(process.execPath, [require.resolve("next/dist/bin/next"), "build"], { stdio: "inherit" });
-  if (result.status !== 0) throw new Error("The production build failed (see above).");
-}
 
 async function main() {
   const { env, ConfigurationError } = await import("./lib/env");
@@ -71,7 +49,10 @@ async function main() {
   }
   process.env.NEXTAUTH_URL ??= `http://localhost:${config.PORT}`;
 
-  if (!dev) buildIfNeeded();
+  if (!dev) {
+    const { buildIfNeeded } = await import("./scripts/build-if-needed");
+    buildIfNeeded();
+  }
 
   try {
     await getDb();

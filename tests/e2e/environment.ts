@@ -1,0 +1,18 @@
+/** Shared by the Playwright config, its global setup and the specs. */
+export const E2E_TARGETS = {
+  pglite: { port: Number(process.env.E2E_PGLITE_PORT ?? 3317) },
+  postgres: { port: Number(process.env.E2E_POSTGRES_PORT ?? 3318) },
+} as const;
+
+export type E2ETarget = keyof typeof E2E_TARGETS;
+
+export const ADMIN = { username: "admin", password: "admin-password-for-e2e" };
+
+/** Accounts made before the servers start; each spec uses its own so they don't interfere. */
+export const USERS = {
+  alice: { username: "alice", password: "alice-password-1" },
+  bob: { username: "bob", password: "bob-password-22" },
+  carol: { username: "carol", password: "carol-password-333" },
+  dave: { username: "dave", password: "dave-password-4444" },
+  erin: { username: "erin", password: "erin-password-55555" },
+} as const;

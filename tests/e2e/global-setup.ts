@@ -1,0 +1,80 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildIfNeeded } from "../../scripts/build-if-needed";
+import { createDatabase, startPostgresCluster, type PostgresCluster } from "../support/postgres-cluster";
+import { ADMIN, E2E_TARGETS, USERS, type E2ETarget } from "./environment";
+
+function createUsers(env: NodeJS.ProcessEnv) {
+  for (const user of Object.values(USERS)) {
+    const result = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "scripts/user-create.ts", "--username", user.username, "--password-stdin"],
+      { env, input: `${user.password}\n`, encoding: "utf8" },
+    );
+    if (result.status !== 0) throw new Error(`user:create ${user.username} failed: ${result.stderr}`);
+  }
+}
+
+async function startServer(name: E2ETarget, env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
+  const port = E2E_TARGETS[name].port;
+  const log = fs.openSync(logFile, "w");
+  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+    env: { ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", log, log],
+  });
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} server exited: ${fs.readFileSync(logFile, "utf8")}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/login`);
+      if (response.ok) return child;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${name} server did not start in time: ${fs.readFileSync(logFile, "utf8")}`);
+}
+
+/**
+ * A production build served twice by the app's own server: once on a fresh embedded PGlite
+ * folder, once on a fresh database of a throwaway PostgreSQL server.
+ */
+export default async function globalSetup() {
+  buildIfNeeded();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-e2e-"));
+  let cluster: PostgresCluster | undefined;
+  const servers: ChildProcess[] = [];
+  const baseEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    NEXTAUTH_SECRET: "e2e-secret-e2e-secret-e2e-secret-e2e-secret",
+    DATABASE_URL: "",
+  };
+  const teardown = async () => {
+    for (const server of servers) server.kill("SIGTERM");
+    await Promise.all(servers.map((server) => new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.on("exit", resolve)))));
+    cluster?.stop();
+    if (!process.env.E2E_KEEP) fs.rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    const pgliteEnv = { ...baseEnv, PGLITE_DIR: path.join(workDir, "pglite") };
+    createUsers(pgliteEnv);
+    servers.push(await startServer("pglite", pgliteEnv, path.join(workDir, "pglite-server.log")));
+
+    cluster = await startPostgresCluster();
+    const postgresEnv = { ...baseEnv, DATABASE_URL: await createDatabase(cluster.url, "account_logs_e2e") };
+    createUsers(postgresEnv);
+    servers.push(await startServer("postgres", postgresEnv, path.join(workDir, "postgres-server.log")));
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  process.env.E2E_WORK_DIR = workDir;
+  return teardown;
+}

@@ -1,0 +1,24 @@
+import { expect, type Page } from "@playwright/test";
+
+export async function signIn(page: Page, username: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+export async function signInExpectingSuccess(page: Page, username: string, password: string, shownAs = username) {
+  await signIn(page, username, password);
+  await expect(page.getByTestId("current-username")).toHaveText(shownAs);
+}
+
+export async function signInExpectingError(page: Page, username: string, password: string, message: string) {
+  await signIn(page, username, password);
+  await expect(page.locator("#login-error")).toHaveText(message);
+  await expect(page).toHaveURL(/\/login/);
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}
