@@ -1,13 +1,74 @@
 import type { Metadata } from "next";
+import { LockedAccountsPanel } from "@/components/account-logs/locked-accounts-panel";
+import { LogTable } from "@/components/account-logs/log-table";
+import { Pager } from "@/components/account-logs/pager";
+import { SearchForm } from "@/components/account-logs/search-form";
+import { countAccountLogs, listAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
+import { parseAccountLogQuery } from "@/lib/account-log/search-params";
 import { requireAdmin } from "@/lib/auth/session";
+import { logServerError } from "@/lib/server-log";
+import { unlockAccountAction } from "./actions";
 
 export const metadata: Metadata = { title: "Account Logs" };
 
-export default async function AccountLogsPage() {
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"]) {
+  try {
+    const [numberOfLogs, page, lockedAccounts] = await Promise.all([
+      countAccountLogs(query),
+      listAccountLogs(query),
+      listLockedAccounts(),
+    ]);
+    return { numberOfLogs, page, lockedAccounts };
+  } catch (error) {
+    logServerError("account log page could not be loaded", error);
+    return undefined;
+  }
+}
+
+export default async function AccountLogsPage({ searchParams }: Props) {
   await requireAdmin();
+  const { query, problems } = parseAccountLogQuery(await searchParams);
+  const data = await loadPage(query);
+
   return (
-    <main className="mx-auto max-w-7xl p-6">
+    <main className="mx-auto max-w-7xl space-y-4 p-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
+      <SearchForm term={query.term} size={query.size} />
+      {problems.length > 0 && (
+        <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
+          {problems.map((problem) => (
+            <li key={problem}>{problem}</li>
+          ))}
+        </ul>
+      )}
+      {!data ? (
+        <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900" data-testid="load-error">
+          The account log could not be loaded right now. Try again in a moment.
+        </p>
+      ) : (
+        <>
+          <p className="text-lg" data-testid="number-of-logs">
+            <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
+          </p>
+          <LockedAccountsPanel accounts={data.lockedAccounts} unlockAction={unlockAccountAction} />
+          {data.page.rows.length === 0 ? (
+            <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
+              {query.q ? <>No log entries match “{query.term}”.</> : "The log has no entries yet."}
+            </p>
+          ) : (
+            <>
+              <LogTable
+                rows={data.page.rows}
+                lockedUserIds={new Set(data.lockedAccounts.map((account) => account.id))}
+                unlockAction={unlockAccountAction}
+              />
+              <Pager query={query} newerCursor={data.page.newerCursor} olderCursor={data.page.olderCursor} />
+            </>
+          )}
+        </>
+      )}
     </main>
   );
 }

@@ -1,0 +1,42 @@
+import Link from "next/link";
+import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import type { LockedAccount } from "@/lib/account-log/queries";
+import { accountLogHref } from "@/lib/account-log/search-params";
+import { LogTime } from "./log-time";
+import { UnlockButton } from "./unlock-button";
+
+type Props = {
+  accounts: LockedAccount[];
+  unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+};
+
+export function LockedAccountsPanel({ accounts, unlockAction }: Props) {
+  return (
+    <section aria-labelledby="locked-accounts-heading" className="rounded border border-red-200 bg-red-50 p-4">
+      <h2 id="locked-accounts-heading" className="font-semibold">
+        Locked accounts ({accounts.length})
+      </h2>
+      {accounts.length === 0 ? (
+        <p className="mt-1 text-sm text-slate-700">No account is locked.</p>
+      ) : (
+        <ul className="mt-2 space-y-2">
+          {accounts.map((account) => (
+            <li key={account.id} className="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm">
+              <Link href={accountLogHref({ term: account.username })} className="font-medium text-blue-800 underline">
+                {account.username}
+              </Link>
+              <span>
+                locked since <LogTime at={account.lockedAt} />
+              </span>
+              <span>
+                after {account.failedAttempts} consecutive wrong passwords
+                {account.failureIps.length > 0 && <> from {account.failureIps.join(", ")}</>}
+              </span>
+              <UnlockButton userId={account.id} username={account.username} action={unlockAction} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

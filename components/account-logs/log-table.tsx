@@ -1,0 +1,60 @@
+import type { AccountLog } from "@/db/schema";
+import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { LogTime } from "./log-time";
+import { MetadataCell } from "./metadata-cell";
+import { ResultBadge } from "./result-badge";
+import { UnlockButton } from "./unlock-button";
+
+type Props = {
+  rows: AccountLog[];
+  lockedUserIds: Set<number>;
+  unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+};
+
+const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] as const;
+
+/** Every value from the log is rendered as text by React: markup in a username stays text. */
+export function LogTable({ rows, lockedUserIds, unlockAction }: Props) {
+  return (
+    <div className="overflow-x-auto rounded border border-slate-200 bg-white">
+      <table className="min-w-full text-left text-sm">
+        <caption className="sr-only">Account log entries, newest first</caption>
+        <thead className="bg-slate-100">
+          <tr>
+            {COLUMNS.map((column) => (
+              <th key={column} scope="col" className="px-3 py-2 font-semibold">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.id} className="border-t border-slate-100 align-top">
+              <td className="px-3 py-2 tabular-nums">{row.id}</td>
+              <td className="max-w-xs px-3 py-2">
+                <span className="break-all whitespace-pre-wrap">{row.username}</span>
+                {row.usernameTruncated && <span className="ml-1 text-xs text-slate-500">(cut at 256 characters)</span>}
+                {row.userId !== null && lockedUserIds.has(row.userId) && (
+                  <div className="mt-1">
+                    <UnlockButton userId={row.userId} username={row.username} action={unlockAction} />
+                  </div>
+                )}
+              </td>
+              <td className="px-3 py-2">
+                <LogTime at={row.occurredAt} />
+              </td>
+              <td className="px-3 py-2">
+                <ResultBadge result={row.result} />
+              </td>
+              <td className="px-3 py-2 font-mono text-xs">{row.ip ?? "—"}</td>
+              <td className="px-3 py-2">
+                <MetadataCell metadata={row.metadata} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+import type { AccountLogMetadata } from "@/db/schema";
+
+/** "Chrome 131 · Windows 11", expandable to the raw user agent and what else was recorded. */
+export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
+  const summary = metadata.summary ?? "—";
+  const details: [string, string][] = [];
+  if (metadata.userAgent) {
+    const { value, length, truncated } = metadata.userAgent;
+    details.push(["User agent", truncated ? `${value}… (${length} characters, cut)` : value]);
+  }
+  for (const [name, value] of Object.entries(metadata.clientHints ?? {})) details.push([name, value]);
+  for (const [name, value] of Object.entries(metadata.forwardedHeaders ?? {})) details.push([`${name} (sent by client, untrusted)`, value]);
+  if (metadata.actor) details.push(["By admin", metadata.actor.username]);
+  if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);
+  if (details.length === 0) return <span>{summary}</span>;
+  return (
+    <details className="max-w-md">
+      <summary className="cursor-pointer">{summary}</summary>
+      <dl className="mt-1 space-y-1 text-xs text-slate-600">
+        {details.map(([name, value]) => (
+          <div key={name}>
+            <dt className="font-medium">{name}</dt>
+            <dd className="break-all font-mono">{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
+  );
+}

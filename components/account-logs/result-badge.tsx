@@ -1,0 +1,36 @@
+import type { AccountLogResult } from "@/db/schema";
+
+const TONES: Record<AccountLogResult, string> = {
+  login_successful: "bg-green-100 text-green-900 ring-green-300",
+  login_failed_wrong_password: "bg-amber-100 text-amber-900 ring-amber-300",
+  login_failed_unknown_user: "bg-amber-100 text-amber-900 ring-amber-300",
+  login_failed_invalid_request: "bg-amber-100 text-amber-900 ring-amber-300",
+  login_failed_account_locked: "bg-red-100 text-red-900 ring-red-300",
+  account_locked: "bg-red-200 text-red-950 ring-red-400",
+  account_unlocked: "bg-blue-100 text-blue-900 ring-blue-300",
+  logout: "bg-slate-100 text-slate-800 ring-slate-300",
+};
+
+const OUTCOMES: Record<AccountLogResult, string> = {
+  login_successful: "success",
+  login_failed_wrong_password: "failure",
+  login_failed_unknown_user: "failure",
+  login_failed_invalid_request: "failure",
+  login_failed_account_locked: "refused, account locked",
+  account_locked: "account locked",
+  account_unlocked: "account unlocked",
+  logout: "sign-out",
+};
+
+/** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */
+export function ResultBadge({ result }: { result: AccountLogResult }) {
+  return (
+    <span
+      title={OUTCOMES[result]}
+      aria-label={`${result} (${OUTCOMES[result]})`}
+      className={`inline-block rounded px-2 py-0.5 font-mono text-xs ring-1 ring-inset ${TONES[result]}`}
+    >
+      {result}
+    </span>
+  );
+}
