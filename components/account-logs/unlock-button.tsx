@@ -2,6 +2,7 @@
 
 import { useActionState } from "react";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { useReportUnlock } from "./unlock-notice";
 
 type Props = {
   userId: number;
@@ -10,7 +11,15 @@ type Props = {
 };
 
 export function UnlockButton({ userId, username, action }: Props) {
-  const [state, formAction, pending] = useActionState<UnlockActionState, FormData>(action, { status: "idle", message: "" });
+  const report = useReportUnlock();
+  const [, formAction, pending] = useActionState<UnlockActionState, FormData>(
+    async (previous, form) => {
+      const outcome = await action(previous, form);
+      report(outcome);
+      return outcome;
+    },
+    { status: "idle", message: "" },
+  );
   return (
     <form action={formAction} className="inline-flex items-center gap-2">
       <input type="hidden" name="userId" value={userId} />
@@ -22,9 +31,6 @@ export function UnlockButton({ userId, username, action }: Props) {
       >
         {pending ? "Unlocking…" : "Unlock"}
       </button>
-      <span role="status" className={`text-xs ${state.status === "error" ? "text-red-700" : "text-green-800"}`}>
-        {state.message}
-      </span>
     </form>
   );
 }

@@ -3,6 +3,7 @@ import { LockedAccountsPanel } from "@/components/account-logs/locked-accounts-p
 import { LogTable } from "@/components/account-logs/log-table";
 import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
+import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
 import { countAccountLogs, listAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
 import { parseAccountLogQuery } from "@/lib/account-log/search-params";
 import { requireAdmin } from "@/lib/auth/session";
@@ -48,7 +49,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
           The account log could not be loaded right now. Try again in a moment.
         </p>
       ) : (
-        <>
+        <UnlockNoticeProvider>
           <p className="text-lg" data-testid="number-of-logs">
             <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
           </p>
@@ -67,7 +68,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
               <Pager query={query} newerCursor={data.page.newerCursor} olderCursor={data.page.olderCursor} />
             </>
           )}
-        </>
+        </UnlockNoticeProvider>
       )}
     </main>
   );
