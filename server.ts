@@ -49,17 +49,23 @@ async function main() {
   }
   process.env.NEXTAUTH_URL ??= `http://localhost:${config.PORT}`;
 
-  if (!dev) {
-    const { buildIfNeeded } = await import("./scripts/build-if-needed");
-    buildIfNeeded();
-  }
-
+  // The database first: a wrong URL or a held folder should not wait for a build to be told.
   try {
     await getDb();
   } catch (error) {
     return fail((error as Error).message);
   }
   console.log(`Database: ${describeTarget(target)} (migrations applied).`);
+
+  if (!dev) {
+    const { buildIfNeeded } = await import("./scripts/build-if-needed");
+    try {
+      buildIfNeeded();
+    } catch (error) {
+      await closeDb();
+      return fail((error as Error).message);
+    }
+  }
 
   try {
     const created = await ensureFirstAdmin({ username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });

@@ -36,6 +36,16 @@ test("an unknown username is answered exactly like a wrong password, then like a
   await signInExpectingError(page, "no-such-user", "wrong-6", LOCKED);
 });
 
+test("locking an account ends its open sessions at their next request", async ({ browser, page }) => {
+  await signInExpectingSuccess(page, USERS.frank.username, USERS.frank.password);
+  const attacker = await (await browser.newContext()).newPage();
+  for (let i = 0; i < 5; i++) await signInExpectingError(attacker, USERS.frank.username, `guess-${i}`, INVALID);
+  await signInExpectingError(attacker, USERS.frank.username, "guess-6", LOCKED);
+  await page.reload();
+  await expect(page).toHaveURL(/\/login\?error=SessionEnded/);
+  await expect(page.locator("#login-error")).toHaveText("Your session has ended. Sign in again.");
+});
+
 test("the how-to's steps: menu, Number of Logs, search, shared URL, six columns", async ({ browser }) => {
   const user = await (await browser.newContext()).newPage();
   await signInExpectingSuccess(user, USERS.erin.username, USERS.erin.password);

@@ -15,4 +15,5 @@ export const USERS = {
   carol: { username: "carol", password: "carol-password-333" },
   dave: { username: "dave", password: "dave-password-4444" },
   erin: { username: "erin", password: "erin-password-55555" },
+  frank: { username: "frank", password: "frank-password-666666" },
 } as const;
