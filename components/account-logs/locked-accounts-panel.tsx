@@ -7,14 +7,15 @@ import { UnlockButton } from "./unlock-button";
 
 type Props = {
   accounts: LockedAccount[];
+  total: number;
   unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
 };
 
-export function LockedAccountsPanel({ accounts, unlockAction }: Props) {
+export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
   return (
     <section aria-labelledby="locked-accounts-heading" className="rounded border border-red-200 bg-red-50 p-4">
       <h2 id="locked-accounts-heading" className="font-semibold">
-        Locked accounts ({accounts.length})
+        Locked accounts ({total})
       </h2>
       {accounts.length === 0 ? (
         <p className="mt-1 text-sm text-slate-700">No account is locked.</p>
@@ -36,6 +37,11 @@ export function LockedAccountsPanel({ accounts, unlockAction }: Props) {
             </li>
           ))}
         </ul>
+      )}
+      {total > accounts.length && (
+        <p className="mt-2 text-sm text-slate-700">
+          Showing the {accounts.length} most recent locks of {total}.
+        </p>
       )}
     </section>
   );

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, lt, sql, sum, type SQL } from "drizzle-orm";
+import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum, type SQL } from "drizzle-orm";
 import { getDb, rowsOf } from "@/db";
 import { accountLogs, accountLogTotals, accountLogUsernames, users, type AccountLog } from "@/db/schema";
 import { escapeLike, type AccountLogQuery } from "./search-params";
@@ -97,25 +97,43 @@ export type LockedAccount = {
   failureIps: string[];
 };
 
-/** Accounts locked now, newest lock first, with the addresses their failures came from. */
-export async function listLockedAccounts(): Promise<LockedAccount[]> {
+const LOCKED_ACCOUNTS_SHOWN = 100;
+
+/**
+ * Accounts locked now, newest lock first, with the addresses of the failures that locked them;
+ * at most 100, with the total, so a mass-lockout attack cannot make the page heavy.
+ */
+export async function listLockedAccounts(): Promise<{ accounts: LockedAccount[]; total: number }> {
   const db = await getDb();
-  const locked = await db
-    .select({ id: users.id, username: users.username, lockedAt: users.lockedAt, failedAttempts: users.failedAttempts })
-    .from(users)
-    .where(isNotNull(users.lockedAt))
-    .orderBy(desc(users.lockedAt))
-    .limit(500);
-  return Promise.all(
-    locked.map(async (account) => {
-      const failures = await db
-        .select({ ip: accountLogs.ip })
-        .from(accountLogs)
-        .where(and(eq(accountLogs.userId, account.id), eq(accountLogs.result, "login_failed_wrong_password")))
-        .orderBy(desc(accountLogs.id))
-        .limit(account.failedAttempts);
-      const failureIps = [...new Set(failures.map((f) => f.ip).filter((ip): ip is string => Boolean(ip)))];
-      return { ...account, lockedAt: account.lockedAt!, failureIps };
-    }),
-  );
+  const [result, [total]] = await Promise.all([
+    db.execute(sql`
+      select u.id, u.username, u.locked_at, u.failed_attempts,
+        array(
+          select distinct host(f.ip) from (
+            select l.ip from ${accountLogs} l
+            where l.user_id = u.id and l.result = 'login_failed_wrong_password'
+            order by l.id desc limit u.failed_attempts
+          ) f where f.ip is not null
+        ) as failure_ips
+      from ${users} u where u.locked_at is not null
+      order by u.locked_at desc, u.id limit ${LOCKED_ACCOUNTS_SHOWN}`),
+    db.select({ n: count() }).from(users).where(isNotNull(users.lockedAt)),
+  ]);
+  const accounts = rowsOf<{ id: number; username: string; locked_at: string | Date; failed_attempts: number; failure_ips: string[] | string }>(
+    result,
+  ).map((row) => ({
+    id: Number(row.id),
+    username: row.username,
+    lockedAt: new Date(row.locked_at),
+    failedAttempts: Number(row.failed_attempts),
+    failureIps: parseTextArray(row.failure_ips),
+  }));
+  return { accounts, total: total?.n ?? accounts.length };
+}
+
+/** A text[] arrives as an array or, from some drivers, in its `{a,b}` literal form. */
+function parseTextArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.replace(/^\{|\}$/g, "");
+  return inner ? inner.split(",").map((item) => item.replace(/^"|"$/g, "")) : [];
 }

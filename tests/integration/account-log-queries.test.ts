@@ -86,14 +86,14 @@ describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
   it("lists locked accounts with the failures' addresses, and unlock is idempotent and logged", async () => {
     const user = await createTestUser("locked");
     for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
-    const locked = (await listLockedAccounts()).find((a) => a.id === user.id);
+    const locked = (await listLockedAccounts()).accounts.find((a) => a.id === user.id);
     expect(locked).toMatchObject({ username: user.username, failedAttempts: 6, failureIps: ["203.0.113.5"] });
 
     const admin = { id: 999, username: "the-admin" };
     expect(await unlockAccount({ userId: user.id, admin, context: browserContext })).toMatchObject({ status: "unlocked" });
     expect(await unlockAccount({ userId: user.id, admin, context: browserContext })).toMatchObject({ status: "not_locked" });
     expect(await unlockAccount({ userId: 2 ** 31 - 1, admin, context: browserContext })).toEqual({ status: "not_found" });
-    expect((await listLockedAccounts()).some((a) => a.id === user.id)).toBe(false);
+    expect((await listLockedAccounts()).accounts.some((a) => a.id === user.id)).toBe(false);
     expect(await accountState(user.id)).toMatchObject({ lockedAt: null, failedAttempts: 0 });
     const unlockRows = (await logRowsFor(user.username)).filter((r) => r.result === "account_unlocked");
     expect(unlockRows).toHaveLength(1);

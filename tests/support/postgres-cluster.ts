@@ -4,7 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-export type PostgresCluster = { url: string; port: number; dataDir: string; stop: () => void };
+export type PostgresCluster = { url: string; port: number; dataDir: string; reused: boolean; stop: () => void };
 
 /** initdb and pg_ctl from PG_BIN, Debian's /usr/lib/postgresql/<newest>/bin, or PATH. */
 export function findPostgresBin(): string | undefined {
@@ -42,38 +42,48 @@ function runAsOwner(bin: string, args: string[]) {
 }
 
 /**
- * A throwaway PostgreSQL server: a new cluster in a temporary folder, on a free port bound to
- * 127.0.0.1, with trust authentication for the `postgres` user. `stop()` removes it.
+ * A PostgreSQL server on a free port bound to 127.0.0.1, with trust authentication for the
+ * `postgres` user. By default a throwaway cluster in a temporary folder that `stop()` removes;
+ * with `dataDir`, a kept cluster that later runs reuse (the benchmark's data set).
  */
-export async function startPostgresCluster({ durable = false }: { durable?: boolean } = {}): Promise<PostgresCluster> {
+export async function startPostgresCluster({
+  durable = false,
+  dataDir: keptDataDir,
+  port: requestedPort,
+}: { durable?: boolean; dataDir?: string; port?: number } = {}): Promise<PostgresCluster> {
   const bin = findPostgresBin();
   if (!bin) throw new Error("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql, or set PG_BIN.");
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pg-"));
+  const root = keptDataDir ? path.dirname(keptDataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pg-"));
+  fs.mkdirSync(root, { recursive: true });
   if (isRoot) execFileSync("chown", ["postgres:postgres", root]);
-  const dataDir = path.join(root, "data");
-  runAsOwner(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
-  const port = await freePort();
+  const dataDir = keptDataDir ?? path.join(root, "data");
+  const reused = fs.existsSync(path.join(dataDir, "PG_VERSION"));
+  if (!reused) {
+    runAsOwner(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+  }
+  const port = requestedPort ?? (await freePort());
   const options = [
     `-p ${port}`,
     "-c listen_addresses=127.0.0.1",
     `-c unix_socket_directories=${root}`,
     "-c max_connections=300",
     // Throwaway test data: durability buys nothing here and costs time on a small machine.
-    ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
+    ...(durable ? ["-c shared_buffers=1GB", "-c work_mem=32MB", "-c max_wal_size=4GB"] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
   ].join(" ");
-  runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", path.join(root, "server.log"), "-w", "-t", "60", "start"]);
+  runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", path.join(root, "server.log"), "-w", "-t", "120", "start"]);
   let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
+    reused,
     stop: () => {
       if (stopped) return;
       stopped = true;
       try {
-        runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+        runAsOwner(path.join(bin, "pg_ctl"), ["-D", dataDir, "-m", keptDataDir ? "fast" : "immediate", "-w", "stop"]);
       } finally {
-        fs.rmSync(root, { recursive: true, force: true });
+        if (!keptDataDir) fs.rmSync(root, { recursive: true, force: true });
       }
     },
   };

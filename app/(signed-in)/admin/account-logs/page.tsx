@@ -16,12 +16,12 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 
 async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"]) {
   try {
-    const [numberOfLogs, page, lockedAccounts] = await Promise.all([
+    const [numberOfLogs, page, locked] = await Promise.all([
       countAccountLogs(query),
       listAccountLogs(query),
       listLockedAccounts(),
     ]);
-    return { numberOfLogs, page, lockedAccounts };
+    return { numberOfLogs, page, locked };
   } catch (error) {
     logServerError("account log page could not be loaded", error);
     return undefined;
@@ -53,7 +53,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
           <p className="text-lg" data-testid="number-of-logs">
             <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
           </p>
-          <LockedAccountsPanel accounts={data.lockedAccounts} unlockAction={unlockAccountAction} />
+          <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
             <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
               {query.q ? <>No log entries match “{query.term}”.</> : "The log has no entries yet."}
@@ -62,7 +62,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             <>
               <LogTable
                 rows={data.page.rows}
-                lockedUserIds={new Set(data.lockedAccounts.map((account) => account.id))}
+                lockedUserIds={new Set(data.locked.accounts.map((account) => account.id))}
                 unlockAction={unlockAccountAction}
               />
               <Pager query={query} newerCursor={data.page.newerCursor} olderCursor={data.page.olderCursor} />

@@ -1,0 +1,117 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "@/db";
+import { rowsOf } from "@/db";
+import { hashPassword } from "@/lib/auth/password";
+
+export const BENCH_PASSWORD = "bench-password-1";
+export const REAL_ACCOUNTS = 10_000;
+const UNKNOWN_NAMES = 5_000;
+const VICTIMS = [5000, 6000, 7000];
+const BATCH = 250_000;
+
+export const accountName = (index: number) => `user${String(index).padStart(5, "0")}`;
+
+const USER_AGENTS: [string, string][] = [
+  ["Chrome 131 · Windows 11", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"],
+  ["Edge 131 · Windows 10", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"],
+  ["Safari 17 · macOS", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"],
+  ["Firefox 133 · Linux", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"],
+  ["Mobile Safari 17 · iOS 17.5 · iPhone", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"],
+  ["Chrome 131 · Android · mobile", "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"],
+];
+
+async function existingRows(db: Database): Promise<number | undefined> {
+  const result = rowsOf<{ rows: string }>(
+    await db.execute(sql`select rows::text from bench_meta limit 1`).catch(() => ({ rows: [] })),
+  );
+  return result[0] ? Number(result[0].rows) : undefined;
+}
+
+/**
+ * A year of realistic log in set-based SQL: 10,000 accounts with Zipf-like activity, ~5%
+ * failures, attempts on 5,000 unknown names, three attack bursts that locked their victims,
+ * IPv4 and IPv6 addresses, six common browsers. Reused when already there.
+ */
+export async function fillLog(db: Database, rows: number, progress: (message: string) => void): Promise<boolean> {
+  if ((await existingRows(db)) === rows) return false;
+  const existing = await existingRows(db);
+  if (existing !== undefined) throw new Error(`The bench database holds ${existing} rows, not ${rows}: use a fresh one (--fresh).`);
+  const started = Date.now();
+  const passwordHash = await hashPassword(BENCH_PASSWORD);
+  const agents = sql.raw(`array[${USER_AGENTS.map(([s]) => `'${s}'`).join(",")}]`);
+  const uas = sql.raw(`array[${USER_AGENTS.map(([, ua]) => `'${ua}'`).join(",")}]`);
+
+  await db.execute(sql`create table bench_names (idx int primary key, name text not null, key int, user_id int)`);
+  await db.execute(sql`
+    insert into users (username, username_normalized, password_hash, role)
+    select name, name, ${passwordHash}, 'user' from (select 'user' || lpad(i::text, 5, '0') as name from generate_series(1, ${REAL_ACCOUNTS}) i) n`);
+  await db.execute(sql`
+    insert into bench_names (idx, name)
+    select i, case when i <= ${REAL_ACCOUNTS} then 'user' || lpad(i::text, 5, '0') else 'ghost-' || md5(i::text) end
+    from generate_series(1, ${REAL_ACCOUNTS + UNKNOWN_NAMES}) i`);
+  await db.execute(sql`insert into account_log_usernames (username_normalized, row_count) select name, 0 from bench_names`);
+  await db.execute(sql`
+    update bench_names b set key = u.id, user_id = usr.id
+    from account_log_usernames u left join users usr on usr.username_normalized = u.username_normalized
+    where u.username_normalized = b.name`);
+
+  const bursts = VICTIMS.map((victim, i) => {
+    const from = Math.floor(rows * (0.3 + 0.3 * i));
+    return { victim, from, to: from + Math.floor(rows / 500) };
+  });
+  const burstCase = sql.join(
+    bursts.map((b) => sql`when g between ${b.from} and ${b.to} then ${b.victim}`),
+    sql` `,
+  );
+  for (let lo = 1; lo <= rows; lo += BATCH) {
+    const hi = Math.min(rows, lo + BATCH - 1);
+    await db.transaction(async (tx) => {
+      // Triggers off while filling: the exact counters are rebuilt set-based afterwards.
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(sql`
+      with picks as (
+        select g, random() as r,
+          case ${burstCase}
+               when random() < 0.02 then ${REAL_ACCOUNTS + 1} + floor(random() * ${UNKNOWN_NAMES})::int
+               else least(${REAL_ACCOUNTS}, floor(power(${REAL_ACCOUNTS + 1}::float8, random()))::int)
+          end as k,
+          ${sql.join(bursts.map((b) => sql`(g between ${b.from} and ${b.to})`), sql` or `)} as burst
+        from generate_series(${lo}::bigint, ${hi}::bigint) g
+      )
+      insert into account_logs (id, occurred_at, username, username_normalized, username_key, user_id, result, ip, metadata)
+      overriding system value
+      select p.g,
+        timestamptz '2025-11-26 00:00:00+00' + (p.g::float8 / ${rows}) * interval '365 days',
+        n.name, n.name, n.key, n.user_id,
+        case when p.burst then 'login_failed_wrong_password'
+             when n.user_id is null then 'login_failed_unknown_user'
+             when p.r < 0.90 then 'login_successful'
+             when p.r < 0.955 then 'logout'
+             when p.r < 0.995 then 'login_failed_wrong_password'
+             else 'login_failed_invalid_request' end,
+        case when p.burst then '45.155.205.99'::inet
+             when p.k % 10 = 0 then '2001:db8::'::inet + (p.k::bigint * 7919 + (p.r * 4)::int)
+             else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
+        jsonb_build_object('summary', (${agents})[1 + p.k % 6],
+          'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
+      from picks p join bench_names n on n.idx = p.k`);
+    });
+    progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+  progress("rebuilding exact counts and statistics…");
+  await db.execute(sql`select setval(pg_get_serial_sequence('account_logs', 'id'), ${rows})`);
+  await db.execute(sql`
+    update account_log_usernames u set row_count = c.n
+    from (select username_key, count(*) as n from account_logs group by username_key) c where u.id = c.username_key`);
+  await db.execute(sql`update account_log_totals set row_count = case when shard = 0 then ${rows} else 0 end`);
+  await db.execute(sql`
+    update users set locked_at = now(), failed_attempts = 6
+    where username_normalized in (${sql.join(VICTIMS.map((v) => sql`${accountName(v)}`), sql`, `)})`);
+  await db.execute(sql`drop table bench_names`);
+  await db.execute(sql`vacuum analyze account_logs`);
+  await db.execute(sql`analyze account_log_usernames`);
+  await db.execute(sql`create table bench_meta (rows bigint not null)`);
+  await db.execute(sql`insert into bench_meta values (${rows})`);
+  progress(`filled ${rows.toLocaleString("en-US")} rows in ${Math.round((Date.now() - started) / 1000)} s`);
+  return true;
+}

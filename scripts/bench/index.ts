@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "drizzle-orm";
+import { startPostgresCluster, freePort, createDatabase } from "../../tests/support/postgres-cluster";
+import { measure, table, type Stats } from "./stats";
+import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
+
+/**
+ * `npm run bench [-- --rows N] [-- --skip-http]`: fills (or reuses) a realistic log on a real
+ * PostgreSQL and measures the admin page's queries, the page over HTTP, the naive versions of
+ * the same queries, the sign-in path and the log's write rate. The last line is JSON.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "10000000" },
+    samples: { type: "string", default: "50" },
+    "skip-http": { type: "boolean", default: false },
+  },
+});
+const rows = Number(args.rows);
+const samples = Number(args.samples);
+if (!Number.isInteger(rows) || rows < 100_000) throw new Error("--rows must be a whole number of at least 100000");
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+async function benchDatabaseUrl(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => {} };
+  // One cluster per data-set size, kept in .data/bench so the next run reuses the rows.
+  const dataDir = path.resolve(".data", "bench", `pg-${rows}`);
+  const cluster = await startPostgresCluster({ durable: true, dataDir, port: await freePort() });
+  const url = new URL(cluster.url);
+  if (!cluster.reused) await createDatabase(cluster.url, "bench");
+  url.pathname = "/bench";
+  return { url: url.toString(), stop: cluster.stop };
+}
+
+type Shape = { name: string; params: Record<string, string>; naive?: (db: import("@/db").Database) => Promise<unknown> };
+
+async function main() {
+  const target = await benchDatabaseUrl();
+  process.env.DATABASE_URL = target.url;
+  const { getDb, closeDb, rowsOf } = await import("@/db");
+  const db = await getDb();
+  try {
+    await fillLog(db, rows, log);
+    const { countAccountLogs, listAccountLogs } = await import("@/lib/account-log/queries");
+    const { parseAccountLogQuery } = await import("@/lib/account-log/search-params");
+
+    const cursorRow = rowsOf<{ id: string }>(await db.execute(sql`select id::text from account_logs order by id desc offset 49950 limit 1`));
+    const deepCursor = cursorRow[0]!.id;
+    const naiveSearch = (term: string) => async (d: import("@/db").Database) => {
+      const pattern = `%${term}%`;
+      await Promise.all([
+        d.execute(sql`select * from account_logs where username ilike ${pattern} order by id desc limit 50`),
+        d.execute(sql`select count(*) from account_logs where username ilike ${pattern}`),
+      ]);
+    };
+    const shapes: Shape[] = [
+      { name: "first page, no search", params: {}, naive: async (d) => {
+        await Promise.all([d.execute(sql`select * from account_logs order by id desc limit 50`), d.execute(sql`select count(*) from account_logs`)]);
+      } },
+      { name: "1,000th page (keyset)", params: { before: deepCursor }, naive: async (d) => {
+        await Promise.all([d.execute(sql`select * from account_logs order by id desc offset 49950 limit 50`), d.execute(sql`select count(*) from account_logs`)]);
+      } },
+      { name: "exact username, busy", params: { q: accountName(1) }, naive: naiveSearch(accountName(1)) },
+      { name: "exact username, quiet", params: { q: accountName(9876) }, naive: naiveSearch(accountName(9876)) },
+      { name: "substring, many users", params: { q: "user0" }, naive: naiveSearch("user0") },
+      { name: "substring, few users", params: { q: "user0999" }, naive: naiveSearch("user0999") },
+      { name: "term matching nothing", params: { q: "no-such-user" }, naive: naiveSearch("no-such-user") },
+    ];
+
+    const results: Record<string, Stats & { naive_p95_ms?: number; ratio?: number; count: number; http?: Stats }> = {};
+    for (const shape of shapes) {
+      const { query } = parseAccountLogQuery(shape.params);
+      const count = await countAccountLogs(query);
+      const ours = await measure(() => Promise.all([countAccountLogs(query), listAccountLogs(query)]), { samples });
+      const naive = shape.naive ? await measure(() => shape.naive!(db), { warmup: 1, samples: Math.min(samples, 10) }) : undefined;
+      results[shape.name] = {
+        ...ours,
+        count,
+        ...(naive && { naive_p95_ms: naive.p95_ms, ratio: Math.round((naive.p95_ms / ours.p95_ms) * 10) / 10 }),
+      };
+      log(`${shape.name}: p95 ${ours.p95_ms} ms, naive p95 ${naive?.p95_ms} ms, count ${count}`);
+    }
+
+    // The sign-in path at the production hash cost, against the bare hash in the same run.
+    const { attemptSignIn } = await import("@/lib/account-log/sign-in");
+    const { verifyPassword } = await import("@/lib/auth/password");
+    const { findUserByUsername } = await import("@/lib/users/queries");
+    const signInUser = accountName(4242);
+    const stored = (await findUserByUsername(signInUser))!.passwordHash;
+    const context = { ip: "198.51.100.1", userAgent: "bench", hints: {}, forwardedHeaders: undefined };
+    const hash = await measure(() => verifyPassword(BENCH_PASSWORD, stored), { warmup: 2, samples: 30 });
+    const signIn = await measure(() => attemptSignIn({ username: signInUser, password: BENCH_PASSWORD }, context), { warmup: 2, samples: 30 });
+    const overhead = { p50_ms: Math.round((signIn.p50_ms - hash.p50_ms) * 100) / 100, p95_ms: Math.round((signIn.p95_ms - hash.p95_ms) * 100) / 100 };
+    log(`sign-in ${signIn.p50_ms} ms p50 vs hash ${hash.p50_ms} ms: overhead ${overhead.p50_ms} ms`);
+
+    // The log write alone: 8 concurrent writers for a few seconds, then rows written == attempts.
+    const { appendAccountLog } = await import("@/lib/account-log/record");
+    const totalBefore = await countAccountLogs({ q: "" });
+    let attempts = 0;
+    const deadline = performance.now() + 5000;
+    const writeStart = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        while (performance.now() < deadline) {
+          await appendAccountLog(db, [{ username: `writer-${w}`, result: "login_failed_unknown_user", ip: "198.51.100.2", metadata: { summary: "bench" } }]);
+          attempts++;
+        }
+      }),
+    );
+    const writeSeconds = (performance.now() - writeStart) / 1000;
+    const written = (await countAccountLogs({ q: "" })) - totalBefore;
+    const writesPerSecond = Math.round(attempts / writeSeconds);
+    log(`log writes: ${writesPerSecond}/s with 8 writers, ${written} rows for ${attempts} attempts`);
+
+    let peakRssMb: number | undefined;
+    if (!args["skip-http"]) peakRssMb = await measureHttp(target.url, shapes, results);
+
+    console.log("\n" + table(
+      ["shape", "rows matched", "p50 ms", "p95 ms", "naive p95 ms", "naive/ours", "HTTP p50 ms", "HTTP p95 ms"],
+      Object.entries(results).map(([name, r]) => [name, r.count, r.p50_ms, r.p95_ms, r.naive_p95_ms ?? "", r.ratio ?? "", r.http?.p50_ms ?? "", r.http?.p95_ms ?? ""]),
+    ));
+    console.log(`\nsign-in: ${signIn.p50_ms} ms p50 / ${signIn.p95_ms} ms p95; bare hash ${hash.p50_ms} / ${hash.p95_ms} ms; overhead ${overhead.p50_ms} ms p50 (${Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10}%)`);
+    console.log(`log writes: ${writesPerSecond}/s with 8 concurrent writers; rows written ${written} = attempts ${attempts}: ${written === attempts}`);
+    if (peakRssMb) console.log(`server peak RSS during HTTP runs: ${peakRssMb} MB`);
+    console.log(JSON.stringify({
+      rows,
+      shapes: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, {
+        p50_ms: r.p50_ms, p95_ms: r.p95_ms, naive_p95_ms: r.naive_p95_ms, ratio: r.ratio, count: r.count,
+        http_p50_ms: r.http?.p50_ms, http_p95_ms: r.http?.p95_ms,
+      }])),
+      sign_in: { p50_ms: signIn.p50_ms, p95_ms: signIn.p95_ms, hash_p50_ms: hash.p50_ms, hash_p95_ms: hash.p95_ms, overhead_p50_ms: overhead.p50_ms, overhead_p95_ms: overhead.p95_ms, overhead_pct: Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10 },
+      log_writes: { per_second: writesPerSecond, writers: 8, attempts, rows_written: written, lost: attempts - written },
+      peak_rss_mb: peakRssMb,
+    }));
+  } finally {
+    await closeDb();
+    target.stop();
+  }
+}
+
+async function measureHttp(url: string, shapes: Shape[], results: Record<string, { http?: Stats }>): Promise<number> {
+  const { buildIfNeeded } = await import("../build-if-needed");
+  buildIfNeeded();
+  const port = await freePort();
+  const admin = { username: "bench-admin", password: "bench-admin-password" };
+  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: "127.0.0.1", NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret!!", ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password, NODE_ENV: "production" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const base = `http://localhost:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      if (server.exitCode !== null) throw new Error("the server exited");
+      if (i > 240) throw new Error("the server did not start");
+      if (await fetch(`${base}/login`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const csrf = await fetch(`${base}/api/auth/csrf`);
+    const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+    const signIn = await fetch(`${base}/api/auth/callback/credentials`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: csrfCookie },
+      body: new URLSearchParams({ ...admin, csrfToken, json: "true" }),
+    });
+    const cookie = [csrfCookie, ...signIn.headers.getSetCookie().map((c) => c.split(";")[0])].join("; ");
+    for (const shape of shapes) {
+      const pageUrl = `${base}/admin/account-logs?${new URLSearchParams(shape.params)}`;
+      const check = await fetch(pageUrl, { headers: { cookie }, redirect: "manual" });
+      if (check.status !== 200 || !(await check.text()).includes("Number of Logs")) throw new Error(`page ${pageUrl} answered ${check.status}`);
+      results[shape.name]!.http = await measure(async () => {
+        const response = await fetch(pageUrl, { headers: { cookie } });
+        await response.arrayBuffer();
+      }, { samples });
+      log(`HTTP ${shape.name}: p95 ${results[shape.name]!.http!.p95_ms} ms`);
+    }
+    const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
+    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.once("exit", resolve));
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
