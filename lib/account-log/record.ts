@@ -39,5 +39,8 @@ export async function appendAccountLog(executor: Executor, entries: AccountLogEn
         };
       }),
     )
-    .returning({ id: accountLogs.id, occurredAt: accountLogs.occurredAt, result: accountLogs.result });
+    .returning({ id: accountLogs.id, occurredAt: accountLogs.occurredAt, result: accountLogs.result })
+    // A named statement: PostgreSQL parses and plans the hottest write once per connection.
+    .prepare(`append_account_log_${entries.length}`)
+    .execute();
 }
