@@ -39,6 +39,7 @@ export const users = pgTable(
     check("users_role_check", sql`${table.role} in ('admin', 'user')`),
     check("users_failed_attempts_check", sql`${table.failedAttempts} >= 0`),
     check("users_username_length_check", sql`char_length(${table.usernameNormalized}) between 1 and 64`),
+    index("users_locked_at_idx").on(table.lockedAt).where(sql`${table.lockedAt} is not null`),
   ],
 );
 
@@ -99,8 +100,14 @@ export const accountLogs = pgTable(
   },
   (table) => [
     check("account_logs_result_check", sql`${table.result} in (${sql.raw(ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", "))})`),
-    index("account_logs_username_key_id_idx").on(table.usernameKey, table.id.desc()),
-    index("account_logs_user_id_id_idx").on(table.userId, table.id.desc()),
+    // Ascending IDs: a backward scan gives `ORDER BY id DESC` (an index declared `DESC NULLS
+    // LAST` would not match it, and the planner would sort instead of stopping early).
+    index("account_logs_username_key_id_idx").on(table.usernameKey, table.id),
+    index("account_logs_user_id_id_idx").on(table.userId, table.id),
+    // The failures behind a lock, newest first, without walking the account's whole history.
+    index("account_logs_user_failures_idx")
+      .on(table.userId, table.id)
+      .where(sql`${table.result} = 'login_failed_wrong_password'`),
   ],
 );
 

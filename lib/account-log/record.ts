@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { accountLogs, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
 import type { Executor } from "@/db";
 import { normalizeUsername } from "@/lib/users/username";
@@ -17,30 +18,55 @@ function storableMetadata(metadata: AccountLogMetadata): AccountLogMetadata {
   return JSON.parse(JSON.stringify(metadata, (_key, value) => (typeof value === "string" ? storableText(value) : value)));
 }
 
+function toRow(entry: AccountLogEntry) {
+  const { username, truncated } = boundUsername(entry.username);
+  return {
+    username,
+    usernameTruncated: truncated,
+    usernameNormalized: normalizeUsername(username),
+    userId: entry.userId ?? null,
+    result: entry.result,
+    ip: entry.ip ?? null,
+    metadata: storableMetadata(entry.metadata ?? {}),
+  };
+}
+
+const returnedColumns = { id: accountLogs.id, occurredAt: accountLogs.occurredAt, result: accountLogs.result };
+
+function prepareSingleInsert(executor: Executor) {
+  const placeholder = (name: string) => sql.placeholder(name);
+  return executor
+    .insert(accountLogs)
+    .values({
+      username: placeholder("username"),
+      usernameTruncated: placeholder("usernameTruncated"),
+      usernameNormalized: placeholder("usernameNormalized"),
+      userId: placeholder("userId"),
+      result: placeholder("result"),
+      ip: placeholder("ip"),
+      metadata: placeholder("metadata"),
+    })
+    .returning(returnedColumns)
+    .prepare("append_account_log");
+}
+
+// Built once per database handle: the hottest write skips query building, and PostgreSQL
+// parses and plans it once per connection.
+const preparedSingleInserts = new WeakMap<Executor, ReturnType<typeof prepareSingleInsert>>();
+
 /**
  * Appends rows to the account log; the only way rows are written. The insert trigger keeps
  * the exact counts, so callers run this inside the transaction that changes account state.
  */
 export async function appendAccountLog(executor: Executor, entries: AccountLogEntry[]) {
   if (entries.length === 0) return [];
-  return executor
-    .insert(accountLogs)
-    .values(
-      entries.map((entry) => {
-        const { username, truncated } = boundUsername(entry.username);
-        return {
-          username,
-          usernameTruncated: truncated,
-          usernameNormalized: normalizeUsername(username),
-          userId: entry.userId ?? null,
-          result: entry.result,
-          ip: entry.ip ?? null,
-          metadata: storableMetadata(entry.metadata ?? {}),
-        };
-      }),
-    )
-    .returning({ id: accountLogs.id, occurredAt: accountLogs.occurredAt, result: accountLogs.result })
-    // A named statement: PostgreSQL parses and plans the hottest write once per connection.
-    .prepare(`append_account_log_${entries.length}`)
-    .execute();
+  if (entries.length === 1) {
+    let prepared = preparedSingleInserts.get(executor);
+    if (!prepared) {
+      prepared = prepareSingleInsert(executor);
+      preparedSingleInserts.set(executor, prepared);
+    }
+    return prepared.execute(toRow(entries[0]!));
+  }
+  return executor.insert(accountLogs).values(entries.map(toRow)).returning(returnedColumns);
 }
