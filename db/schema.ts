@@ -68,6 +68,8 @@ export const accountLogUsernames = pgTable(
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
     usernameNormalized: text("username_normalized").notNull().unique(),
     rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
+    /** The newest log row of this username: which usernames can be on a search's first page. */
+    lastId: bigint("last_id", { mode: "number" }),
   },
   (table) => [index("account_log_usernames_trgm_idx").using("gin", sql`${table.usernameNormalized} gin_trgm_ops`)],
 );

@@ -1,4 +1,4 @@
-import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum, type SQL } from "drizzle-orm";
+import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum } from "drizzle-orm";
 import { getDb, rowsOf } from "@/db";
 import { accountLogs, accountLogTotals, accountLogUsernames, users, type AccountLog } from "@/db/schema";
 import { escapeLike, type AccountLogQuery } from "./search-params";
@@ -6,32 +6,49 @@ import { escapeLike, type AccountLogQuery } from "./search-params";
 /** Above this many matching usernames, walking the ID index beats one probe per username. */
 const PER_USERNAME_PROBE_LIMIT = 200;
 
-function usernameMatch(q: string): SQL {
-  return sql`${accountLogUsernames.usernameNormalized} like ${`%${escapeLike(q)}%`}`;
-}
+export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
+export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
+
+type UsernameMatches = { numberOfLogs: number; matchingUsernames: number; keys: number[] };
 
 /**
- * The Number of Logs: exact, from counters the insert trigger keeps in the same transaction
- * as each row, so neither the whole log nor a search's matches are scanned.
+ * One pass over the usernames containing the term (a small table, trigram-indexed): the exact
+ * Number of Logs from their counters, how many match, and which to probe for rows: on the
+ * first page the `limit` usernames with the newest rows (each other one has at least `limit`
+ * newer matches ahead of it), otherwise the first few.
  */
-export async function countAccountLogs({ q }: Pick<AccountLogQuery, "q">): Promise<number> {
+async function matchUsernames(q: string, limit: number, firstPage: boolean): Promise<UsernameMatches> {
   const db = await getDb();
-  if (!q) {
-    const [row] = await db.select({ n: sum(accountLogTotals.rowCount) }).from(accountLogTotals);
-    return Number(row?.n ?? 0);
-  }
-  const [row] = await db.select({ n: sum(accountLogUsernames.rowCount) }).from(accountLogUsernames).where(usernameMatch(q));
+  const keyOrder = firstPage ? sql`${accountLogUsernames.lastId} desc nulls last` : accountLogUsernames.id;
+  const keyCount = firstPage ? limit : PER_USERNAME_PROBE_LIMIT + 1;
+  const [row] = await db
+    .select({
+      numberOfLogs: sql<string>`coalesce(sum(${accountLogUsernames.rowCount}), 0)::text`,
+      matchingUsernames: count(),
+      keys: sql<number[] | string | null>`(array_agg(${accountLogUsernames.id} order by ${keyOrder}))[1:${keyCount}]`,
+    })
+    .from(accountLogUsernames)
+    .where(sql`${accountLogUsernames.usernameNormalized} like ${`%${escapeLike(q)}%`}`);
+  return {
+    numberOfLogs: Number(row?.numberOfLogs ?? 0),
+    matchingUsernames: row?.matchingUsernames ?? 0,
+    keys: parseIntArray(row?.keys ?? null),
+  };
+}
+
+async function totalLogs(): Promise<number> {
+  const db = await getDb();
+  const [row] = await db.select({ n: sum(accountLogTotals.rowCount) }).from(accountLogTotals);
   return Number(row?.n ?? 0);
 }
 
-export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
-
 /**
- * One page of the log, newest first, by keyset on the ID: `before` pages towards older rows,
- * `after` towards newer ones. Never OFFSET, so any page costs the same and stays stable while
- * rows arrive.
+ * What the Account Logs page shows for a query: the exact Number of Logs (from counters the
+ * insert trigger keeps in the same transaction as each row, never a scan of the log) and one
+ * page, newest first, by keyset on the ID (`before` towards older rows, `after` towards newer
+ * ones). Never OFFSET, so any page costs the same and stays stable while rows arrive.
  */
-export async function listAccountLogs({ q, before, after, size }: AccountLogQuery): Promise<AccountLogPage> {
+export async function findAccountLogs({ q, before, after, size }: AccountLogQuery): Promise<AccountLogView> {
   const db = await getDb();
   const towardsNewer = after !== undefined;
   const cursor = towardsNewer ? gt(accountLogs.id, after) : before !== undefined ? lt(accountLogs.id, before) : undefined;
@@ -39,19 +56,20 @@ export async function listAccountLogs({ q, before, after, size }: AccountLogQuer
   const limit = size + 1;
 
   let rows: AccountLog[];
+  let numberOfLogs: number;
   if (!q) {
-    rows = await db.select().from(accountLogs).where(cursor).orderBy(order).limit(limit);
+    [numberOfLogs, rows] = await Promise.all([
+      totalLogs(),
+      db.select().from(accountLogs).where(cursor).orderBy(order).limit(limit),
+    ]);
   } else {
-    const keys = await db
-      .select({ id: accountLogUsernames.id })
-      .from(accountLogUsernames)
-      .where(usernameMatch(q))
-      .limit(PER_USERNAME_PROBE_LIMIT + 1);
-    if (keys.length === 0) {
+    const matches = await matchUsernames(q, limit, before === undefined && after === undefined);
+    numberOfLogs = matches.numberOfLogs;
+    if (matches.keys.length === 0) {
       rows = [];
-    } else if (keys.length <= PER_USERNAME_PROBE_LIMIT) {
+    } else if (matches.keys.length <= PER_USERNAME_PROBE_LIMIT) {
       // A few usernames: take the top rows of each from its (username, id) index and merge.
-      const keyList = sql.join(keys.map((k) => sql`(${k.id}::int)`), sql`, `);
+      const keyList = sql.join(matches.keys.map((key) => sql`(${key}::int)`), sql`, `);
       const cursorSql = towardsNewer ? sql`and l.id > ${after}` : before !== undefined ? sql`and l.id < ${before}` : sql``;
       const direction = towardsNewer ? sql`asc` : sql`desc`;
       const result = await db.execute(sql`
@@ -64,8 +82,12 @@ export async function listAccountLogs({ q, before, after, size }: AccountLogQuer
       const ids = rowsOf<{ id: string | number }>(result).map((r) => Number(r.id));
       rows = ids.length ? await db.select().from(accountLogs).where(inArray(accountLogs.id, ids)).orderBy(order) : [];
     } else {
-      // Many usernames match, so matching rows are common: walk the ID index and filter.
-      const matching = db.select({ id: accountLogUsernames.id }).from(accountLogUsernames).where(usernameMatch(q));
+      // A later page of a search matching many usernames: walk the ID index from the cursor
+      // and filter; matches are common there, so few rows are read.
+      const matching = db
+        .select({ id: accountLogUsernames.id })
+        .from(accountLogUsernames)
+        .where(sql`${accountLogUsernames.usernameNormalized} like ${`%${escapeLike(q)}%`}`);
       rows = await db
         .select()
         .from(accountLogs)
@@ -81,12 +103,23 @@ export async function listAccountLogs({ q, before, after, size }: AccountLogQuer
   const newest = page[0]?.id;
   const oldest = page.at(-1)?.id;
   return {
-    rows: page,
-    // Newer rows exist when we came from a cursor (or found more going up); older when we
-    // found more going down (or came from an `after` cursor).
-    newerCursor: newest !== undefined && (towardsNewer ? hasMore : before !== undefined) ? newest : undefined,
-    olderCursor: oldest !== undefined && (towardsNewer ? true : hasMore) ? oldest : undefined,
+    numberOfLogs,
+    page: {
+      rows: page,
+      // Newer rows exist when we came from a cursor (or found more going up); older when we
+      // found more going down (or came from an `after` cursor).
+      newerCursor: newest !== undefined && (towardsNewer ? hasMore : before !== undefined) ? newest : undefined,
+      olderCursor: oldest !== undefined && (towardsNewer ? true : hasMore) ? oldest : undefined,
+    },
   };
+}
+
+/** An int[] arrives as an array or, from some drivers, in its `{1,2}` literal form. */
+function parseIntArray(value: number[] | string | null): number[] {
+  if (value === null) return [];
+  if (Array.isArray(value)) return value.map(Number);
+  const inner = value.replace(/^\{|\}$/g, "");
+  return inner ? inner.split(",").map(Number) : [];
 }
 
 export type LockedAccount = {

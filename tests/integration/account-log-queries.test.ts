@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db";
-import { countAccountLogs, listAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
+import { findAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { parseAccountLogQuery } from "@/lib/account-log/search-params";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
@@ -11,9 +11,12 @@ import { accountState, browserContext, createTestUser, logRowsFor } from "../sup
 const query = (params: Record<string, string>) => parseAccountLogQuery(params).query;
 
 async function search(params: Record<string, string>) {
-  const q = query(params);
-  const [count, page] = await Promise.all([countAccountLogs(q), listAccountLogs(q)]);
-  return { count, page, usernames: page.rows.map((r) => r.username) };
+  const { numberOfLogs, page } = await findAccountLogs(query(params));
+  return { count: numberOfLogs, page, usernames: page.rows.map((r) => r.username) };
+}
+
+async function listAccountLogs(q: ReturnType<typeof query>) {
+  return (await findAccountLogs(q)).page;
 }
 
 describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
@@ -74,12 +77,19 @@ describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
     const all = await listAccountLogs(query({ size: "200" }));
     expect(all.rows).toHaveLength(200);
     expect(all.olderCursor).toBe(all.rows.at(-1)!.id);
+    // Newer rows that don't match sit between the search's matches and the top of the log.
+    await appendAccountLog(
+      db,
+      Array.from({ length: 300 }, (_, i) => ({ username: `noise-${i}`, result: "login_failed_unknown_user" as const })),
+    );
+    await appendAccountLog(db, [{ username: "spray-7", result: "login_failed_unknown_user" }]);
     const sprayed = await search({ q: "spray-", size: "200" });
-    expect(sprayed.count).toBe(250);
+    expect(sprayed.count).toBe(251);
     expect(sprayed.page.rows).toHaveLength(200);
     expect(sprayed.page.rows.every((r) => r.username.startsWith("spray-"))).toBe(true);
+    expect(sprayed.usernames.slice(0, 3)).toEqual(["spray-7", "spray-249", "spray-248"]);
     const rest = await listAccountLogs(query({ q: "spray-", size: "200", before: String(sprayed.page.olderCursor) }));
-    expect(rest.rows).toHaveLength(50);
+    expect(rest.rows).toHaveLength(51);
     expect(rest.olderCursor).toBeUndefined();
   });
 

@@ -4,7 +4,7 @@ import { LogTable } from "@/components/account-logs/log-table";
 import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
-import { countAccountLogs, listAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
+import { findAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
 import { parseAccountLogQuery } from "@/lib/account-log/search-params";
 import { requireAdmin } from "@/lib/auth/session";
 import { logServerError } from "@/lib/server-log";
@@ -16,11 +16,7 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 
 async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"]) {
   try {
-    const [numberOfLogs, page, locked] = await Promise.all([
-      countAccountLogs(query),
-      listAccountLogs(query),
-      listLockedAccounts(),
-    ]);
+    const [{ numberOfLogs, page }, locked] = await Promise.all([findAccountLogs(query), listLockedAccounts()]);
     return { numberOfLogs, page, locked };
   } catch (error) {
     logServerError("account log page could not be loaded", error);
