@@ -1,4 +1,4 @@
-import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum } from "drizzle-orm";
+import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum, type SQL } from "drizzle-orm";
 import { getDb, rowsOf } from "@/db";
 import { accountLogs, accountLogTotals, accountLogUsernames, users, type AccountLog } from "@/db/schema";
 import { escapeLike, type AccountLogQuery } from "./search-params";
@@ -9,31 +9,16 @@ const PER_USERNAME_PROBE_LIMIT = 200;
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
 
-type UsernameMatches = { numberOfLogs: number; matchingUsernames: number; keys: number[] };
+type UsernameMatches = { numberOfLogs: number; matchingUsernames: number };
 
-/**
- * One pass over the usernames containing the term (a small table, trigram-indexed): the exact
- * Number of Logs from their counters, how many match, and which to probe for rows: on the
- * first page the `limit` usernames with the newest rows (each other one has at least `limit`
- * newer matches ahead of it), otherwise the first few.
- */
-async function matchUsernames(q: string, limit: number, firstPage: boolean): Promise<UsernameMatches> {
+/** The exact Number of Logs of a search: the counters of the usernames that match. */
+async function countMatches(usernameLike: SQL): Promise<UsernameMatches> {
   const db = await getDb();
-  const keyOrder = firstPage ? sql`${accountLogUsernames.lastId} desc nulls last` : accountLogUsernames.id;
-  const keyCount = firstPage ? limit : PER_USERNAME_PROBE_LIMIT + 1;
-  const [row] = await db
-    .select({
-      numberOfLogs: sql<string>`coalesce(sum(${accountLogUsernames.rowCount}), 0)::text`,
-      matchingUsernames: count(),
-      keys: sql<number[] | string | null>`(array_agg(${accountLogUsernames.id} order by ${keyOrder}))[1:${keyCount}]`,
-    })
+  const [totals] = await db
+    .select({ numberOfLogs: sql<string>`coalesce(sum(${accountLogUsernames.rowCount}), 0)::text`, matchingUsernames: count() })
     .from(accountLogUsernames)
-    .where(sql`${accountLogUsernames.usernameNormalized} like ${`%${escapeLike(q)}%`}`);
-  return {
-    numberOfLogs: Number(row?.numberOfLogs ?? 0),
-    matchingUsernames: row?.matchingUsernames ?? 0,
-    keys: parseIntArray(row?.keys ?? null),
-  };
+    .where(usernameLike);
+  return { numberOfLogs: Number(totals?.numberOfLogs ?? 0), matchingUsernames: totals?.matchingUsernames ?? 0 };
 }
 
 async function totalLogs(): Promise<number> {
@@ -55,6 +40,26 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
   const order = towardsNewer ? accountLogs.id : desc(accountLogs.id);
   const limit = size + 1;
 
+  const usernameLike = sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
+  // The top rows of each given username from its (username, id) index, merged: one statement.
+  const rowsOfUsernames = (keys: SQL) => {
+    const cursorSql = towardsNewer ? sql`and l.id > ${after}` : before !== undefined ? sql`and l.id < ${before}` : sql``;
+    const direction = towardsNewer ? sql`asc` : sql`desc`;
+    return db
+      .select()
+      .from(accountLogs)
+      .where(
+        sql`${accountLogs.id} in (
+          select l.id from (${keys}) as k(key)
+          cross join lateral (
+            select l.id from ${accountLogs} l where l.username_key = k.key ${cursorSql}
+            order by l.id ${direction} limit ${limit}
+          ) l
+          order by l.id ${direction} limit ${limit})`,
+      )
+      .orderBy(order);
+  };
+
   let rows: AccountLog[];
   let numberOfLogs: number;
   if (!q) {
@@ -62,32 +67,32 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
       totalLogs(),
       db.select().from(accountLogs).where(cursor).orderBy(order).limit(limit),
     ]);
-  } else {
-    const matches = await matchUsernames(q, limit, before === undefined && after === undefined);
+  } else if (before === undefined && after === undefined) {
+    // The first page's rows can only come from the `limit` usernames with the newest rows: each
+    // other matching username has at least `limit` newer matches ahead of it.
+    const newestUsernames = sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameLike}
+      order by ${accountLogUsernames.lastId} desc nulls last limit ${limit}`;
+    let matches: UsernameMatches;
+    [matches, rows] = await Promise.all([countMatches(usernameLike), rowsOfUsernames(newestUsernames)]);
     numberOfLogs = matches.numberOfLogs;
-    if (matches.keys.length === 0) {
-      rows = [];
-    } else if (matches.keys.length <= PER_USERNAME_PROBE_LIMIT) {
-      // A few usernames: take the top rows of each from its (username, id) index and merge.
-      const keyList = sql.join(matches.keys.map((key) => sql`(${key}::int)`), sql`, `);
-      const cursorSql = towardsNewer ? sql`and l.id > ${after}` : before !== undefined ? sql`and l.id < ${before}` : sql``;
-      const direction = towardsNewer ? sql`asc` : sql`desc`;
-      const result = await db.execute(sql`
-        select l.id from (values ${keyList}) as k(key)
-        cross join lateral (
-          select l.id from ${accountLogs} l where l.username_key = k.key ${cursorSql}
-          order by l.id ${direction} limit ${limit}
-        ) l
-        order by l.id ${direction} limit ${limit}`);
-      const ids = rowsOf<{ id: string | number }>(result).map((r) => Number(r.id));
-      rows = ids.length ? await db.select().from(accountLogs).where(inArray(accountLogs.id, ids)).orderBy(order) : [];
-    } else {
-      // A later page of a search matching many usernames: walk the ID index from the cursor
-      // and filter; matches are common there, so few rows are read.
-      const matching = db
+  } else {
+    const [matches, keys] = await Promise.all([
+      countMatches(usernameLike),
+      db
         .select({ id: accountLogUsernames.id })
         .from(accountLogUsernames)
-        .where(sql`${accountLogUsernames.usernameNormalized} like ${`%${escapeLike(q)}%`}`);
+        .where(usernameLike)
+        .limit(PER_USERNAME_PROBE_LIMIT + 1),
+    ]);
+    numberOfLogs = matches.numberOfLogs;
+    if (keys.length === 0) {
+      rows = [];
+    } else if (keys.length <= PER_USERNAME_PROBE_LIMIT) {
+      rows = await rowsOfUsernames(sql`values ${sql.join(keys.map((key) => sql`(${key.id}::int)`), sql`, `)}`);
+    } else {
+      // Many usernames match, so matches are common past the first page: walk the ID index from
+      // the cursor and filter.
+      const matching = db.select({ id: accountLogUsernames.id }).from(accountLogUsernames).where(usernameLike);
       rows = await db
         .select()
         .from(accountLogs)
@@ -112,14 +117,6 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
       olderCursor: oldest !== undefined && (towardsNewer ? true : hasMore) ? oldest : undefined,
     },
   };
-}
-
-/** An int[] arrives as an array or, from some drivers, in its `{1,2}` literal form. */
-function parseIntArray(value: number[] | string | null): number[] {
-  if (value === null) return [];
-  if (Array.isArray(value)) return value.map(Number);
-  const inner = value.replace(/^\{|\}$/g, "");
-  return inner ? inner.split(",").map(Number) : [];
 }
 
 export type LockedAccount = {

@@ -16,8 +16,12 @@ export async function measure(fn: () => Promise<unknown>, { warmup = 5, samples 
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return { p50_ms: round(percentile(times, 50)), p95_ms: round(percentile(times, 95)), samples };
+  return summarize(times);
+}
+
+export function summarize(times: number[]): Stats {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { p50_ms: round(percentile(sorted, 50)), p95_ms: round(percentile(sorted, 95)), samples: sorted.length };
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {
