@@ -41,10 +41,23 @@ function isStale(holder: LockHolder | undefined): boolean {
   return holder.pid !== process.pid && !isAlive(holder.pid);
 }
 
+/** An unreadable lock younger than this may be mid-replacement: treat it as held. */
+const UNREADABLE_LOCK_GRACE_MS = 10_000;
+
+function isTakeable(lockPath: string, holder: LockHolder | undefined): boolean {
+  if (holder) return isStale(holder);
+  try {
+    return Date.now() - fs.statSync(lockPath).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Takes an exclusive lock file for this process. PGlite has no lock of its own, and two
- * processes on one data folder corrupt it, so every opener goes through here. A lock left by
- * a dead process on this host is taken over. Returns the function that releases it.
+ * processes on one data folder corrupt it, so every opener goes through here. The lock file is
+ * written aside and linked into place, so it never exists half-written. A lock left by a dead
+ * process on this host is taken over. Returns the function that releases it.
  */
 export function acquireDirectoryLock(lockPath: string): () => void {
   const me: LockHolder = {
@@ -54,8 +67,10 @@ export function acquireDirectoryLock(lockPath: string): () => void {
     command: process.argv.slice(1).join(" ").slice(0, 200),
   };
   for (let attempt = 0; attempt < 5; attempt++) {
+    const draft = `${lockPath}.${process.pid}.draft`;
+    fs.writeFileSync(draft, JSON.stringify(me), { mode: 0o600 });
     try {
-      fs.writeFileSync(lockPath, JSON.stringify(me), { flag: "wx", mode: 0o600 });
+      fs.linkSync(draft, lockPath);
       const release = () => {
         if (readHolder(lockPath)?.pid === process.pid) fs.rmSync(lockPath, { force: true });
         process.removeListener("exit", release);
@@ -64,13 +79,16 @@ export function acquireDirectoryLock(lockPath: string): () => void {
       return release;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      fs.rmSync(draft, { force: true });
     }
     const holder = readHolder(lockPath);
     if (holder?.pid === process.pid) {
       throw new Error(`This process already holds ${lockPath}; open the database once and share it.`);
     }
-    if (!isStale(holder)) throw new DirectoryLockedError(lockPath, holder!);
-    // Move the stale lock aside atomically; if another opener replaced it meanwhile, put it back.
+    if (!isTakeable(lockPath, holder)) throw new DirectoryLockedError(lockPath, holder ?? unknownHolder);
+    // Move the stale lock aside atomically; if what moved is a live lock that replaced the
+    // stale one meanwhile, put it back.
     const aside = `${lockPath}.stale-${process.pid}`;
     try {
       fs.renameSync(lockPath, aside);
@@ -78,7 +96,7 @@ export function acquireDirectoryLock(lockPath: string): () => void {
       continue;
     }
     const moved = readHolder(aside);
-    if (moved && holder && moved.pid !== holder.pid && !isStale(moved)) {
+    if (moved && !isStale(moved)) {
       try {
         fs.linkSync(aside, lockPath);
       } catch {
@@ -87,7 +105,7 @@ export function acquireDirectoryLock(lockPath: string): () => void {
     }
     fs.rmSync(aside, { force: true });
   }
-  const holder = readHolder(lockPath);
-  if (holder) throw new DirectoryLockedError(lockPath, holder);
-  throw new Error(`Could not take the lock ${lockPath}; retry.`);
+  throw new DirectoryLockedError(lockPath, readHolder(lockPath) ?? unknownHolder);
 }
+
+const unknownHolder: LockHolder = { pid: 0, hostname: "?", startedAt: "unknown", command: "unknown" };

@@ -30,9 +30,11 @@ const sizeSchema = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX);
 export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuery; problems: string[] } {
   const problems: string[] = [];
   let term = storableText(first(params.q) ?? "");
-  if (term.length > SEARCH_TERM_MAX) {
+  // Counted in code points, so a cut never splits a character.
+  const codePoints = [...term.slice(0, SEARCH_TERM_MAX * 2 + 1)];
+  if (codePoints.length > SEARCH_TERM_MAX) {
     problems.push(`The search was longer than ${SEARCH_TERM_MAX} characters and was shortened.`);
-    term = [...term].slice(0, SEARCH_TERM_MAX).join("").slice(0, SEARCH_TERM_MAX);
+    term = codePoints.slice(0, SEARCH_TERM_MAX).join("");
   }
   const query: AccountLogQuery = { term, q: normalizeUsername(term), size: PAGE_SIZE_DEFAULT };
 

@@ -9,7 +9,7 @@ import { logServerError } from "@/lib/server-log";
 import { findUserByUsername } from "@/lib/users/queries";
 import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from "@/lib/users/username";
 import { appendAccountLog } from "./record";
-import { storableText } from "./text";
+import { boundUsername, storableText } from "./text";
 import { crossesLockThreshold } from "./lockout";
 
 export type SignedInUser = { id: number; username: string; role: UserRole; sessionVersion: number };
@@ -49,9 +49,13 @@ export async function attemptSignIn(
   const typed = typedUsername(credentials.username);
   const attempt = { username: typed, ip: context.ip ?? null, metadata: requestMetadata(context) };
   try {
-    const parsed = credentialsSchema.safeParse({ username: storableText(typed), password: credentials.password });
+    // A name longer than the log keeps is refused outright: checking it would file the attempt
+    // under a different (cut) name than the account it reached.
+    const parsed = boundUsername(typed).truncated
+      ? undefined
+      : credentialsSchema.safeParse({ username: storableText(typed), password: credentials.password });
     const db = await getDb();
-    if (!parsed.success) {
+    if (!parsed?.success) {
       const [row] = await appendAccountLog(db, [{ ...attempt, result: "login_failed_invalid_request" }]);
       return { status: "rejected", reason: "invalid_credentials", logId: row!.id };
     }

@@ -50,6 +50,17 @@ describe("embedded database lock", () => {
     }
   });
 
+  it("treats a fresh unreadable lock as held and an old one as stale", async () => {
+    const lockPath = pgliteSiblingPath(dir, "lock");
+    fs.writeFileSync(lockPath, "");
+    await expect(openDatabase({ kind: "pglite", dir })).rejects.toBeInstanceOf(DirectoryLockedError);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockPath, old, old);
+    const reopened = await openDatabase({ kind: "pglite", dir });
+    await reopened.close();
+    expect(fs.existsSync(lockPath)).toBe(false);
+  });
+
   it("refuses a live holder in this process too", async () => {
     const lockPath = pgliteSiblingPath(dir, "lock");
     fs.writeFileSync(lockPath, JSON.stringify({ pid: process.ppid, hostname: os.hostname(), startedAt: "now", command: "parent" }));

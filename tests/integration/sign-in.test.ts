@@ -119,6 +119,22 @@ describe.each(DATABASE_KINDS)("sign-in and lockout on %s", (kind) => {
     ]);
   });
 
+  it("refuses a name padded past what the log keeps, so the row and the account never disagree", async () => {
+    const user = await createTestUser("padded");
+    const padded = `${" ".repeat(300)}${user.username}`;
+    for (let i = 0; i < 8; i++) {
+      expect(await attemptSignIn({ username: padded, password: "wrong" }, browserContext)).toMatchObject({
+        status: "rejected",
+        reason: "invalid_credentials",
+      });
+    }
+    expect(await attemptSignIn({ username: padded, password: user.password }, browserContext)).toMatchObject({ status: "rejected" });
+    expect(await accountState(user.id)).toMatchObject({ failedAttempts: 0, lockedAt: null });
+    const db = await getDb();
+    const rows = await db.query.accountLogs.findMany({ orderBy: (t, { desc }) => desc(t.id), limit: 9 });
+    expect(rows.every((r) => r.result === "login_failed_invalid_request" && r.usernameTruncated)).toBe(true);
+  });
+
   it("fails closed: if the log row cannot be written, the right password signs nobody in and nothing changes", async () => {
     const user = await createTestUser("dave");
     const db = await getDb();

@@ -27,6 +27,14 @@ describe("parseAccountLogQuery", () => {
     expect(problems[0]).toMatch(/shortened/);
   });
 
+  it("shortens by characters, never splitting one", () => {
+    const { query, problems } = parseAccountLogQuery({ q: "😀".repeat(300) });
+    expect([...query.term]).toHaveLength(256);
+    expect(query.term).toBe("😀".repeat(256));
+    expect(problems).toHaveLength(1);
+    expect(parseAccountLogQuery({ q: "😀".repeat(200) }).problems).toEqual([]);
+  });
+
   it("makes NUL and lone surrogates storable instead of failing", () => {
     expect(parseAccountLogQuery({ q: "a\u0000\uD800" }).query.q).toBe("a\u2400\uFFFD");
   });

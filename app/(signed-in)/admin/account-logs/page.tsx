@@ -28,6 +28,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
   await requireAdmin();
   const { query, problems } = parseAccountLogQuery(await searchParams);
   const data = await loadPage(query);
+  const paged = query.before !== undefined || query.after !== undefined;
 
   return (
     <main className="mx-auto max-w-7xl space-y-4 p-6">
@@ -51,9 +52,18 @@ export default async function AccountLogsPage({ searchParams }: Props) {
           </p>
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
-            <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
-              {query.q ? <>No log entries match “{query.term}”.</> : "The log has no entries yet."}
-            </p>
+            <>
+              <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
+                {paged ? (
+                  "No more entries in this direction."
+                ) : query.q ? (
+                  <>No log entries match “{query.term}”.</>
+                ) : (
+                  "The log has no entries yet."
+                )}
+              </p>
+              {paged && <Pager query={query} />}
+            </>
           ) : (
             <>
               <LogTable
