@@ -125,8 +125,8 @@ export type AccountLogMetadata = {
   clientHints?: Record<string, string>;
   /** Forwarding headers as the client sent them: untrusted, kept for investigation. */
   forwardedHeaders?: Record<string, string>;
-  /** For admin actions: who did it. */
-  actor?: { userId: number; username: string };
+  /** For admin actions: who did it, and through what (the admin page or the command line). */
+  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" };
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
 };

@@ -10,7 +10,10 @@ export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
   }
   for (const [name, value] of Object.entries(metadata.clientHints ?? {})) details.push([name, value]);
   for (const [name, value] of Object.entries(metadata.forwardedHeaders ?? {})) details.push([`${name} (sent by client, untrusted)`, value]);
-  if (metadata.actor) details.push(["By admin", metadata.actor.username]);
+  if (metadata.actor) {
+    const via = metadata.actor.via === "command line" ? " (command line)" : "";
+    details.push(["By", `${metadata.actor.username}${via}`]);
+  }
   if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);
   if (details.length === 0) return <span>{summary}</span>;
   return (

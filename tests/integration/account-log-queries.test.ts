@@ -107,7 +107,7 @@ describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
     expect(await accountState(user.id)).toMatchObject({ lockedAt: null, failedAttempts: 0 });
     const unlockRows = (await logRowsFor(user.username)).filter((r) => r.result === "account_unlocked");
     expect(unlockRows).toHaveLength(1);
-    expect(unlockRows[0]!.metadata.actor).toEqual({ userId: 999, username: "the-admin" });
+    expect(unlockRows[0]!.metadata.actor).toEqual({ userId: 999, username: "the-admin", via: "admin page" });
     expect((await attemptSignIn({ username: user.username, password: user.password }, browserContext)).status).toBe("signed_in");
   });
 });

@@ -1,0 +1,25 @@
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { unlockAccountFromCommandLine } from "@/lib/account-log/unlock";
+import { runCli, UsageError } from "./cli";
+
+const USAGE = "Usage: npm run user:unlock -- --username NAME";
+
+// Break glass: unlocks an account without the admin page, for when every admin is locked out.
+runCli(async () => {
+  let options;
+  try {
+    ({ values: options } = parseArgs({ options: { username: { type: "string" } } }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (!options.username) throw new UsageError(`--username is required.\n${USAGE}`);
+  const operator = `${os.userInfo().username}@${os.hostname()}`;
+  const outcome = await unlockAccountFromCommandLine({ username: options.username, operator });
+  if (outcome.status === "not_found") throw new UsageError(`No user named "${options.username}".`);
+  console.log(
+    outcome.status === "unlocked"
+      ? `Unlocked "${outcome.username}" (logged as account_unlocked by ${operator}, command line).`
+      : `"${outcome.username}" is not locked; nothing changed.`,
+  );
+});
