@@ -7,10 +7,12 @@ export class DirectoryLockedError extends Error {
   override name = "DirectoryLockedError";
   constructor(
     readonly lockPath: string,
-    readonly holder: LockHolder,
+    readonly holder: LockHolder | undefined,
   ) {
     super(
-      `The embedded database is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}).\n` +
+      (holder
+        ? `The embedded database is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}).\n`
+        : `The embedded database is in use by another process (its lock file cannot be read yet).\n`) +
         `Only one process may open it at a time. Stop that process first (for example the running app), then retry.\n` +
         `If no such process exists, delete ${lockPath} and retry.`,
     );
@@ -86,7 +88,7 @@ export function acquireDirectoryLock(lockPath: string): () => void {
     if (holder?.pid === process.pid) {
       throw new Error(`This process already holds ${lockPath}; open the database once and share it.`);
     }
-    if (!isTakeable(lockPath, holder)) throw new DirectoryLockedError(lockPath, holder ?? unknownHolder);
+    if (!isTakeable(lockPath, holder)) throw new DirectoryLockedError(lockPath, holder);
     // Move the stale lock aside atomically; if what moved is a live lock that replaced the
     // stale one meanwhile, put it back.
     const aside = `${lockPath}.stale-${process.pid}`;
@@ -105,7 +107,5 @@ export function acquireDirectoryLock(lockPath: string): () => void {
     }
     fs.rmSync(aside, { force: true });
   }
-  throw new DirectoryLockedError(lockPath, readHolder(lockPath) ?? unknownHolder);
+  throw new DirectoryLockedError(lockPath, readHolder(lockPath));
 }
-
-const unknownHolder: LockHolder = { pid: 0, hostname: "?", startedAt: "unknown", command: "unknown" };

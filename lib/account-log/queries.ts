@@ -9,16 +9,11 @@ const PER_USERNAME_PROBE_LIMIT = 200;
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
 
-type UsernameMatches = { numberOfLogs: number; matchingUsernames: number };
-
 /** The exact Number of Logs of a search: the counters of the usernames that match. */
-async function countMatches(usernameLike: SQL): Promise<UsernameMatches> {
+async function countMatches(usernameLike: SQL): Promise<number> {
   const db = await getDb();
-  const [totals] = await db
-    .select({ numberOfLogs: sql<string>`coalesce(sum(${accountLogUsernames.rowCount}), 0)::text`, matchingUsernames: count() })
-    .from(accountLogUsernames)
-    .where(usernameLike);
-  return { numberOfLogs: Number(totals?.numberOfLogs ?? 0), matchingUsernames: totals?.matchingUsernames ?? 0 };
+  const [row] = await db.select({ n: sum(accountLogUsernames.rowCount) }).from(accountLogUsernames).where(usernameLike);
+  return Number(row?.n ?? 0);
 }
 
 async function totalLogs(): Promise<number> {
@@ -72,11 +67,10 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
     // other matching username has at least `limit` newer matches ahead of it.
     const newestUsernames = sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameLike}
       order by ${accountLogUsernames.lastId} desc nulls last limit ${limit}`;
-    let matches: UsernameMatches;
-    [matches, rows] = await Promise.all([countMatches(usernameLike), rowsOfUsernames(newestUsernames)]);
-    numberOfLogs = matches.numberOfLogs;
+    [numberOfLogs, rows] = await Promise.all([countMatches(usernameLike), rowsOfUsernames(newestUsernames)]);
   } else {
-    const [matches, keys] = await Promise.all([
+    let keys: { id: number }[];
+    [numberOfLogs, keys] = await Promise.all([
       countMatches(usernameLike),
       db
         .select({ id: accountLogUsernames.id })
@@ -84,7 +78,6 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
         .where(usernameLike)
         .limit(PER_USERNAME_PROBE_LIMIT + 1),
     ]);
-    numberOfLogs = matches.numberOfLogs;
     if (keys.length === 0) {
       rows = [];
     } else if (keys.length <= PER_USERNAME_PROBE_LIMIT) {

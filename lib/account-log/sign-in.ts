@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { getDb } from "@/db";
+import { getDb, type Executor } from "@/db";
 import { accountLogs, accountLogUsernames, users, type UserRole } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "@/lib/auth/password";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
@@ -83,11 +83,14 @@ export async function attemptSignIn(
     }
 
     const accountAttempt = { ...attempt, userId: user.id };
+    const refuseLocked = async (executor: Executor): Promise<SignInOutcome> => {
+      const [row] = await appendAccountLog(executor, [{ ...accountAttempt, result: "login_failed_account_locked" }]);
+      return { status: "rejected", reason: "locked", logId: row!.id };
+    };
     if (user.lockedAt) {
       // A locked account is refused whatever the password: the real hash is never checked.
       await verifyDummyPassword(password);
-      const [row] = await appendAccountLog(db, [{ ...accountAttempt, result: "login_failed_account_locked" }]);
-      return { status: "rejected", reason: "locked", logId: row!.id };
+      return refuseLocked(db);
     }
 
     const correct = await verifyPassword(password, user.passwordHash);
@@ -102,10 +105,7 @@ export async function attemptSignIn(
           .set({ failedAttempts: 0, updatedAt: sql`now()`, ...(upgradedHash && { passwordHash: upgradedHash }) })
           .where(and(eq(users.id, user.id), isNull(users.lockedAt)))
           .returning({ id: users.id, username: users.username, role: users.role, sessionVersion: users.sessionVersion });
-        if (!account) {
-          const [row] = await appendAccountLog(tx, [{ ...accountAttempt, result: "login_failed_account_locked" }]);
-          return { status: "rejected", reason: "locked", logId: row!.id };
-        }
+        if (!account) return refuseLocked(tx);
         const [row] = await appendAccountLog(tx, [{ ...accountAttempt, result: "login_successful" }]);
         return { status: "signed_in", user: account, logId: row!.id };
       }
@@ -121,10 +121,7 @@ export async function attemptSignIn(
         })
         .where(and(eq(users.id, user.id), isNull(users.lockedAt)))
         .returning({ failedAttempts: users.failedAttempts, lockedAt: users.lockedAt });
-      if (!account) {
-        const [row] = await appendAccountLog(tx, [{ ...accountAttempt, result: "login_failed_account_locked" }]);
-        return { status: "rejected", reason: "locked", logId: row!.id };
-      }
+      if (!account) return refuseLocked(tx);
       if (!account.lockedAt) {
         const [row] = await appendAccountLog(tx, [{ ...accountAttempt, result: "login_failed_wrong_password" }]);
         return { status: "rejected", reason: "invalid_credentials", logId: row!.id };

@@ -53,7 +53,9 @@ describe("embedded database lock", () => {
   it("treats a fresh unreadable lock as held and an old one as stale", async () => {
     const lockPath = pgliteSiblingPath(dir, "lock");
     fs.writeFileSync(lockPath, "");
-    await expect(openDatabase({ kind: "pglite", dir })).rejects.toBeInstanceOf(DirectoryLockedError);
+    const refused = openDatabase({ kind: "pglite", dir });
+    await expect(refused).rejects.toBeInstanceOf(DirectoryLockedError);
+    await expect(refused).rejects.toThrow(/in use by another process \(its lock file cannot be read yet\)/);
     const old = new Date(Date.now() - 60_000);
     fs.utimesSync(lockPath, old, old);
     const reopened = await openDatabase({ kind: "pglite", dir });
