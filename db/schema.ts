@@ -51,9 +51,12 @@ export const ACCOUNT_LOG_RESULTS = [
   "login_failed_unknown_user",
   "login_failed_account_locked",
   "login_failed_invalid_request",
+  "login_failed_rate_limited",
   "account_locked",
   "account_unlocked",
   "logout",
+  "logs_exported",
+  "access_denied",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -110,6 +113,10 @@ export const accountLogs = pgTable(
     index("account_logs_user_failures_idx")
       .on(table.userId, table.id)
       .where(sql`${table.result} = 'login_failed_wrong_password'`),
+    // Recent failures from one address (per-IP throttling), newest first by time.
+    index("account_logs_ip_failures_idx")
+      .on(table.ip, table.occurredAt)
+      .where(sql`${table.result} like 'login_failed%'`),
   ],
 );
 

@@ -5,10 +5,13 @@ const TONES: Record<AccountLogResult, string> = {
   login_failed_wrong_password: "bg-amber-100 text-amber-900 ring-amber-300",
   login_failed_unknown_user: "bg-amber-100 text-amber-900 ring-amber-300",
   login_failed_invalid_request: "bg-amber-100 text-amber-900 ring-amber-300",
+  login_failed_rate_limited: "bg-orange-100 text-orange-900 ring-orange-300",
   login_failed_account_locked: "bg-red-100 text-red-900 ring-red-300",
   account_locked: "bg-red-200 text-red-950 ring-red-400",
   account_unlocked: "bg-blue-100 text-blue-900 ring-blue-300",
   logout: "bg-slate-100 text-slate-800 ring-slate-300",
+  logs_exported: "bg-violet-100 text-violet-900 ring-violet-300",
+  access_denied: "bg-red-100 text-red-900 ring-red-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -16,10 +19,13 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   login_failed_wrong_password: "failure",
   login_failed_unknown_user: "failure",
   login_failed_invalid_request: "failure",
+  login_failed_rate_limited: "refused, too many failures from this address",
   login_failed_account_locked: "refused, account locked",
   account_locked: "account locked",
   account_unlocked: "account unlocked",
   logout: "sign-out",
+  logs_exported: "admin exported log rows",
+  access_denied: "refused, not allowed",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

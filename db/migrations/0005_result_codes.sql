@@ -1,0 +1,2 @@
+ALTER TABLE "account_logs" DROP CONSTRAINT "account_logs_result_check";--> statement-breakpoint
+ALTER TABLE "account_logs" ADD CONSTRAINT "account_logs_result_check" CHECK ("account_logs"."result" in ('login_successful', 'login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_invalid_request', 'login_failed_rate_limited', 'account_locked', 'account_unlocked', 'logout', 'logs_exported', 'access_denied'));

@@ -1,0 +1,1 @@
+CREATE INDEX "account_logs_ip_failures_idx" ON "account_logs" USING btree ("ip","occurred_at") WHERE "account_logs"."result" like 'login_failed%';
