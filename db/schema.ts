@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   index,
   inet,
   integer,
@@ -11,7 +12,11 @@ import {
   smallint,
   text,
   timestamp,
+  unique,
 } from "drizzle-orm/pg-core";
+
+/** Raw bytes; the drivers hand them back as Buffer (postgres.js) or Uint8Array (PGlite). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
 
 export const USER_ROLES = ["admin", "user"] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -102,8 +107,17 @@ export const accountLogs = pgTable(
     result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
     ip: inet("ip"),
     metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull().default({}),
+    /**
+     * The hash chain (docs/audit.md): `hash` = SHA-256(`prevHash` ‖ the row's canonical
+     * encoding). Both are set by the insert trigger; the empty defaults never survive it.
+     */
+    prevHash: bytea("prev_hash").notNull().default(sql`'\\x'::bytea`),
+    hash: bytea("hash").notNull().default(sql`'\\x'::bytea`),
   },
   (table) => [
+    // One successor per row: a forked chain cannot be written, whatever the isolation level.
+    unique("account_logs_prev_hash_unique").on(table.prevHash),
+    check("account_logs_hash_length_check", sql`octet_length(${table.hash}) = 32 and octet_length(${table.prevHash}) = 32`),
     check("account_logs_result_check", sql`${table.result} in (${sql.raw(ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", "))})`),
     // Ascending IDs: a backward scan gives `ORDER BY id DESC` (an index declared `DESC NULLS
     // LAST` would not match it, and the planner would sort instead of stopping early).
@@ -121,6 +135,21 @@ export const accountLogs = pgTable(
 );
 
 export type AccountLog = typeof accountLogs.$inferSelect;
+
+/** Each run of `npm run audit:verify` against the database: what the admin page reports. */
+export const accountLogVerifications = pgTable("account_log_verifications", {
+  id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
+  finishedAt: timestamp("finished_at", { withTimezone: true }).notNull().defaultNow(),
+  /** The newest row the walk covered (the head when it started). */
+  throughId: bigint("through_id", { mode: "number" }).notNull(),
+  headHash: text("head_hash").notNull(),
+  rowsVerified: bigint("rows_verified", { mode: "number" }).notNull(),
+  intact: boolean("intact").notNull(),
+  /** The first break, in words, when not intact. */
+  problem: text("problem"),
+  brokenAtId: bigint("broken_at_id", { mode: "number" }),
+});
 
 export type AccountLogMetadata = {
   /** "Chrome 131 · Windows 11": what the admin page shows. */

@@ -2,7 +2,7 @@ import { ConfigurationError } from "@/lib/env";
 import { DirectoryLockedError } from "@/db/directory-lock";
 import { DatabaseUnavailableError, closeDb } from "@/db";
 
-const EXPECTED_ERRORS = ["UserInputError", "UsernameTakenError", "UsageError"];
+const EXPECTED_ERRORS = ["UserInputError", "UsernameTakenError", "UsageError", "IntegrityError"];
 
 /** Runs a command-line task: known failures print one clear message and exit non-zero. */
 export function runCli(task: () => Promise<void>): void {

@@ -63,11 +63,12 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
     bursts.map((b) => sql`when g between ${b.from} and ${b.to} then ${b.victim}`),
     sql` `,
   );
+  // The counting trigger is off while filling (the counters are rebuilt set-based afterwards);
+  // the chain triggers stay on, so the rows are chained exactly as the app chains them.
+  await db.execute(sql`alter table account_logs disable trigger account_logs_count_insert`);
   for (let lo = 1; lo <= rows; lo += BATCH) {
     const hi = Math.min(rows, lo + BATCH - 1);
     await db.transaction(async (tx) => {
-      // Triggers off while filling: the exact counters are rebuilt set-based afterwards.
-      await tx.execute(sql`set local session_replication_role = replica`);
       await tx.execute(sql`
       with picks as (
         select g, random() as r,
@@ -94,10 +95,12 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
              else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
         jsonb_build_object('summary', (${agents})[1 + p.k % 6],
           'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
-      from picks p join bench_names n on n.idx = p.k`);
+      from picks p join bench_names n on n.idx = p.k
+      order by p.g`);
     });
     progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
   }
+  await db.execute(sql`alter table account_logs enable trigger account_logs_count_insert`);
   progress("rebuilding exact counts and statistics…");
   await db.execute(sql`select setval(pg_get_serial_sequence('account_logs', 'id'), ${rows})`);
   await db.execute(sql`

@@ -5,7 +5,8 @@ import { getDb } from "@/db";
 import { accountLogs } from "@/db/schema";
 import { attemptSignIn, type SignInOutcome } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
-import { accountState, browserContext, createTestUser, logRowsFor } from "../support/accounts";
+import { verifyChain } from "@/lib/audit/verify";
+import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
 
 function summarize(outcomes: SignInOutcome[]) {
   return {
@@ -100,5 +101,9 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("two app processes on one Po
       for (const id of [...c.signedIn, ...d.signedIn]) expect(id).toBeLessThan(locks[0]!);
       expect(await logRowsFor(mixed.username)).toHaveLength(52);
     }
+    // Every row from both processes is on one linear chain, in ID order.
+    const verified = await verifyChain(await getDb());
+    expect(verified.intact).toBe(true);
+    expect(verified.rowsVerified).toBe(await countRows());
   });
 });

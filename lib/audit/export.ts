@@ -1,0 +1,135 @@
+import { sql, type SQL } from "drizzle-orm";
+import { rowsOf, type Executor } from "@/db";
+import { escapeLike, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { csvRecord } from "./csv";
+import { CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } from "./verify";
+
+export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** What an export selects; it travels in the export so a check can select the same rows again. */
+export type ExportFilter = { q: string };
+
+export type ExportTrailer = {
+  chainHead: ChainHead;
+  exportedAt: string;
+  filter: ExportFilter;
+  rows: number;
+};
+
+export function exportFilterOf(query: Pick<AccountLogQuery, "q">): ExportFilter {
+  return { q: query.q };
+}
+
+const BATCH = 1_000;
+/** Up to this many matching usernames, each is read from its own index range. */
+const PER_USERNAME_PROBE_LIMIT = 200;
+
+/**
+ * The rows an export holds, newest first, up to `throughId`: a batch at a time by keyset, so a
+ * million rows stream with the memory of one batch.
+ */
+export async function* exportedRows(executor: Executor, filter: ExportFilter, throughId: number): AsyncGenerator<ChainRow> {
+  let keys: number[] | "many" | undefined;
+  if (filter.q) {
+    const matching = rowsOf<{ id: number }>(
+      await executor.execute(
+        sql`select id from account_log_usernames where username_normalized like ${`%${escapeLike(filter.q)}%`} limit ${PER_USERNAME_PROBE_LIMIT + 1}`,
+      ),
+    ).map((row) => Number(row.id));
+    if (matching.length === 0) return;
+    keys = matching.length > PER_USERNAME_PROBE_LIMIT ? "many" : matching;
+  }
+  const usernameMatches = sql`username_key in (select id from account_log_usernames where username_normalized like ${`%${escapeLike(filter.q)}%`})`;
+  let below = throughId + 1;
+  for (;;) {
+    let batch: SQL;
+    if (Array.isArray(keys)) {
+      // Few usernames: the newest rows of each from its (username, id) index, merged.
+      batch = sql`select ${CHAIN_COLUMNS} from account_logs where id in (
+          select l.id from (values ${sql.join(keys.map((key) => sql`(${key}::int)`), sql`, `)}) as k(key)
+          cross join lateral (
+            select id from account_logs where username_key = k.key and id < ${below} order by id desc limit ${BATCH}
+          ) l order by l.id desc limit ${BATCH})
+        order by id desc`;
+    } else {
+      batch = sql`select ${CHAIN_COLUMNS} from account_logs
+        where id < ${below} ${keys === "many" ? sql`and ${usernameMatches}` : sql``}
+        order by id desc limit ${BATCH}`;
+    }
+    const rows = rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);
+    yield* rows;
+    if (rows.length < BATCH) return;
+    below = rows.at(-1)!.id;
+  }
+}
+
+export const CSV_COLUMNS = [
+  "id",
+  "username",
+  "time",
+  "result",
+  "ip_address",
+  "metadata",
+  "username_truncated",
+  "username_normalized",
+  "user_id",
+  "prev_hash",
+  "hash",
+] as const;
+
+/** The result cell of the CSV's last record, which carries the chain head instead of a row. */
+export const CSV_TRAILER_RESULT = "chain_head";
+
+function csvRow(row: ChainRow): string {
+  return csvRecord([
+    row.id,
+    row.username,
+    row.occurredAt,
+    row.result,
+    row.ip,
+    row.metadata as string,
+    row.usernameTruncated,
+    row.usernameNormalized,
+    row.userId as number | null,
+    row.prevHash,
+    row.hash,
+  ]);
+}
+
+function ndjsonRow(row: ChainRow): string {
+  // The metadata is PostgreSQL's jsonb text already: valid JSON, embedded as it is.
+  return (
+    `{"id":${row.id},"username":${JSON.stringify(row.username)},"time":${JSON.stringify(row.occurredAt)},` +
+    `"result":${JSON.stringify(row.result)},"ip_address":${JSON.stringify(row.ip)},"metadata":${row.metadata as string},` +
+    `"username_truncated":${row.usernameTruncated},"username_normalized":${JSON.stringify(row.usernameNormalized)},` +
+    `"user_id":${row.userId === null ? "null" : row.userId},"prev_hash":"${row.prevHash}","hash":"${row.hash}"}\n`
+  );
+}
+
+/**
+ * An export as text chunks: the rows newest first, then a trailer with the chain head at export
+ * time, the filter and the row count. A file without its trailer is incomplete.
+ */
+export async function* exportChunks(
+  executor: Executor,
+  { filter, format, head, exportedAt }: { filter: ExportFilter; format: ExportFormat; head: ChainHead; exportedAt: Date },
+): AsyncGenerator<string> {
+  let rows = 0;
+  let chunk = format === "csv" ? csvRecord([...CSV_COLUMNS]) : "";
+  for await (const row of exportedRows(executor, filter, head.id)) {
+    chunk += format === "csv" ? csvRow(row) : ndjsonRow(row);
+    rows += 1;
+    if (rows % BATCH === 0) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  const trailer: ExportTrailer = { chainHead: head, exportedAt: exportedAt.toISOString(), filter, rows };
+  if (format === "csv") {
+    chunk += csvRecord([head.id, filter.q, trailer.exportedAt, CSV_TRAILER_RESULT, null, JSON.stringify({ rows, filter }), null, null, null, null, head.hash]);
+  } else {
+    chunk += `${JSON.stringify({ chain_head: head, exported_at: trailer.exportedAt, filter, rows })}\n`;
+  }
+  yield chunk;
+}

@@ -1,0 +1,142 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { getDb, rowsOf, type Database } from "@/db";
+import { appendAccountLog, type AccountLogEntry } from "@/lib/account-log/record";
+import { canonicalEncoding, jsonbText } from "@/lib/audit/canonical";
+import { readChainRows, recordVerification, verifyChain } from "@/lib/audit/verify";
+import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+
+const HOSTILE_USERNAMES = [
+  "plain",
+  'quote " and \\ backslash',
+  "line\r\nbreak\ttab\u0001control",
+  "\u202Eright-to-left",
+  "émoji 👩‍💻 and 中文",
+  "=cmd|' /C calc'!A0",
+];
+
+function entry(username: string, extra: Partial<AccountLogEntry> = {}): AccountLogEntry {
+  return { username, result: "login_failed_wrong_password", ip: "198.51.100.7", ...extra };
+}
+
+async function seed(db: Database, count: number) {
+  for (let i = 0; i < count; i++) {
+    await appendAccountLog(db, [entry(HOSTILE_USERNAMES[i % HOSTILE_USERNAMES.length]!, { ip: i % 3 === 0 ? "2001:db8::1" : null })]);
+  }
+}
+
+/** Changes rows as a superuser would: with triggers (append-only included) switched off. */
+async function asSuperuser(db: Database, ...statements: ReturnType<typeof sql>[]) {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local session_replication_role = replica`);
+    for (const statement of statements) await tx.execute(statement);
+  });
+}
+
+const SWAPPED_COLUMNS = sql.raw(
+  "(occurred_at, username, username_truncated, username_normalized, user_id, result, ip, metadata, prev_hash, hash)",
+);
+const swapSource = (alias: string) =>
+  sql.raw(`(${["occurred_at", "username", "username_truncated", "username_normalized", "user_id", "result", "ip", "metadata", "prev_hash", "hash"].map((c) => `${alias}.${c}`).join(", ")})`);
+
+describe.each(DATABASE_KINDS)("the hash chain on %s", (kind) => {
+  useFreshDatabase(kind);
+
+  it("links every row to the one before, and verifies", async () => {
+    const db = await getDb();
+    await seed(db, 12);
+    await appendAccountLog(db, [entry("pair"), entry("pair", { result: "account_locked" })]);
+    const rows = await readChainRows(db, 0, Number.MAX_SAFE_INTEGER, 100);
+    expect(rows).toHaveLength(14);
+    expect(rows[0]!.prevHash).toBe("0".repeat(64));
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.prevHash).toBe(rows[i - 1]!.hash);
+    const outcome = await verifyChain(db);
+    expect(outcome).toMatchObject({ intact: true, rowsVerified: 14, head: { id: rows.at(-1)!.id, hash: rows.at(-1)!.hash } });
+  });
+
+  it("encodes rows in code exactly as the database does", async () => {
+    const db = await getDb();
+    const metadata = {
+      summary: "Chrome 131 · Windows 11",
+      b: { zz: 1, a: [true, null, "x\"y"] },
+      "€": "multi-byte key",
+      ab: "two",
+      ä: "two bytes, one character",
+      failedAttempts: 6,
+    };
+    await appendAccountLog(db, [entry("encoding", { metadata: metadata as never, userId: null })]);
+    const stored = rowsOf<{ canonical: string; metadata: string }>(
+      await db.execute(sql`select account_log_canonical(l) as canonical, metadata::text as metadata from account_logs l order by id desc limit 1`),
+    )[0]!;
+    expect(jsonbText(JSON.parse(stored.metadata))).toBe(stored.metadata);
+    const [row] = await readChainRows(db, 0, Number.MAX_SAFE_INTEGER, 1000).then((all) => all.slice(-1));
+    expect(canonicalEncoding(row!)).toBe(stored.canonical);
+    expect(canonicalEncoding({ ...row!, metadata: JSON.parse(row!.metadata as string) })).toBe(stored.canonical);
+  });
+});
+
+describe.each(DATABASE_KINDS)("verify finds the first break on %s", (kind) => {
+  useFreshDatabase(kind);
+
+  /** An empty log and no past verifications, then 8 rows with an ID left unused after the 4th. */
+  async function freshLog(db: Database) {
+    await asSuperuser(db, sql`delete from account_logs`, sql`delete from account_log_verifications`);
+    await seed(db, 4);
+    await db.transaction(async (tx) => {
+      await appendAccountLog(tx, [entry("rolled back")]);
+      tx.rollback();
+    }).catch(() => {});
+    await seed(db, 4);
+    const rows = await readChainRows(db, 0, Number.MAX_SAFE_INTEGER, 100);
+    expect(rows).toHaveLength(8);
+    expect((await verifyChain(db)).intact).toBe(true);
+    return rows;
+  }
+
+  it("an edited row", async () => {
+    const db = await getDb();
+    const rows = await freshLog(db);
+    await asSuperuser(db, sql`update account_logs set result = 'login_successful' where id = ${rows[3]!.id}`);
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: rows[3]!.id, kind: "edited" } });
+  });
+
+  it("a removed row", async () => {
+    const db = await getDb();
+    const rows = await freshLog(db);
+    await asSuperuser(db, sql`delete from account_logs where id = ${rows[5]!.id}`);
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: rows[6]!.id, kind: "removed" } });
+  });
+
+  it("two swapped rows", async () => {
+    const db = await getDb();
+    const rows = await freshLog(db);
+    const [a, b] = [rows[1]!.id, rows[2]!.id];
+    await asSuperuser(
+      db,
+      sql`create temp table swap_source on commit drop as select * from account_logs where id in (${a}, ${b})`,
+      // Frees a's prev_hash first: it must stay unique at every row.
+      sql`update account_logs set prev_hash = sha256(prev_hash) where id = ${a}`,
+      sql`update account_logs t set ${SWAPPED_COLUMNS} = ${swapSource("s")} from swap_source s where t.id = ${b} and s.id = ${a}`,
+      sql`update account_logs t set ${SWAPPED_COLUMNS} = ${swapSource("s")} from swap_source s where t.id = ${a} and s.id = ${b}`,
+    );
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: a, kind: "reordered" } });
+  });
+
+  it("an inserted row, chained by the trigger but given an older, unused ID", async () => {
+    const db = await getDb();
+    const rows = await freshLog(db);
+    const unused = rows[3]!.id + 1;
+    expect(rows[4]!.id).toBe(unused + 1);
+    await db.execute(sql`insert into account_logs (id, username, username_normalized, result)
+      overriding system value values (${unused}, 'forged', 'forged', 'login_successful')`);
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: unused, kind: "inserted" } });
+  });
+
+  it("the newest rows removed after a verification", async () => {
+    const db = await getDb();
+    const rows = await freshLog(db);
+    await recordVerification(db, await verifyChain(db));
+    await asSuperuser(db, sql`delete from account_logs where id >= ${rows[6]!.id}`);
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: rows[7]!.id, kind: "removed" } });
+  });
+});
