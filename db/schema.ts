@@ -165,4 +165,8 @@ export type AccountLogMetadata = {
   actor?: { userId: number | null; username: string; via?: "admin page" | "command line" };
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
+  /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
+  export?: { format: string; filter: { q: string } };
+  /** For access_denied: what was asked for. */
+  resource?: string;
 };

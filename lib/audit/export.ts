@@ -1,8 +1,11 @@
 import { sql, type SQL } from "drizzle-orm";
-import { rowsOf, type Executor } from "@/db";
+import { rowsOf, type Database, type Executor } from "@/db";
+import { appendAccountLog } from "@/lib/account-log/record";
 import { escapeLike, type AccountLogQuery } from "@/lib/account-log/search-params";
+import type { CurrentUser } from "@/lib/auth/session";
+import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
-import { CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } from "./verify";
+import { chainHead, CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } from "./verify";
 
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -132,4 +135,29 @@ export async function* exportChunks(
     chunk += `${JSON.stringify({ chain_head: head, exported_at: trailer.exportedAt, filter, rows })}\n`;
   }
   yield chunk;
+}
+
+/**
+ * Writes `logs_exported` (who, from where, which format and filter) and returns the chain head
+ * the export is cut at: the new row itself, so the export's evidence includes its own record.
+ * Nothing is exported when this fails.
+ */
+export async function recordExport(
+  db: Database,
+  { admin, context, filter, format }: { admin: Pick<CurrentUser, "id" | "username">; context: RequestContext; filter: ExportFilter; format: ExportFormat },
+): Promise<{ head: ChainHead; exportedAt: Date }> {
+  return db.transaction(async (tx) => {
+    const [row] = await appendAccountLog(tx, [
+      {
+        username: admin.username,
+        userId: admin.id,
+        result: "logs_exported",
+        ip: context.ip ?? null,
+        metadata: { ...requestMetadata(context), actor: { userId: admin.id, username: admin.username, via: "admin page" }, export: { format, filter } },
+      },
+    ]);
+    const head = await chainHead(tx);
+    if (!row || head?.id !== row.id) throw new Error("The export's own log row is not the chain head.");
+    return { head, exportedAt: row.occurredAt };
+  });
 }

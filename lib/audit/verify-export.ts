@@ -230,8 +230,8 @@ async function compareWithDatabase(file: string, trailer: ExportTrailer, executo
           : `Row ID ${extra} is not in the database's selection.`,
       };
     }
-    if (expected.hash !== entry.row.hash) {
-      return { intact: false, id: expected.id, problem: `Row ID ${expected.id} differs from the database's row.` };
+    if (expected.hash !== entry.row.hash || canonicalEncoding(expected) !== canonicalEncoding(entry.row)) {
+      return { intact: false, id: expected.id, problem: `Row ID ${expected.id} differs from the database's row: one of them was changed.` };
     }
   }
   const extra = await fromDatabase.next();

@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import { ChainStatusPanel } from "@/components/account-logs/chain-status";
+import { ExportLinks } from "@/components/account-logs/export-links";
 import { LockedAccountsPanel } from "@/components/account-logs/locked-accounts-panel";
 import { LogTable } from "@/components/account-logs/log-table";
 import { Pager } from "@/components/account-logs/pager";
@@ -6,7 +8,9 @@ import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
 import { findAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
 import { parseAccountLogQuery } from "@/lib/account-log/search-params";
+import { chainStatus } from "@/lib/audit/verify";
 import { requireAdmin } from "@/lib/auth/session";
+import { getDb } from "@/db";
 import { logServerError } from "@/lib/server-log";
 import { unlockAccountAction } from "./actions";
 
@@ -16,8 +20,9 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 
 async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"]) {
   try {
-    const [{ numberOfLogs, page }, locked] = await Promise.all([findAccountLogs(query), listLockedAccounts()]);
-    return { numberOfLogs, page, locked };
+    const db = await getDb();
+    const [{ numberOfLogs, page }, locked, chain] = await Promise.all([findAccountLogs(query), listLockedAccounts(), chainStatus(db)]);
+    return { numberOfLogs, page, locked, chain };
   } catch (error) {
     logServerError("account log page could not be loaded", error);
     return undefined;
@@ -47,9 +52,13 @@ export default async function AccountLogsPage({ searchParams }: Props) {
         </p>
       ) : (
         <UnlockNoticeProvider>
-          <p className="text-lg" data-testid="number-of-logs">
-            <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
-          </p>
+          <div className="flex flex-wrap items-center justify-between gap-2">
+            <p className="text-lg" data-testid="number-of-logs">
+              <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
+            </p>
+            <ExportLinks term={query.term} />
+          </div>
+          <ChainStatusPanel status={data.chain} />
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
             <>
