@@ -98,6 +98,21 @@ async function wrap(open: OpenClient): Promise<Database> {
   return drizzle(open.client, { schema }) as unknown as Database;
 }
 
+/** True when the newest migration in db/migrations is already applied, as drizzle records it. */
+async function postgresIsCurrent(client: Sql): Promise<boolean> {
+  const journal = JSON.parse(fs.readFileSync(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+    entries: { when: number }[];
+  };
+  const newest = Math.max(...journal.entries.map((entry) => entry.when));
+  try {
+    const [row] = await client`select max(created_at)::text as applied from drizzle.__drizzle_migrations`;
+    return row?.applied !== null && row?.applied !== undefined && Number(row.applied) >= newest;
+  } catch {
+    // No migrations table yet (a new database), or no right to read it: migrate, or say why not.
+    return false;
+  }
+}
+
 async function migrateOpen(open: OpenClient, db: Database): Promise<void> {
   const config = { migrationsFolder: MIGRATIONS_FOLDER };
   if (open.kind === "pglite") {
@@ -105,6 +120,9 @@ async function migrateOpen(open: OpenClient, db: Database): Promise<void> {
     await migrate(db as never, config);
     return;
   }
+  // A role that may only write the log (db/roles/app-role.sql) cannot run migrations, and
+  // needs not when none is pending.
+  if (await postgresIsCurrent(open.client)) return;
   // Several app instances may start together on one server: one migrates, the others wait.
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
   const reserved = await open.client.reserve();
@@ -142,7 +160,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
   } catch (error) {
     await close().catch(() => {});
     if (error instanceof DatabaseUnavailableError) throw error;
-    throw new DatabaseUnavailableError(`Could not prepare ${describeTarget(target)}: ${(error as Error).message}`, {
+    const denied = [error, (error as Error).cause].some((e) => (e as { code?: string } | undefined)?.code === "42501");
+    const hint = denied ? " Migrations are pending and this role may not apply them: run `npm run db:migrate` with the owner's DATABASE_URL." : "";
+    throw new DatabaseUnavailableError(`Could not prepare ${describeTarget(target)}: ${(error as Error).message.split("\n")[0]}${hint}`, {
       cause: error,
     });
   }

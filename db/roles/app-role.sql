@@ -1,0 +1,11 @@
+-- Privileges of the app's own database role in production (README: "A database role that
+-- cannot rewrite the log"). Run as the database owner after `npm run db:migrate`, with the
+-- role already created: CREATE ROLE account_logs_app LOGIN PASSWORD '…';
+-- The log: add and read rows, never change or remove them. The counters and the chain are
+-- written by triggers that run as their owner, so the role only reads them.
+GRANT USAGE ON SCHEMA public, drizzle TO account_logs_app;
+GRANT SELECT ON drizzle.__drizzle_migrations TO account_logs_app;
+GRANT SELECT, INSERT ON account_logs TO account_logs_app;
+GRANT SELECT ON account_log_usernames, account_log_totals TO account_logs_app;
+GRANT SELECT, INSERT ON account_log_verifications TO account_logs_app;
+GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;

@@ -1,0 +1,83 @@
+import fs from "node:fs";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { closeDb, getDb, openDatabase } from "@/db";
+import { attemptSignIn } from "@/lib/account-log/sign-in";
+import { appendAccountLog } from "@/lib/account-log/record";
+import { verifyChain } from "@/lib/audit/verify";
+import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { browserContext, createTestUser, logRowsFor } from "../support/accounts";
+
+function asRole(url: string, role: string): string {
+  const parsed = new URL(url);
+  parsed.username = role;
+  parsed.password = "app-role-password";
+  return parsed.toString();
+}
+
+async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (e: Error & { code?: string; cause?: { code?: string } }) => e,
+  );
+  return error?.code ?? error?.cause?.code ?? (error ? "no code" : undefined);
+}
+
+describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only INSERT and SELECT on the log", () => {
+  const database = useFreshDatabase("postgres");
+
+  it("signs in, locks and logs, and cannot change the log, its counters or its chain", async () => {
+    const owner = await getDb();
+    await owner.execute(sql`do $$ begin create role account_logs_app login password 'app-role-password';
+      exception when duplicate_object then null; end $$`);
+    await owner.execute(sql.raw(fs.readFileSync("db/roles/app-role.sql", "utf8")));
+    const user = await createTestUser("role-user");
+
+    // The app as that role: it starts (no migration pending), signs in and locks.
+    const ownerUrl = database.url()!;
+    process.env.DATABASE_URL = asRole(ownerUrl, "account_logs_app");
+    delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+    await closeDb();
+    try {
+      const db = await getDb();
+      const [who] = await db.execute(sql`select current_user as name`).then((r) => [...(r as unknown as { name: string }[])]);
+      expect(who!.name).toBe("account_logs_app");
+      expect((await attemptSignIn({ username: user.username, password: user.password }, browserContext)).status).toBe("signed_in");
+      for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
+      expect(await attemptSignIn({ username: user.username, password: user.password }, browserContext)).toMatchObject({ status: "rejected", reason: "locked" });
+      await appendAccountLog(db, [{ username: "role-check", result: "logout" }]);
+
+      for (const statement of [
+        sql`update account_logs set result = 'login_successful'`,
+        sql`delete from account_logs`,
+        sql`truncate account_logs`,
+        sql`alter table account_logs disable trigger account_logs_append_only`,
+        sql`update account_log_usernames set row_count = 0`,
+        sql`update account_log_totals set row_count = 0`,
+        sql`set session_replication_role = replica`,
+        sql`delete from account_log_verifications`,
+      ]) {
+        expect(await errorCode(db.execute(statement))).toBe("42501");
+      }
+      expect((await verifyChain(db)).intact).toBe(true);
+    } finally {
+      await closeDb();
+      process.env.DATABASE_URL = ownerUrl;
+      delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+    }
+    const rows = await logRowsFor(user.username);
+    expect(rows.map((r) => r.result)).toEqual([
+      "login_successful",
+      ...Array(6).fill("login_failed_wrong_password"),
+      "account_locked",
+      "login_failed_account_locked",
+    ]);
+  });
+
+  it("refuses to start with a pending migration it may not apply, and says what to do", async () => {
+    const owner = await getDb();
+    await owner.execute(sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`);
+    const error = await openDatabase({ kind: "postgres", url: asRole(database.url()!, "account_logs_app") }).catch((e: Error) => e);
+    expect(String((error as Error).message)).toMatch(/run `npm run db:migrate` with the owner's DATABASE_URL/);
+  });
+});
