@@ -148,16 +148,22 @@ export async function verifyChain(
 
   let afterId = 0;
   let carried: ChainRow | undefined;
+  let reading = readChainRows(executor, afterId, head.id, BATCH);
   for (;;) {
-    const batch = await readChainRows(executor, afterId, head.id, BATCH);
-    const rows = carried ? [carried, ...batch] : batch;
+    const batch = await reading;
     const done = batch.length < BATCH;
+    // The database reads the next batch while this one is hashed: two cores, not one.
+    if (!done) reading = readChainRows(executor, batch.at(-1)!.id, head.id, BATCH);
+    const rows = carried ? [carried, ...batch] : batch;
     // The last row waits for the next batch, which holds the row after it.
     const checkUpTo = done ? rows.length : rows.length - 1;
     const nearbyIds = () => [...new Set([...walker.recentIds(), ...rows.map((row) => row.id)])];
     for (let i = 0; i < checkUpTo; i++) {
       const broken = walker.check(rows[i]!, rows[i + 1], nearbyIds);
-      if (broken) return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
+      if (broken) {
+        reading.catch(() => {});
+        return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
+      }
     }
     carried = done ? undefined : rows.at(-1);
     afterId = batch.at(-1)?.id ?? afterId;

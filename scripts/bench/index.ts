@@ -130,6 +130,11 @@ async function main() {
     const writesPerSecond = Math.round(attempts / writeSeconds);
     log(`log writes: ${writesPerSecond}/s with 8 writers, ${written} rows for ${attempts} attempts`);
 
+    const chain = await measureChainCost(db);
+    log(`chain: insert p50 ${chain.with_chain_p50_ms} ms with the chain, ${chain.without_chain_p50_ms} ms without`);
+    const audit = await measureAudit(db, accountName(1));
+    log(`verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s; export: ${audit.export.rows} rows in ${audit.export.seconds} s`);
+
     let peakRssMb: number | undefined;
     if (!args["skip-http"]) peakRssMb = await measureHttp(target.url, shapes, results);
 
@@ -139,6 +144,9 @@ async function main() {
     ));
     console.log(`\nsign-in: ${signIn.p50_ms} ms p50 / ${signIn.p95_ms} ms p95; bare hash ${hash.p50_ms} / ${hash.p95_ms} ms; overhead ${overhead.p50_ms} ms p50 (${Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10}%)`);
     console.log(`log writes: ${writesPerSecond}/s with 8 concurrent writers; rows written ${written} = attempts ${attempts}: ${written === attempts}`);
+    console.log(`hash chain: one insert ${chain.with_chain_p50_ms} ms p50 with the chain, ${chain.without_chain_p50_ms} ms without (+${chain.cost_p50_ms} ms)`);
+    console.log(`audit:verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s (${audit.verify.rows_per_second}/s), peak RSS ${audit.verify.peak_rss_mb} MB, intact: ${audit.verify.intact}`);
+    console.log(`export (${audit.export.format}, q=${audit.export.q}): ${audit.export.rows} rows, ${audit.export.megabytes} MB in ${audit.export.seconds} s (${audit.export.rows_per_second}/s), peak RSS ${audit.export.peak_rss_mb} MB`);
     if (peakRssMb) console.log(`server peak RSS during HTTP runs: ${peakRssMb} MB`);
     console.log(JSON.stringify({
       rows,
@@ -148,12 +156,104 @@ async function main() {
       }])),
       sign_in: { p50_ms: signIn.p50_ms, p95_ms: signIn.p95_ms, hash_p50_ms: hash.p50_ms, hash_p95_ms: hash.p95_ms, overhead_p50_ms: overhead.p50_ms, overhead_p95_ms: overhead.p95_ms, overhead_pct: Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10 },
       log_writes: { per_second: writesPerSecond, writers: 8, attempts, rows_written: written, lost: attempts - written },
+      hash_chain: chain,
+      audit,
       peak_rss_mb: peakRssMb,
     }));
   } finally {
     await closeDb();
     target.stop();
   }
+}
+
+class UndoMeasurement extends Error {}
+
+/**
+ * What the chain adds to one insert: the same inserts with the chain's triggers and constraints,
+ * then without them, in one transaction that is rolled back (DDL included), so nothing remains.
+ */
+async function measureChainCost(db: import("@/db").Database) {
+  const timings = { with: [] as number[], without: [] as number[] };
+  await db
+    .transaction(async (tx) => {
+      const insertMany = async (into: number[]) => {
+        for (let i = 0; i < 400; i++) {
+          const start = performance.now();
+          await tx.execute(sql`insert into account_logs (username, username_normalized, result, metadata)
+            values ('chain-bench', 'chain-bench', 'logout', '{"summary": "bench"}')`);
+          into.push(performance.now() - start);
+        }
+      };
+      await insertMany(timings.with);
+      await tx.execute(sql`alter table account_logs disable trigger account_logs_hash_chain, disable trigger account_logs_chain_lock,
+        drop constraint account_logs_prev_hash_unique, drop constraint account_logs_hash_length_check`);
+      await insertMany(timings.without);
+      throw new UndoMeasurement();
+    })
+    .catch((error: Error) => {
+      if (!(error instanceof UndoMeasurement)) throw error;
+    });
+  const withChain = summarize(timings.with.slice(50));
+  const withoutChain = summarize(timings.without.slice(50));
+  return {
+    with_chain_p50_ms: withChain.p50_ms,
+    without_chain_p50_ms: withoutChain.p50_ms,
+    cost_p50_ms: Math.round((withChain.p50_ms - withoutChain.p50_ms) * 1000) / 1000,
+  };
+}
+
+/** Peak resident memory of this process while `task` runs, sampled every 50 ms. */
+async function withPeakRss<T>(task: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  try {
+    const result = await task();
+    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The whole chain walked by audit:verify's code, and a streamed export of the busiest user. */
+async function measureAudit(db: import("@/db").Database, busyUsername: string) {
+  const { verifyChain } = await import("@/lib/audit/verify");
+  const { exportChunks, recordExport } = await import("@/lib/audit/export");
+  let started = performance.now();
+  const verified = await withPeakRss(() => verifyChain(db));
+  const verifySeconds = (performance.now() - started) / 1000;
+
+  const filter = { q: busyUsername };
+  const context = { ip: "198.51.100.3", userAgent: "bench", hints: {}, forwardedHeaders: undefined };
+  const start = await recordExport(db, { admin: { id: 1, username: "bench-admin" }, context, filter, format: "csv" });
+  started = performance.now();
+  const exported = await withPeakRss(async () => {
+    let bytes = 0;
+    let lines = 0;
+    for await (const chunk of exportChunks(db, { filter, format: "csv", ...start })) {
+      bytes += Buffer.byteLength(chunk);
+      lines += chunk.split("\r\n").length - 1;
+    }
+    return { bytes, rows: lines - 2 };
+  });
+  const exportSeconds = (performance.now() - started) / 1000;
+  return {
+    verify: {
+      rows: verified.result.rowsVerified,
+      intact: verified.result.intact,
+      seconds: Math.round(verifySeconds * 10) / 10,
+      rows_per_second: Math.round(verified.result.rowsVerified / verifySeconds),
+      peak_rss_mb: verified.peakRssMb,
+    },
+    export: {
+      format: "csv",
+      q: busyUsername,
+      rows: exported.result.rows,
+      megabytes: Math.round(exported.result.bytes / 104857.6) / 10,
+      seconds: Math.round(exportSeconds * 10) / 10,
+      rows_per_second: Math.round(exported.result.rows / exportSeconds),
+      peak_rss_mb: exported.peakRssMb,
+    },
+  };
 }
 
 async function measureHttp(url: string, shapes: Shape[], results: Record<string, { http?: Stats }>): Promise<number> {
