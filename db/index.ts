@@ -46,7 +46,7 @@ export function describeTarget(target: DatabaseTarget): string {
 /** Files that belong beside the embedded database (its lock, the generated secret). */
 export function pgliteSiblingPath(dir: string, suffix: string): string {
   const resolved = path.resolve(dir);
-  return path.join(path.dirname(resolved), `${path.basename(resolved)}.${suffix}`);
+  return path.join(/*turbopackIgnore: true*/ path.dirname(resolved), `${path.basename(resolved)}.${suffix}`);
 }
 
 async function openPglite(dir: string): Promise<OpenClient> {

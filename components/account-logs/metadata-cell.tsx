@@ -14,6 +14,11 @@ export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
     const via = metadata.actor.via === "command line" ? " (command line)" : "";
     details.push(["By", `${metadata.actor.username}${via}`]);
   }
+  if (metadata.export) {
+    const { format, filter } = metadata.export;
+    details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${filter.q ? `search “${filter.q}”` : "every row"}`]);
+  }
+  if (metadata.resource) details.push(["Asked for", metadata.resource]);
   if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);
   if (details.length === 0) return <span>{summary}</span>;
   return (

@@ -16,4 +16,5 @@ export const USERS = {
   dave: { username: "dave", password: "dave-password-4444" },
   erin: { username: "erin", password: "erin-password-55555" },
   frank: { username: "frank", password: "frank-password-666666" },
+  grace: { username: "grace", password: "grace-password-7777777" },
 } as const;
