@@ -34,6 +34,13 @@ const envSchema = z.object({
   NEXTAUTH_SECRET: optionalText.pipe(z.string().min(32, "at least 32 characters").optional()),
   NEXTAUTH_URL: optionalText.pipe(z.url("an absolute http(s) URL").optional()),
   LOCKOUT_THRESHOLD: integerInRange(1, 100, 5),
+  /** Failed sign-ins one client address may make in the window before it is answered 429. */
+  SIGN_IN_RATE_LIMIT_FAILURES: integerInRange(1, 1_000_000, 100),
+  SIGN_IN_RATE_LIMIT_WINDOW_SECONDS: integerInRange(1, 86_400, 600),
+  /** Sign-ins one client address may have in progress at once in one app process. */
+  SIGN_IN_RATE_LIMIT_CONCURRENT: integerInRange(1, 10_000, 10),
+  /** Mean time after which an unknown username's failure count starts over (lib/account-log/lockout.ts). */
+  UNKNOWN_USERNAME_RESET_HOURS: integerInRange(1, 8_760, 24),
   TRUST_PROXY: optionalText.transform((value) => value ?? "false"),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,

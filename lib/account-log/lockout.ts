@@ -8,6 +8,7 @@ export const SIGN_IN_ERRORS = {
   CredentialsSignin: "Invalid username or password.",
   AccountLocked: "This account is locked. Contact an administrator.",
   SignInUnavailable: "Sign-in is temporarily unavailable. Try again in a moment.",
+  RateLimited: "Too many failed sign-ins from your network. Wait a few minutes, then try again.",
   SessionEnded: "Your session has ended. Sign in again.",
 } as const;
 

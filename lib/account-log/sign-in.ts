@@ -1,4 +1,4 @@
-import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { getDb, type Executor } from "@/db";
 import { accountLogs, accountLogUsernames, users, type UserRole } from "@/db/schema";
@@ -11,12 +11,20 @@ import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from "@/l
 import { appendAccountLog } from "./record";
 import { boundUsername, storableText } from "./text";
 import { crossesLockThreshold } from "./lockout";
+import { claimAttemptPlace, isAddressThrottled } from "./throttle";
+import { lastResetPoint, resetScheduleKey } from "./unknown-username";
 
 export type SignedInUser = { id: number; username: string; role: UserRole; sessionVersion: number };
 
 export type SignInOutcome =
   | { status: "signed_in"; user: SignedInUser; logId: number }
-  | { status: "rejected"; reason: "invalid_credentials" | "locked"; logId: number };
+  | { status: "rejected"; reason: "invalid_credentials" | "locked" | "rate_limited"; logId: number };
+
+/** Logged instead of a typed username that may be a password (see `loggedUsername`). */
+export const USERNAME_NOT_STORED = "(not stored: sent without a password)";
+
+// Advisory-lock key space for attempts on unknown usernames (the second key is the name's hash).
+const UNKNOWN_USERNAME_LOCK_SPACE = 726_531_003;
 
 export class SignInUnavailableError extends Error {
   override name = "SignInUnavailableError";
@@ -33,6 +41,17 @@ const credentialsSchema = z.object({
 /** The typed username whatever arrived: a missing or non-text field is logged as empty. */
 function typedUsername(value: unknown): string {
   return typeof value === "string" ? value : "";
+}
+
+/**
+ * What the log keeps of an attempt's username when it reached no account. A username sent
+ * without a password is not kept: the usual way a password lands in a log is a user typing it
+ * into the username field and pressing Enter. (Such an attempt is refused before any account is
+ * looked at, so what the row keeps tells an attacker nothing.)
+ */
+function loggedUsername(credentials: { username?: unknown; password?: unknown }): string {
+  const hasPassword = typeof credentials.password === "string" && credentials.password !== "";
+  return hasPassword ? typedUsername(credentials.username) : USERNAME_NOT_STORED;
 }
 
 /**
@@ -56,7 +75,9 @@ export async function attemptSignIn(
       : credentialsSchema.safeParse({ username: storableText(typed), password: credentials.password });
     const db = await getDb();
     if (!parsed?.success) {
-      const [row] = await appendAccountLog(db, [{ ...attempt, result: "login_failed_invalid_request" }]);
+      const [row] = await appendAccountLog(db, [
+        { ...attempt, username: loggedUsername(credentials), result: "login_failed_invalid_request" },
+      ]);
       return { status: "rejected", reason: "invalid_credentials", logId: row!.id };
     }
     const { username: normalized, password } = parsed.data;
@@ -65,19 +86,28 @@ export async function attemptSignIn(
     if (!user) {
       await verifyDummyPassword(password);
       return await db.transaction(async (tx) => {
+        // One attempt at a time per name, as the row lock orders attempts on an account: a burst
+        // on an unknown name then also gets exactly `threshold` "invalid" answers.
+        await tx.execute(sql`select pg_advisory_xact_lock(${UNKNOWN_USERNAME_LOCK_SPACE}::int, hashtext(${normalized}))`);
         const [row] = await appendAccountLog(tx, [{ ...attempt, result: "login_failed_unknown_user" }]);
-        // Unknown names show the locked message after as many failures as a real account would,
-        // so the message does not reveal which accounts exist.
-        const recent = tx
-          .select({ id: accountLogs.id })
+        // Unknown names lock after as many failures as an account would, and start over at
+        // unguessable moments as an account does when its owner signs in or an admin unlocks it,
+        // so neither the answer nor how it changes over time reveals which accounts exist.
+        const since = lastResetPoint({
+          name: normalized,
+          at: row!.occurredAt.getTime(),
+          periodMs: env().UNKNOWN_USERNAME_RESET_HOURS * 3_600_000,
+          key: resetScheduleKey(),
+        });
+        const recent = await tx
+          .select({ occurredAt: accountLogs.occurredAt })
           .from(accountLogs)
           .innerJoin(accountLogUsernames, eq(accountLogUsernames.id, accountLogs.usernameKey))
           .where(and(eq(accountLogUsernames.usernameNormalized, normalized), eq(accountLogs.result, "login_failed_unknown_user")))
           .orderBy(desc(accountLogs.id))
-          .limit(threshold + 1)
-          .as("recent");
-        const [failures] = await tx.select({ n: count() }).from(recent);
-        const locked = crossesLockThreshold(failures?.n ?? 0, threshold);
+          .limit(threshold + 1);
+        const failures = recent.filter((failure) => failure.occurredAt.getTime() >= since).length;
+        const locked = crossesLockThreshold(failures, threshold);
         return { status: "rejected", reason: locked ? "locked" : "invalid_credentials", logId: row!.id } as const;
       });
     }
@@ -144,12 +174,52 @@ export async function attemptSignIn(
   }
 }
 
+/**
+ * A sign-in attempt from a client address, as the sign-in endpoint makes it: an address with too
+ * many recent failures is refused before any password is checked (`login_failed_rate_limited`,
+ * whatever the username), otherwise the attempt goes on to `attemptSignIn`. Without an address
+ * (the app not behind its own server) there is nothing to count by, and no throttle.
+ */
+export async function attemptThrottledSignIn(
+  credentials: { username?: unknown; password?: unknown },
+  context: RequestContext,
+): Promise<SignInOutcome> {
+  const ip = context.ip;
+  if (!ip) return attemptSignIn(credentials, context);
+  const {
+    SIGN_IN_RATE_LIMIT_FAILURES: maxFailures,
+    SIGN_IN_RATE_LIMIT_WINDOW_SECONDS: windowSeconds,
+    SIGN_IN_RATE_LIMIT_CONCURRENT: maxConcurrent,
+  } = env();
+  const release = claimAttemptPlace(ip, maxConcurrent);
+  try {
+    let throttled = !release;
+    try {
+      const db = await getDb();
+      throttled ||= await isAddressThrottled(db, ip, { maxFailures, windowSeconds });
+      if (throttled) {
+        // No account is looked up: the answer and its timing depend on the address alone.
+        const [row] = await appendAccountLog(db, [
+          { username: loggedUsername(credentials), ip, metadata: requestMetadata(context), result: "login_failed_rate_limited" },
+        ]);
+        return { status: "rejected", reason: "rate_limited", logId: row!.id };
+      }
+    } catch (error) {
+      logServerError("sign-in throttle could not be checked; refused", error);
+      throw new SignInUnavailableError("The sign-in attempt could not be recorded.", { cause: error });
+    }
+    return await attemptSignIn(credentials, context);
+  } finally {
+    release?.();
+  }
+}
+
 /** A sign-in request refused before its credentials were checked (bad CSRF token). */
-export async function recordRejectedSignInRequest(credentials: { username?: unknown }, context: RequestContext) {
+export async function recordRejectedSignInRequest(credentials: { username?: unknown; password?: unknown }, context: RequestContext) {
   try {
     await appendAccountLog(await getDb(), [
       {
-        username: typedUsername(credentials.username),
+        username: loggedUsername(credentials),
         ip: context.ip ?? null,
         metadata: requestMetadata(context),
         result: "login_failed_invalid_request",

@@ -1,10 +1,10 @@
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { appendAccountLog } from "@/lib/account-log/record";
-import { attemptSignIn } from "@/lib/account-log/sign-in";
+import { attemptThrottledSignIn } from "@/lib/account-log/sign-in";
 import { requestContextFromHeaders, requestMetadata } from "@/lib/client/request-context";
 import { getDb } from "@/db";
-import { logServerError } from "@/lib/server-log";
+import { logServerError, logServerInfo } from "@/lib/server-log";
 import { authRequestScope } from "./request-scope";
 
 const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
@@ -23,7 +23,7 @@ export const authOptions: NextAuthOptions = {
         const context = requestContextFromHeaders(req.headers ?? {});
         let outcome;
         try {
-          outcome = await attemptSignIn(credentials ?? {}, context);
+          outcome = await attemptThrottledSignIn(credentials ?? {}, context);
         } catch {
           // Already logged with its cause; the client gets a fixed code, never the error text.
           throw new Error("SignInUnavailable");
@@ -31,6 +31,12 @@ export const authOptions: NextAuthOptions = {
         if (outcome.status === "signed_in") {
           const { user } = outcome;
           return { id: String(user.id), name: user.username, role: user.role, sessionVersion: user.sessionVersion };
+        }
+        if (outcome.reason === "rate_limited") {
+          // The route turns this into HTTP 429; the code depends on the address alone.
+          const scope = authRequestScope.getStore();
+          if (scope) scope.rateLimited = true;
+          throw new Error("RateLimited");
         }
         // NextAuth hands a thrown message to the client: only this fixed code, which any
         // username reaches after enough failures, so it tells nothing about existence.
@@ -64,10 +70,22 @@ export const authOptions: NextAuthOptions = {
       return baseUrl;
     },
   },
+  // NextAuth's own messages as one line of JSON each, like the app's: its default prints stacks
+  // over several lines, and a bad session cookie would do that at will.
+  logger: {
+    error(code, metadata) {
+      const error = metadata instanceof Error ? metadata : (metadata as { error?: unknown } | undefined)?.error;
+      logServerError(`next-auth: ${code}`, error ?? code);
+    },
+    warn(code) {
+      logServerInfo(`next-auth warning: ${code}`);
+    },
+    debug() {},
+  },
   events: {
     async signOut({ token }) {
       if (!token?.uid) return;
-      const context = authRequestScope.getStore();
+      const context = authRequestScope.getStore()?.context;
       try {
         await appendAccountLog(await getDb(), [
           {

@@ -2,8 +2,9 @@ import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
 import { recordRejectedSignInRequest } from "@/lib/account-log/sign-in";
 import { authOptions } from "@/lib/auth/options";
-import { authRequestScope } from "@/lib/auth/request-scope";
+import { authRequestScope, type AuthRequestScope } from "@/lib/auth/request-scope";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
+import { env } from "@/lib/env";
 
 const nextAuth = NextAuth(authOptions);
 
@@ -18,14 +19,28 @@ async function isCsrfRejection(response: Response): Promise<boolean> {
   return typeof body.url === "string" && body.url.includes("csrf=true");
 }
 
+/**
+ * NextAuth answers every refused credentials POST alike (401, or a redirect to the error page);
+ * a throttled address gets 429 with the same body, so the sign-in form still reads its error
+ * code, and a Retry-After of one window.
+ */
+function asTooManyRequests(response: Response): Response {
+  const headers = new Headers(response.headers);
+  headers.set("Retry-After", String(env().SIGN_IN_RATE_LIMIT_WINDOW_SECONDS));
+  headers.set("Cache-Control", "no-store");
+  return new Response(response.body, { status: 429, statusText: "Too Many Requests", headers });
+}
+
 async function handle(request: NextRequest, context: RouteContext) {
   const requestContext = requestContextFromHeaders(request.headers);
   const isCredentialsPost = request.method === "POST" && request.nextUrl.pathname.endsWith("/callback/credentials");
   const form = isCredentialsPost ? await request.clone().formData().catch(() => undefined) : undefined;
-  const response = await authRequestScope.run(requestContext, () => nextAuth(request, context));
+  const scope: AuthRequestScope = { context: requestContext, rateLimited: false };
+  const response = await authRequestScope.run(scope, () => nextAuth(request, context));
+  if (scope.rateLimited) return asTooManyRequests(response);
   // Every attempt that reaches the server is one row, including those NextAuth turns away.
   if (isCredentialsPost && (await isCsrfRejection(response))) {
-    await recordRejectedSignInRequest({ username: form?.get("username") }, requestContext);
+    await recordRejectedSignInRequest({ username: form?.get("username"), password: form?.get("password") }, requestContext);
   }
   return response;
 }
