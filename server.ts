@@ -14,7 +14,9 @@ const dev = process.argv.includes("--dev");
 
 async function main() {
   const { env, ConfigurationError } = await import("./lib/env");
-  const { compileTrustPolicy, stampClientAddress } = await import("./lib/client/ip");
+  const { compileTrustPolicy, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
+  const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
+  const { logServerInfo } = await import("./lib/server-log");
   const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
 
@@ -89,6 +91,19 @@ async function main() {
 
   const server = createServer((request, response) => {
     stampClientAddress(request, trust);
+    const path = (request.url ?? "/").split("?")[0]!;
+    const headers = { get: (name: string) => headerValue(request.headers[name]) };
+    if (requiresSameOrigin(request.method, path) && !isSameOriginRequest(headers)) {
+      logServerInfo("cross-origin request refused", {
+        method: request.method,
+        path: path.slice(0, 200),
+        origin: headers.get("origin")?.slice(0, 200) ?? null,
+        ip: headers.get(CLIENT_IP_HEADER) ?? null,
+      });
+      response.writeHead(403, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });
+      response.end("Refused: the request did not come from this site.\n");
+      return;
+    }
     void handle(request, response);
   });
   server.on("error", (error: NodeJS.ErrnoException) => {
@@ -111,6 +126,11 @@ async function main() {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 function fail(message: string): never {

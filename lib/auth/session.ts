@@ -1,7 +1,11 @@
 import { getServerSession } from "next-auth";
+import { headers } from "next/headers";
 import { forbidden, redirect } from "next/navigation";
 import { cache } from "react";
 import type { UserRole } from "@/db/schema";
+import { recordAccessDenied } from "@/lib/account-log/access-denied";
+import { requestContextFromHeaders } from "@/lib/client/request-context";
+import { logServerError } from "@/lib/server-log";
 import { getUserSessionState } from "@/lib/users/queries";
 import { authOptions } from "./options";
 
@@ -32,9 +36,30 @@ export async function requireUser(): Promise<CurrentUser> {
   return check.user;
 }
 
+/**
+ * An `access_denied` row for a signed-in user refused something admins may do. Cached per
+ * request: the admin layout and the page both check, and one request is one row. A row that
+ * cannot be written is logged and the refusal stands.
+ */
+export async function recordDeniedAdminRequest(user: Pick<CurrentUser, "id" | "username">, resource: string): Promise<void> {
+  // Primitive arguments: the per-request cache compares arguments by identity.
+  await recordDenialOnce(user.id, user.username, resource);
+}
+
+const recordDenialOnce = cache(async (id: number, username: string, resource: string): Promise<void> => {
+  try {
+    await recordAccessDenied({ user: { id, username }, resource, context: requestContextFromHeaders(await headers()) });
+  } catch (error) {
+    logServerError("access denial could not be logged", error, { userId: id });
+  }
+});
+
 /** Pages and actions call this themselves; middleware only turns away anonymous visitors. */
 export async function requireAdmin(): Promise<CurrentUser> {
   const user = await requireUser();
-  if (user.role !== "admin") forbidden();
+  if (user.role !== "admin") {
+    await recordDeniedAdminRequest(user, "admin pages");
+    forbidden();
+  }
   return user;
 }

@@ -8,6 +8,9 @@ export const CLIENT_IP_HEADER = "x-account-logs-client-ip";
 export const CLIENT_FORWARDED_HEADER = "x-account-logs-forwarded";
 
 const FORWARDING_HEADERS = ["x-forwarded-for", "x-real-ip", "forwarded"] as const;
+/** Headers that Next.js reads for the request's host, scheme and port, and its internal marker. */
+const PROXY_ONLY_HEADERS = ["x-forwarded-host", "x-forwarded-proto", "x-forwarded-port"] as const;
+const NEXT_INTERNAL_HEADERS = ["x-middleware-subrequest"] as const;
 const FORWARDED_VALUE_MAX = 256;
 
 export type TrustPolicy = (address: string, hop: number) => boolean;
@@ -65,10 +68,17 @@ function headerText(value: string | string[] | undefined): string | undefined {
 /**
  * Runs in the app's own HTTP server before Next.js sees the request: drops any client-sent
  * copy of the internal headers, then sets the client address from the socket and policy.
+ * `X-Forwarded-Host`/`-Proto`/`-Port` are kept only from a trusted proxy, and Next.js's internal
+ * `x-middleware-subrequest` never (CVE-2025-29927 let it skip the middleware).
  */
 export function stampClientAddress(request: IncomingMessage, trust: TrustPolicy): void {
   delete request.headers[CLIENT_IP_HEADER];
   delete request.headers[CLIENT_FORWARDED_HEADER];
+  for (const name of NEXT_INTERNAL_HEADERS) delete request.headers[name];
+  const peer = request.socket.remoteAddress;
+  if (!peer || !trust(peer, 0)) {
+    for (const name of PROXY_ONLY_HEADERS) delete request.headers[name];
+  }
   const forwarded: Record<string, string> = {};
   for (const name of FORWARDING_HEADERS) {
     const value = headerText(request.headers[name]);

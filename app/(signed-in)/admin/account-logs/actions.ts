@@ -5,7 +5,7 @@ import { headers } from "next/headers";
 import { z } from "zod";
 import { unlockAccount } from "@/lib/account-log/unlock";
 import { isSameOriginRequest } from "@/lib/auth/same-origin";
-import { getCurrentUser } from "@/lib/auth/session";
+import { getCurrentUser, recordDeniedAdminRequest } from "@/lib/auth/session";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
 import { logServerError } from "@/lib/server-log";
 
@@ -18,7 +18,11 @@ export async function unlockAccountAction(_previous: UnlockActionState, form: Fo
   const requestHeaders = await headers();
   if (!isSameOriginRequest(requestHeaders)) return { status: "error", message: "Refused: the request did not come from this site." };
   const admin = await getCurrentUser();
-  if (admin?.role !== "admin") return { status: "error", message: "Only administrators can unlock accounts." };
+  if (admin?.role !== "admin") {
+    // Anonymous callers never get here (middleware turns them away, with a server log line).
+    if (admin) await recordDeniedAdminRequest(admin, "unlock action");
+    return { status: "error", message: "Only administrators can unlock accounts." };
+  }
 
   const input = unlockInput.safeParse({ userId: form.get("userId") });
   if (!input.success) return { status: "error", message: "That is not a valid account." };
