@@ -26,6 +26,21 @@ export const USERNAME_NOT_STORED = "(not stored: sent without a password)";
 // Advisory-lock key space for attempts on unknown usernames (the second key is the name's hash).
 const UNKNOWN_USERNAME_LOCK_SPACE = 726_531_003;
 
+/**
+ * How long the first, read-only query of an attempt may wait for the database. While the
+ * server is unreachable the driver queues queries behind its reconnect backoff (up to 20 s);
+ * an attempt that gets no answer by then is refused before it has written anything.
+ */
+const DATABASE_ANSWER_DEADLINE_MS = 5_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`The database did not answer within ${ms} ms.`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 export class SignInUnavailableError extends Error {
   override name = "SignInUnavailableError";
 }
@@ -195,8 +210,8 @@ export async function attemptThrottledSignIn(
   try {
     let throttled = !release;
     try {
-      const db = await getDb();
-      throttled ||= await isAddressThrottled(db, ip, { maxFailures, windowSeconds });
+      const db = await withDeadline(getDb(), DATABASE_ANSWER_DEADLINE_MS);
+      throttled ||= await withDeadline(isAddressThrottled(db, ip, { maxFailures, windowSeconds }), DATABASE_ANSWER_DEADLINE_MS);
       if (throttled) {
         // No account is looked up: the answer and its timing depend on the address alone.
         const [row] = await appendAccountLog(db, [

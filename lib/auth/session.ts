@@ -21,10 +21,22 @@ type SessionCheck = { user: CurrentUser } | { user: undefined; ended: boolean };
 const checkSession = cache(async (): Promise<SessionCheck> => {
   const session = await getServerSession(authOptions);
   if (!session?.user?.id) return { user: undefined, ended: false };
-  const state = await getUserSessionState(session.user.id);
-  if (!state || state.lockedAt || state.sessionVersion !== session.sessionVersion) return { user: undefined, ended: true };
+  const state = await currentSessionState(session.user.id, session.sessionVersion);
+  if (!state) return { user: undefined, ended: true };
   return { user: { id: state.id, username: state.username, role: state.role } };
 });
+
+/** The account behind a session, or undefined when the session has ended (locked, removed, version raised). */
+async function currentSessionState(userId: number, sessionVersion: number | undefined) {
+  const state = await getUserSessionState(userId);
+  if (!state || state.lockedAt || state.sessionVersion !== sessionVersion) return undefined;
+  return state;
+}
+
+/** For NextAuth's own session endpoint, which otherwise trusts the cookie alone. */
+export async function hasSessionEnded(userId: number, sessionVersion: number | undefined): Promise<boolean> {
+  return !(await currentSessionState(userId, sessionVersion));
+}
 
 export async function getCurrentUser(): Promise<CurrentUser | undefined> {
   return (await checkSession()).user;

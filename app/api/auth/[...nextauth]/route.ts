@@ -3,8 +3,10 @@ import type { NextRequest } from "next/server";
 import { recordRejectedSignInRequest } from "@/lib/account-log/sign-in";
 import { authOptions } from "@/lib/auth/options";
 import { authRequestScope, type AuthRequestScope } from "@/lib/auth/request-scope";
+import { hasSessionEnded } from "@/lib/auth/session";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
+import { logServerError } from "@/lib/server-log";
 
 const nextAuth = NextAuth(authOptions);
 
@@ -31,6 +33,32 @@ function asTooManyRequests(response: Response): Response {
   return new Response(response.body, { status: 429, statusText: "Too Many Requests", headers });
 }
 
+/**
+ * NextAuth's session endpoint answers from the cookie alone; the app ends sessions in the
+ * database (a lock, a raised session version). An ended session gets `{}` here too, and its
+ * cookie is cleared, as the pages would treat it.
+ */
+async function withoutEndedSession(response: Response): Promise<Response> {
+  const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: unknown }; sessionVersion?: number };
+  const userId = body.user?.id;
+  if (typeof userId !== "number") return response;
+  let ended: boolean;
+  try {
+    ended = await hasSessionEnded(userId, body.sessionVersion);
+  } catch (error) {
+    logServerError("session could not be checked; answered as signed out", error, { userId });
+    return Response.json({}, { headers: { "Cache-Control": "no-store" } });
+  }
+  if (!ended) return response;
+  const headers = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store" });
+  for (const cookie of response.headers.getSetCookie()) {
+    const name = cookie.slice(0, cookie.indexOf("="));
+    if (!name.includes("next-auth.session-token")) headers.append("Set-Cookie", cookie);
+    else headers.append("Set-Cookie", `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${name.startsWith("__Secure-") ? "; Secure" : ""}`);
+  }
+  return new Response("{}", { status: 200, headers });
+}
+
 async function handle(request: NextRequest, context: RouteContext) {
   const requestContext = requestContextFromHeaders(request.headers);
   const isCredentialsPost = request.method === "POST" && request.nextUrl.pathname.endsWith("/callback/credentials");
@@ -38,6 +66,7 @@ async function handle(request: NextRequest, context: RouteContext) {
   const scope: AuthRequestScope = { context: requestContext, rateLimited: false };
   const response = await authRequestScope.run(scope, () => nextAuth(request, context));
   if (scope.rateLimited) return asTooManyRequests(response);
+  if (request.method === "GET" && request.nextUrl.pathname.endsWith("/session")) return withoutEndedSession(response);
   // Every attempt that reaches the server is one row, including those NextAuth turns away.
   if (isCredentialsPost && (await isCsrfRejection(response))) {
     await recordRejectedSignInRequest({ username: form?.get("username"), password: form?.get("password") }, requestContext);
