@@ -44,8 +44,7 @@ export async function* exportedRows(executor: Executor, filter: ExportFilter, th
     keys = matching.length > PER_USERNAME_PROBE_LIMIT ? "many" : matching;
   }
   const usernameMatches = sql`username_key in (select id from account_log_usernames where username_normalized like ${`%${escapeLike(filter.q)}%`})`;
-  let below = throughId + 1;
-  for (;;) {
+  const readBelow = async (below: number) => {
     let batch: SQL;
     if (Array.isArray(keys)) {
       // Few usernames: the newest rows of each from its (username, id) index, merged.
@@ -60,10 +59,20 @@ export async function* exportedRows(executor: Executor, filter: ExportFilter, th
         where id < ${below} ${keys === "many" ? sql`and ${usernameMatches}` : sql``}
         order by id desc limit ${BATCH}`;
     }
-    const rows = rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);
-    yield* rows;
-    if (rows.length < BATCH) return;
-    below = rows.at(-1)!.id;
+    return rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);
+  };
+  let reading = readBelow(throughId + 1);
+  for (;;) {
+    const rows = await reading;
+    const done = rows.length < BATCH;
+    // The next batch is read while this one is encoded and sent.
+    if (!done) reading = readBelow(rows.at(-1)!.id);
+    try {
+      yield* rows;
+    } finally {
+      if (!done) reading.catch(() => {});
+    }
+    if (done) return;
   }
 }
 
