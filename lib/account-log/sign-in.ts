@@ -102,7 +102,8 @@ export async function attemptSignIn(
       await verifyDummyPassword(password);
       return await db.transaction(async (tx) => {
         // One attempt at a time per name, as the row lock orders attempts on an account: a burst
-        // on an unknown name then also gets exactly `threshold` "invalid" answers.
+        // on an unknown name then also gets exactly `threshold` "invalid" answers. (The hash
+        // chain's lock orders all log inserts too; the rule should not rest on that.)
         await tx.execute(sql`select pg_advisory_xact_lock(${UNKNOWN_USERNAME_LOCK_SPACE}::int, hashtext(${normalized}))`);
         const [row] = await appendAccountLog(tx, [{ ...attempt, result: "login_failed_unknown_user" }]);
         // Unknown names lock after as many failures as an account would, and start over at
