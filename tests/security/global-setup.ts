@@ -54,12 +54,14 @@ export default async function globalSetup() {
       server("fault", faultPort, faultDb, { ...behindLoopbackProxy, SIGN_IN_RATE_LIMIT_FAILURES: "1000000" }),
     ];
     // The first on the shared database creates its admin; then the others start together.
+    // Every server that did start is kept for the teardown, even when another failed.
     const started = [await startServer(specs[0]!)];
     servers.push(started[0]!);
-    for (const child of await Promise.all(specs.slice(1).map((spec) => startServer(spec)))) {
-      started.push(child);
-      servers.push(child);
-    }
+    const rest = await Promise.allSettled(specs.slice(1).map((spec) => startServer(spec)));
+    for (const outcome of rest) if (outcome.status === "fulfilled") servers.push(outcome.value);
+    const failed = rest.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+    started.push(...rest.map((outcome) => (outcome as PromiseFulfilledResult<ChildProcess>).value));
 
     const info = (index: number): ServerInfo => {
       const spec = specs[index]!;
