@@ -9,3 +9,5 @@ GRANT SELECT, INSERT ON account_logs TO account_logs_app;
 GRANT SELECT ON account_log_usernames, account_log_totals TO account_logs_app;
 GRANT SELECT, INSERT ON account_log_verifications TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;
+-- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
+DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

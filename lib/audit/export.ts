@@ -66,12 +66,12 @@ export async function* exportedRows(executor: Executor, filter: ExportFilter, th
     const rows = await reading;
     const done = rows.length < BATCH;
     // The next batch is read while this one is encoded and sent.
-    if (!done) reading = readBelow(rows.at(-1)!.id);
-    try {
-      yield* rows;
-    } finally {
-      if (!done) reading.catch(() => {});
+    if (!done) {
+      reading = readBelow(rows.at(-1)!.id);
+      // Handled now: a slow client may keep this batch waiting while the next one fails.
+      reading.catch(() => {});
     }
+    yield* rows;
     if (done) return;
   }
 }

@@ -215,6 +215,14 @@ async function compareWithDatabase(file: string, trailer: ExportTrailer, executo
     return { intact: false, id: head.id, problem: `The database's row ID ${head.id} has another hash than the export's chain head.` };
   }
   const fromDatabase = exportedRows(executor, trailer.filter satisfies ExportFilter, head.id);
+  try {
+    return await compareRows(file, fromDatabase);
+  } finally {
+    await fromDatabase.return(undefined);
+  }
+}
+
+async function compareRows(file: string, fromDatabase: AsyncGenerator<ChainRow>): Promise<ExportCheck | undefined> {
   for await (const entry of await exportEntries(file)) {
     if (entry.kind !== "row") continue;
     const next = await fromDatabase.next();

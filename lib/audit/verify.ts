@@ -144,7 +144,11 @@ export async function verifyChain(
   const startedAt = new Date();
   const head = await chainHead(executor);
   const walker = new ChainWalker();
-  if (!head) return { intact: true, rowsVerified: 0, head: undefined, startedAt };
+  if (!head) {
+    // An empty log is intact only if no earlier run saw rows in it.
+    const anchor = await checkLastVerifiedHead(executor, { id: 0, hash: GENESIS_HASH });
+    return anchor ? { intact: false, rowsVerified: 0, head: undefined, startedAt, broken: anchor } : { intact: true, rowsVerified: 0, head: undefined, startedAt };
+  }
 
   let afterId = 0;
   let carried: ChainRow | undefined;
@@ -153,17 +157,19 @@ export async function verifyChain(
     const batch = await reading;
     const done = batch.length < BATCH;
     // The database reads the next batch while this one is hashed: two cores, not one.
-    if (!done) reading = readChainRows(executor, batch.at(-1)!.id, head.id, BATCH);
+    if (!done) {
+      reading = readChainRows(executor, batch.at(-1)!.id, head.id, BATCH);
+      // Handled now, so a failure while this batch is hashed is not an unhandled rejection;
+      // awaiting it below still throws.
+      reading.catch(() => {});
+    }
     const rows = carried ? [carried, ...batch] : batch;
     // The last row waits for the next batch, which holds the row after it.
     const checkUpTo = done ? rows.length : rows.length - 1;
     const nearbyIds = () => [...new Set([...walker.recentIds(), ...rows.map((row) => row.id)])];
     for (let i = 0; i < checkUpTo; i++) {
       const broken = walker.check(rows[i]!, rows[i + 1], nearbyIds);
-      if (broken) {
-        reading.catch(() => {});
-        return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
-      }
+      if (broken) return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
     }
     carried = done ? undefined : rows.at(-1);
     afterId = batch.at(-1)?.id ?? afterId;
@@ -188,7 +194,8 @@ async function checkLastVerifiedHead(executor: Executor, head: ChainHead): Promi
   const [last] = await executor
     .select({ throughId: accountLogVerifications.throughId, headHash: accountLogVerifications.headHash, finishedAt: accountLogVerifications.finishedAt })
     .from(accountLogVerifications)
-    .where(sql`${accountLogVerifications.intact}`)
+    // A run over an empty log anchors nothing.
+    .where(sql`${accountLogVerifications.intact} and ${accountLogVerifications.throughId} > 0`)
     .orderBy(desc(accountLogVerifications.id))
     .limit(1);
   if (!last || last.throughId > head.id) {

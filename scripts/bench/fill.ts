@@ -66,41 +66,44 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
   // The counting trigger is off while filling (the counters are rebuilt set-based afterwards);
   // the chain triggers stay on, so the rows are chained exactly as the app chains them.
   await db.execute(sql`alter table account_logs disable trigger account_logs_count_insert`);
-  for (let lo = 1; lo <= rows; lo += BATCH) {
-    const hi = Math.min(rows, lo + BATCH - 1);
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`
-      with picks as (
-        select g, random() as r,
-          case ${burstCase}
-               when random() < 0.02 then ${REAL_ACCOUNTS + 1} + floor(random() * ${UNKNOWN_NAMES})::int
-               else least(${REAL_ACCOUNTS}, floor(power(${REAL_ACCOUNTS + 1}::float8, random()))::int)
-          end as k,
-          ${sql.join(bursts.map((b) => sql`(g between ${b.from} and ${b.to})`), sql` or `)} as burst
-        from generate_series(${lo}::bigint, ${hi}::bigint) g
-      )
-      insert into account_logs (id, occurred_at, username, username_normalized, username_key, user_id, result, ip, metadata)
-      overriding system value
-      select p.g,
-        timestamptz '2025-11-26 00:00:00+00' + (p.g::float8 / ${rows}) * interval '365 days',
-        n.name, n.name, n.key, n.user_id,
-        case when p.burst then 'login_failed_wrong_password'
-             when n.user_id is null then 'login_failed_unknown_user'
-             when p.r < 0.90 then 'login_successful'
-             when p.r < 0.955 then 'logout'
-             when p.r < 0.995 then 'login_failed_wrong_password'
-             else 'login_failed_invalid_request' end,
-        case when p.burst then '45.155.205.99'::inet
-             when p.k % 10 = 0 then '2001:db8::'::inet + (p.k::bigint * 7919 + (p.r * 4)::int)
-             else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
-        jsonb_build_object('summary', (${agents})[1 + p.k % 6],
-          'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
-      from picks p join bench_names n on n.idx = p.k
-      order by p.g`);
-    });
-    progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
+  try {
+    for (let lo = 1; lo <= rows; lo += BATCH) {
+      const hi = Math.min(rows, lo + BATCH - 1);
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`
+        with picks as (
+          select g, random() as r,
+            case ${burstCase}
+                 when random() < 0.02 then ${REAL_ACCOUNTS + 1} + floor(random() * ${UNKNOWN_NAMES})::int
+                 else least(${REAL_ACCOUNTS}, floor(power(${REAL_ACCOUNTS + 1}::float8, random()))::int)
+            end as k,
+            ${sql.join(bursts.map((b) => sql`(g between ${b.from} and ${b.to})`), sql` or `)} as burst
+          from generate_series(${lo}::bigint, ${hi}::bigint) g
+        )
+        insert into account_logs (id, occurred_at, username, username_normalized, username_key, user_id, result, ip, metadata)
+        overriding system value
+        select p.g,
+          timestamptz '2025-11-26 00:00:00+00' + (p.g::float8 / ${rows}) * interval '365 days',
+          n.name, n.name, n.key, n.user_id,
+          case when p.burst then 'login_failed_wrong_password'
+               when n.user_id is null then 'login_failed_unknown_user'
+               when p.r < 0.90 then 'login_successful'
+               when p.r < 0.955 then 'logout'
+               when p.r < 0.995 then 'login_failed_wrong_password'
+               else 'login_failed_invalid_request' end,
+          case when p.burst then '45.155.205.99'::inet
+               when p.k % 10 = 0 then '2001:db8::'::inet + (p.k::bigint * 7919 + (p.r * 4)::int)
+               else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
+          jsonb_build_object('summary', (${agents})[1 + p.k % 6],
+            'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
+        from picks p join bench_names n on n.idx = p.k
+        order by p.g`);
+      });
+      progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
+    }
+  } finally {
+    await db.execute(sql`alter table account_logs enable trigger account_logs_count_insert`);
   }
-  await db.execute(sql`alter table account_logs enable trigger account_logs_count_insert`);
   progress("rebuilding exact counts and statistics…");
   await db.execute(sql`select setval(pg_get_serial_sequence('account_logs', 'id'), ${rows})`);
   await db.execute(sql`

@@ -56,6 +56,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
         sql`update account_log_totals set row_count = 0`,
         sql`set session_replication_role = replica`,
         sql`delete from account_log_verifications`,
+        sql`create temporary table account_log_totals (shard smallint, row_count bigint)`,
       ]) {
         expect(await errorCode(db.execute(statement))).toBe("42501");
       }

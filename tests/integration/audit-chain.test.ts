@@ -132,6 +132,20 @@ describe.each(DATABASE_KINDS)("verify finds the first break on %s", (kind) => {
     expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: unused, kind: "inserted" } });
   });
 
+  it("every row removed after a verification, and an empty log verified first", async () => {
+    const db = await getDb();
+    await asSuperuser(db, sql`delete from account_logs`, sql`delete from account_log_verifications`);
+    const empty = await verifyChain(db);
+    expect(empty).toMatchObject({ intact: true, rowsVerified: 0 });
+    await recordVerification(db, empty);
+    await seed(db, 3);
+    const verified = await verifyChain(db);
+    expect(verified).toMatchObject({ intact: true, rowsVerified: 3 });
+    await recordVerification(db, verified);
+    await asSuperuser(db, sql`delete from account_logs`);
+    expect(await verifyChain(db)).toMatchObject({ intact: false, broken: { id: verified.head!.id, kind: "removed" } });
+  });
+
   it("the newest rows removed after a verification", async () => {
     const db = await getDb();
     const rows = await freshLog(db);

@@ -171,6 +171,13 @@ test("the server's log lines stay one line each, whatever the request carried", 
     body: 'x\r\n{"level":"info","event":"forged"}',
   });
   await postCredentials(await newSignInClient(main.url, { ip: newClientIp() }), { username: LOG_FORGERY, password: "x" }, { csrf: false });
+  // NextAuth's client-logging endpoint would write any text as an error line: it is closed.
+  const clientLog = await request(`${main.url}/api/auth/_log`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "code=FORGED_BY_CLIENT&level=error&error=forged",
+  });
+  expect(clientLog.status).toBe(404);
   const lines = serverOutput(main, outputStart)
     .split("\n")
     .filter((line) => line.trim() !== "");
@@ -181,6 +188,7 @@ test("the server's log lines stay one line each, whatever the request carried", 
   }
   expect(lines.some((line) => line.includes("access denied"))).toBe(true);
   expect(lines.some((line) => line.includes("cross-origin request refused"))).toBe(true);
+  expect(lines.some((line) => line.includes("FORGED_BY_CLIENT"))).toBe(false);
   recordFinding(
     "hostile input: server log",
     `${lines.length} lines written during the hostile-input attacks`,

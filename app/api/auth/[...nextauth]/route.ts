@@ -60,6 +60,9 @@ async function withoutEndedSession(response: Response): Promise<Response> {
 }
 
 async function handle(request: NextRequest, context: RouteContext) {
+  // With a custom logger NextAuth also accepts client log entries at `_log`, with no CSRF
+  // token: anyone could write server log lines. The app has no client logging; refuse it.
+  if ((await context.params).nextauth[0] === "_log") return new Response("Not found\n", { status: 404 });
   const requestContext = requestContextFromHeaders(request.headers);
   const isCredentialsPost = request.method === "POST" && request.nextUrl.pathname.endsWith("/callback/credentials");
   const form = isCredentialsPost ? await request.clone().formData().catch(() => undefined) : undefined;
