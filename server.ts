@@ -91,7 +91,8 @@ async function main() {
 
   const server = createServer((request, response) => {
     stampClientAddress(request, trust);
-    const path = (request.url ?? "/").split("?")[0]!;
+    // As the router will see it: `/api/auth/../../admin` must not pass for `/api/auth/`.
+    const path = safePathname(request.url);
     const headers = { get: (name: string) => headerValue(request.headers[name]) };
     if (requiresSameOrigin(request.method, path) && !isSameOriginRequest(headers)) {
       logServerInfo("cross-origin request refused", {
@@ -126,6 +127,14 @@ async function main() {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+function safePathname(url: string | undefined): string {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return "/";
+  }
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
