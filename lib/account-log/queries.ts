@@ -4,7 +4,12 @@ import { accountLogs, accountLogTotals, accountLogUsernames, users, type Account
 import { escapeLike, type AccountLogQuery } from "./search-params";
 
 /** Above this many matching usernames, walking the ID index beats one probe per username. */
-const PER_USERNAME_PROBE_LIMIT = 200;
+export const PER_USERNAME_PROBE_LIMIT = 200;
+
+/** The usernames that contain the search (every one for none); `%`, `_` and `\` match themselves. */
+export function usernameContains(q: string): SQL {
+  return sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
+}
 
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
@@ -35,7 +40,7 @@ export async function findAccountLogs({ q, before, after, size }: AccountLogQuer
   const order = towardsNewer ? accountLogs.id : desc(accountLogs.id);
   const limit = size + 1;
 
-  const usernameLike = sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
+  const usernameLike = usernameContains(q);
   // The top rows of each given username from its (username, id) index, merged: one statement.
   const rowsOfUsernames = (keys: SQL) => {
     const cursorSql = towardsNewer ? sql`and l.id > ${after}` : before !== undefined ? sql`and l.id < ${before}` : sql``;

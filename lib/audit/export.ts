@@ -1,7 +1,9 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Database, type Executor } from "@/db";
+import { accountLogUsernames } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
-import { escapeLike, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { PER_USERNAME_PROBE_LIMIT, usernameContains } from "@/lib/account-log/queries";
+import type { AccountLogQuery } from "@/lib/account-log/search-params";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
@@ -25,8 +27,6 @@ export function exportFilterOf(query: Pick<AccountLogQuery, "q">): ExportFilter 
 }
 
 const BATCH = 1_000;
-/** Up to this many matching usernames, each is read from its own index range. */
-const PER_USERNAME_PROBE_LIMIT = 200;
 
 /**
  * The rows an export holds, newest first, up to `throughId`: a batch at a time by keyset, so a
@@ -35,15 +35,17 @@ const PER_USERNAME_PROBE_LIMIT = 200;
 export async function* exportedRows(executor: Executor, filter: ExportFilter, throughId: number): AsyncGenerator<ChainRow> {
   let keys: number[] | "many" | undefined;
   if (filter.q) {
-    const matching = rowsOf<{ id: number }>(
-      await executor.execute(
-        sql`select id from account_log_usernames where username_normalized like ${`%${escapeLike(filter.q)}%`} limit ${PER_USERNAME_PROBE_LIMIT + 1}`,
-      ),
-    ).map((row) => Number(row.id));
+    const matching = (
+      await executor
+        .select({ id: accountLogUsernames.id })
+        .from(accountLogUsernames)
+        .where(usernameContains(filter.q))
+        .limit(PER_USERNAME_PROBE_LIMIT + 1)
+    ).map((row) => row.id);
     if (matching.length === 0) return;
     keys = matching.length > PER_USERNAME_PROBE_LIMIT ? "many" : matching;
   }
-  const usernameMatches = sql`username_key in (select id from account_log_usernames where username_normalized like ${`%${escapeLike(filter.q)}%`})`;
+  const usernameMatches = sql`username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(filter.q)})`;
   const readBelow = async (below: number) => {
     let batch: SQL;
     if (Array.isArray(keys)) {
