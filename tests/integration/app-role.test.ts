@@ -5,7 +5,7 @@ import { closeDb, getDb, openDatabase } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { verifyChain } from "@/lib/audit/verify";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
 import { browserContext, createTestUser, logRowsFor } from "../support/accounts";
 
 function asRole(url: string, role: string): string {
@@ -36,7 +36,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
     // The app as that role: it starts (no migration pending), signs in and locks.
     const ownerUrl = database.url()!;
     process.env.DATABASE_URL = asRole(ownerUrl, "account_logs_app");
-    delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+    resetEnvCache();
     await closeDb();
     try {
       const db = await getDb();
@@ -64,7 +64,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
     } finally {
       await closeDb();
       process.env.DATABASE_URL = ownerUrl;
-      delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+      resetEnvCache();
     }
     const rows = await logRowsFor(user.username);
     expect(rows.map((r) => r.result)).toEqual([

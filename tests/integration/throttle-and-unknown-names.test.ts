@@ -4,14 +4,13 @@ import { getDb } from "@/db";
 import { accountLogs } from "@/db/schema";
 import { attemptSignIn, attemptThrottledSignIn, USERNAME_NOT_STORED, type SignInOutcome } from "@/lib/account-log/sign-in";
 import { lastResetPoint, resetScheduleKey } from "@/lib/account-log/unknown-username";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, createTestUser, logRowsFor } from "../support/accounts";
 
 const HOUR = 3_600_000;
 
 function useSettings(settings: Record<string, string>) {
   const previous: Record<string, string | undefined> = {};
-  const resetEnvCache = () => delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
   beforeAll(() => {
     for (const [name, value] of Object.entries(settings)) {
       previous[name] = process.env[name];

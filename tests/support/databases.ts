@@ -11,7 +11,8 @@ export type DatabaseKind = "pglite" | "postgres";
 /** Both databases, for `describe.each`; PostgreSQL only when the global setup started one. */
 export const DATABASE_KINDS: DatabaseKind[] = inject("postgresUrl") ? ["pglite", "postgres"] : ["pglite"];
 
-function resetEnvCache() {
+/** Makes the next `env()` read the environment again. */
+export function resetEnvCache() {
   delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
 }
 
