@@ -9,6 +9,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -62,6 +63,9 @@ export const ACCOUNT_LOG_RESULTS = [
   "logout",
   "logs_exported",
   "access_denied",
+  "user_created",
+  "password_reset",
+  "role_changed",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -87,6 +91,36 @@ export const accountLogTotals = pgTable("account_log_totals", {
   shard: smallint("shard").primaryKey(),
   rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
 });
+
+/**
+ * Rows per hour (UTC) and result, with the span of their IDs: exact counts for time ranges and
+ * results without scanning the log, and the ID range a time filter has to look at. Kept by the
+ * insert trigger in the same transaction as each row.
+ */
+export const accountLogHours = pgTable(
+  "account_log_hours",
+  {
+    hour: timestamp("hour", { withTimezone: true }).notNull(),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull(),
+    minId: bigint("min_id", { mode: "number" }).notNull(),
+    maxId: bigint("max_id", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.hour, table.result] })],
+);
+
+/** Rows per username and result: exact counts for a search combined with result filters. */
+export const accountLogUsernameResults = pgTable(
+  "account_log_username_results",
+  {
+    usernameKey: integer("username_key")
+      .notNull()
+      .references(() => accountLogUsernames.id),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.usernameKey, table.result] })],
+);
 
 export const accountLogs = pgTable(
   "account_logs",
@@ -127,6 +161,9 @@ export const accountLogs = pgTable(
     index("account_logs_user_failures_idx")
       .on(table.userId, table.id)
       .where(sql`${table.result} = 'login_failed_wrong_password'`),
+    // Filters by result and by address or network, newest first.
+    index("account_logs_result_id_idx").on(table.result, table.id),
+    index("account_logs_ip_id_idx").on(table.ip, table.id),
     // Recent failures from one address (per-IP throttling), newest first by time.
     index("account_logs_ip_failures_idx")
       .on(table.ip, table.occurredAt)
@@ -135,6 +172,27 @@ export const accountLogs = pgTable(
 );
 
 export type AccountLog = typeof accountLogs.$inferSelect;
+
+/**
+ * Where each account has signed in from (addresses and countries) and when last: what marks a
+ * sign-in from somewhere new. State beside the log, not part of it.
+ */
+export const SIGN_IN_PLACE_KINDS = ["ip", "country"] as const;
+export const accountSignInPlaces = pgTable(
+  "account_sign_in_places",
+  {
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    kind: text("kind", { enum: SIGN_IN_PLACE_KINDS }).notNull(),
+    value: text("value").notNull(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.kind, table.value] }),
+    check("account_sign_in_places_kind_check", sql`${table.kind} in ('ip', 'country')`),
+  ],
+);
 
 /** Each run of `npm run audit:verify` against the database: what the admin page reports. */
 export const accountLogVerifications = pgTable("account_log_verifications", {
@@ -169,4 +227,12 @@ export type AccountLogMetadata = {
   export?: { format: string; filter: { q: string } };
   /** For access_denied: what was asked for. */
   resource?: string;
+  /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */
+  reason?: string;
+  /** For role_changed. */
+  role?: { from: UserRole; to: UserRole };
+  /** Where the address was, by the offline database at the time: ISO 3166 code. */
+  location?: { country?: string };
+  /** For login_successful: an address or country this account had not used in 90 days. */
+  signals?: { newIp?: boolean; newCountry?: boolean };
 };

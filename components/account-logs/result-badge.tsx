@@ -12,6 +12,9 @@ const TONES: Record<AccountLogResult, string> = {
   logout: "bg-slate-100 text-slate-800 ring-slate-300",
   logs_exported: "bg-violet-100 text-violet-900 ring-violet-300",
   access_denied: "bg-red-100 text-red-900 ring-red-300",
+  user_created: "bg-violet-100 text-violet-900 ring-violet-300",
+  password_reset: "bg-violet-100 text-violet-900 ring-violet-300",
+  role_changed: "bg-violet-100 text-violet-900 ring-violet-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -26,6 +29,9 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   logout: "sign-out",
   logs_exported: "admin exported log rows",
   access_denied: "refused, not allowed",
+  user_created: "admin created the account",
+  password_reset: "admin reset the password",
+  role_changed: "admin changed the role",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */
