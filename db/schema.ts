@@ -118,6 +118,8 @@ export const accountLogUsernameResults = pgTable(
       .references(() => accountLogUsernames.id),
     result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
     rowCount: bigint("row_count", { mode: "number" }).notNull(),
+    /** The newest row of this username and result: which pairs can be on a first page. */
+    lastId: bigint("last_id", { mode: "number" }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.usernameKey, table.result] })],
 );
@@ -156,6 +158,8 @@ export const accountLogs = pgTable(
     // Ascending IDs: a backward scan gives `ORDER BY id DESC` (an index declared `DESC NULLS
     // LAST` would not match it, and the planner would sort instead of stopping early).
     index("account_logs_username_key_id_idx").on(table.usernameKey, table.id),
+    // A search combined with results: one ordered scan per username and result.
+    index("account_logs_username_key_result_id_idx").on(table.usernameKey, table.result, table.id),
     index("account_logs_user_id_id_idx").on(table.userId, table.id),
     // The failures behind a lock, newest first, without walking the account's whole history.
     index("account_logs_user_failures_idx")
@@ -224,7 +228,7 @@ export type AccountLogMetadata = {
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
-  export?: { format: string; filter: { q: string } };
+  export?: { format: string; filter: { q: string; results?: string[]; from?: string; to?: string; ip?: string } };
   /** For access_denied: what was asked for. */
   resource?: string;
   /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */

@@ -1,104 +1,34 @@
-import { and, count, desc, gt, inArray, isNotNull, lt, sql, sum, type SQL } from "drizzle-orm";
-import { getDb, rowsOf } from "@/db";
-import { accountLogs, accountLogTotals, accountLogUsernames, users, type AccountLog } from "@/db/schema";
-import { escapeLike, type AccountLogQuery } from "./search-params";
-
-/** Above this many matching usernames, walking the ID index beats one probe per username. */
-export const PER_USERNAME_PROBE_LIMIT = 200;
-
-/** The usernames that contain the search (every one for none); `%`, `_` and `\` match themselves. */
-export function usernameContains(q: string): SQL {
-  return sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
-}
+import { count, desc, isNotNull, sql } from "drizzle-orm";
+import { getDb, rowsOf, type Executor } from "@/db";
+import { accountLogs, users, type AccountLog } from "@/db/schema";
+import type { AccountLogQuery } from "./search-params";
+import { countLogs, idSpanOf, rowIdsStatement } from "./selection";
 
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
 
-/** The exact Number of Logs of a search: the counters of the usernames that match. */
-async function countMatches(usernameLike: SQL): Promise<number> {
-  const db = await getDb();
-  const [row] = await db.select({ n: sum(accountLogUsernames.rowCount) }).from(accountLogUsernames).where(usernameLike);
-  return Number(row?.n ?? 0);
-}
-
-async function totalLogs(): Promise<number> {
-  const db = await getDb();
-  const [row] = await db.select({ n: sum(accountLogTotals.rowCount) }).from(accountLogTotals);
-  return Number(row?.n ?? 0);
-}
-
 /**
- * What the Account Logs page shows for a query: the exact Number of Logs (from counters the
- * insert trigger keeps in the same transaction as each row, never a scan of the log) and one
- * page, newest first, by keyset on the ID (`before` towards older rows, `after` towards newer
- * ones). Never OFFSET, so any page costs the same and stays stable while rows arrive.
+ * What the Account Logs page shows for a query: the exact Number of Logs and one page, newest
+ * first, by keyset on the ID (`before` towards older rows, `after` towards newer ones). Never
+ * OFFSET, so any page costs the same and stays stable while rows arrive. How each filter is
+ * read without scanning the log is in `selection.ts`.
  */
-export async function findAccountLogs({ q, before, after, size }: AccountLogQuery): Promise<AccountLogView> {
-  const db = await getDb();
+export async function findAccountLogs(query: AccountLogQuery, executor?: Executor): Promise<AccountLogView> {
+  const db = executor ?? (await getDb());
+  const { before, after, size } = query;
   const towardsNewer = after !== undefined;
-  const cursor = towardsNewer ? gt(accountLogs.id, after) : before !== undefined ? lt(accountLogs.id, before) : undefined;
-  const order = towardsNewer ? accountLogs.id : desc(accountLogs.id);
-  const limit = size + 1;
-
-  const usernameLike = usernameContains(q);
-  // The top rows of each given username from its (username, id) index, merged: one statement.
-  const rowsOfUsernames = (keys: SQL) => {
-    const cursorSql = towardsNewer ? sql`and l.id > ${after}` : before !== undefined ? sql`and l.id < ${before}` : sql``;
-    const direction = towardsNewer ? sql`asc` : sql`desc`;
-    return db
-      .select()
-      .from(accountLogs)
-      .where(
-        sql`${accountLogs.id} in (
-          select l.id from (${keys}) as k(key)
-          cross join lateral (
-            select l.id from ${accountLogs} l where l.username_key = k.key ${cursorSql}
-            order by l.id ${direction} limit ${limit}
-          ) l
-          order by l.id ${direction} limit ${limit})`,
-      )
-      .orderBy(order);
-  };
-
-  let rows: AccountLog[];
-  let numberOfLogs: number;
-  if (!q) {
-    [numberOfLogs, rows] = await Promise.all([
-      totalLogs(),
-      db.select().from(accountLogs).where(cursor).orderBy(order).limit(limit),
-    ]);
-  } else if (before === undefined && after === undefined) {
-    // The first page's rows can only come from the `limit` usernames with the newest rows: each
-    // other matching username has at least `limit` newer matches ahead of it.
-    const newestUsernames = sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameLike}
-      order by ${accountLogUsernames.lastId} desc nulls last limit ${limit}`;
-    [numberOfLogs, rows] = await Promise.all([countMatches(usernameLike), rowsOfUsernames(newestUsernames)]);
-  } else {
-    let keys: { id: number }[];
-    [numberOfLogs, keys] = await Promise.all([
-      countMatches(usernameLike),
-      db
-        .select({ id: accountLogUsernames.id })
-        .from(accountLogUsernames)
-        .where(usernameLike)
-        .limit(PER_USERNAME_PROBE_LIMIT + 1),
-    ]);
-    if (keys.length === 0) {
-      rows = [];
-    } else if (keys.length <= PER_USERNAME_PROBE_LIMIT) {
-      rows = await rowsOfUsernames(sql`values ${sql.join(keys.map((key) => sql`(${key.id}::int)`), sql`, `)}`);
-    } else {
-      // Many usernames match, so matches are common past the first page: walk the ID index from
-      // the cursor and filter.
-      const matching = db.select({ id: accountLogUsernames.id }).from(accountLogUsernames).where(usernameLike);
-      rows = await db
+  const span = await idSpanOf(db, query);
+  const [numberOfLogs, ids] = await Promise.all([
+    countLogs(db, query, span),
+    rowIdsStatement(db, query, span, { before, after, limit: size + 1 }),
+  ]);
+  const rows = ids
+    ? await db
         .select()
         .from(accountLogs)
-        .where(and(inArray(accountLogs.usernameKey, matching), cursor))
-        .orderBy(order)
-        .limit(limit);
-    }
-  }
+        .where(sql`${accountLogs.id} in (${ids})`)
+        .orderBy(towardsNewer ? accountLogs.id : desc(accountLogs.id))
+    : [];
 
   const hasMore = rows.length > size;
   const page = rows.slice(0, size);

@@ -1,31 +1,109 @@
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { ACCOUNT_LOG_RESULTS, type AccountLogResult } from "@/db/schema";
 import { normalizeUsername } from "@/lib/users/username";
 import { storableText } from "./text";
+import { instantFromLocalTime, isTimeZone } from "./time-zone";
 
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 200;
 export const SEARCH_TERM_MAX = 256;
 
-export type AccountLogQuery = {
+/** What selects log rows: the page, its export and its links share it. */
+export type AccountLogFilters = {
   /** The search as typed, for the search box. */
   term: string;
   /** The search normalized like sign-in usernames; "" for none. */
   q: string;
-  before?: number;
-  after?: number;
-  size: number;
+  /** Results to show; empty for every result. */
+  results: AccountLogResult[];
+  /** From this instant (inclusive)… */
+  from?: Date;
+  /** …to this one (exclusive). */
+  to?: Date;
+  /** One address (`203.0.113.7`) or a network (`203.0.113.0/24`), in canonical form. */
+  ip?: string;
+  /** The viewer's time zone, for reading and showing times without an offset. */
+  tz?: string;
 };
+
+export type AccountLogQuery = AccountLogFilters & { before?: number; after?: number; size: number };
 
 type RawParams = Record<string, string | string[] | undefined>;
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+const all = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 const idSchema = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const sizeSchema = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX);
+const resultSchema = z.enum(ACCOUNT_LOG_RESULTS);
+
+/** Dates from 1970 to 9999, with or without seconds, an offset or `Z`; a bare date is midnight. */
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const TIME_TEXT_MAX = 64;
 
 /**
- * The page's URL parameters. Anything invalid falls back to its default and is reported, so a
- * mangled link still shows a page and says what was ignored.
+ * An ISO 8601 date or time as an instant. Without an offset it is read in `timeZone` (the
+ * viewer's, sent by the form) or UTC; undefined when it is not a real time.
+ */
+export function parseInstant(text: string, timeZone = "UTC"): Date | undefined {
+  const match = ISO_8601.exec(text.trim().slice(0, TIME_TEXT_MAX));
+  if (!match) return undefined;
+  const [, year, month, day, hour = "0", minute = "0", second = "0", fraction = "0", offset] = match;
+  const fields = {
+    year: Number(year),
+    month: Number(month),
+    day: Number(day),
+    hour: Number(hour),
+    minute: Number(minute),
+    second: Number(second),
+    millisecond: Math.floor(Number(`0.${fraction}`) * 1000),
+  };
+  const check = new Date(Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second));
+  // Rejects 2026-02-30, 25:00 and the like, which Date.UTC would roll over.
+  if (
+    fields.year < 1970 ||
+    check.getUTCMonth() !== fields.month - 1 ||
+    check.getUTCDate() !== fields.day ||
+    check.getUTCHours() !== fields.hour ||
+    check.getUTCMinutes() !== fields.minute
+  ) {
+    return undefined;
+  }
+  if (!offset) return instantFromLocalTime(fields, timeZone);
+  const utc = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second, fields.millisecond);
+  if (/^z$/i.test(offset)) return new Date(utc);
+  const [, sign, hours, minutes] = /^([+-])(\d{2}):?(\d{2})$/.exec(offset)!;
+  if (Number(hours) > 23 || Number(minutes) > 59) return undefined;
+  const offsetMs = (Number(hours) * 60 + Number(minutes)) * 60_000 * (sign === "-" ? -1 : 1);
+  return new Date(utc - offsetMs);
+}
+
+/** Dotted quads or IPv6: not the classful shorthands (`1.2.3`, `0x7f.1`) ipaddr.js also reads. */
+const isAddress = (text: string) => ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
+
+/** An address or a CIDR network in canonical form (host bits cleared), or undefined. */
+export function parseIpFilter(text: string): string | undefined {
+  const value = text.trim();
+  if (!value || value.length > 64) return undefined;
+  if (!value.includes("/")) return isAddress(value) ? ipaddr.process(value).toString() : undefined;
+  if (!isAddress(value.slice(0, value.indexOf("/"))) || !/^\d{1,3}$/.test(value.slice(value.indexOf("/") + 1))) return undefined;
+  try {
+    const [address, prefix] = ipaddr.parseCIDR(value);
+    const network = address.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(value) : ipaddr.IPv6.networkAddressFromCIDR(value);
+    const full = address.kind() === "ipv4" ? 32 : 128;
+    // A /32 (or /128) is one address: written as one, so it matches exactly.
+    return prefix === full ? network.toString() : `${network.toString()}/${prefix}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The page's URL parameters: `q`, `result` (repeatable), `from`, `to` (ISO 8601), `ip` (an
+ * address or CIDR), `tz`, `size`, `before`, `after`. Anything invalid is left out and reported,
+ * so a mangled link still shows a page and says what was ignored.
  */
 export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuery; problems: string[] } {
   const problems: string[] = [];
@@ -36,7 +114,41 @@ export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuer
     problems.push(`The search was longer than ${SEARCH_TERM_MAX} characters and was shortened.`);
     term = codePoints.slice(0, SEARCH_TERM_MAX).join("");
   }
-  const query: AccountLogQuery = { term, q: normalizeUsername(term), size: PAGE_SIZE_DEFAULT };
+  const query: AccountLogQuery = { term, q: normalizeUsername(term), results: [], size: PAGE_SIZE_DEFAULT };
+
+  const results = new Set<AccountLogResult>();
+  for (const value of all(params.result).slice(0, ACCOUNT_LOG_RESULTS.length * 2)) {
+    if (value === "") continue;
+    const parsed = resultSchema.safeParse(value);
+    if (parsed.success) results.add(parsed.data);
+    else problems.push(`"${storableText(value).slice(0, 40)}" is not a result; it was ignored.`);
+  }
+  // Every result selected is the same as none: keep the URL and the counting path short.
+  query.results = results.size === ACCOUNT_LOG_RESULTS.length ? [] : ACCOUNT_LOG_RESULTS.filter((result) => results.has(result));
+
+  const tz = first(params.tz);
+  if (tz) {
+    if (isTimeZone(tz)) query.tz = tz;
+    else problems.push(`"${storableText(tz).slice(0, 40)}" is not a time zone; times without an offset are read as UTC.`);
+  }
+  for (const key of ["from", "to"] as const) {
+    const value = first(params[key]);
+    if (!value) continue;
+    const instant = parseInstant(value, query.tz);
+    if (instant) query[key] = instant;
+    else problems.push(`"${key}" must be an ISO 8601 time such as 2026-11-26T09:30:00Z; it was ignored.`);
+  }
+  if (query.from && query.to && query.from >= query.to) {
+    problems.push(`"from" must be earlier than "to"; the end of the range was ignored.`);
+    delete query.to;
+  }
+
+  const ip = first(params.ip);
+  if (ip) {
+    const parsed = parseIpFilter(ip);
+    if (parsed) query.ip = parsed;
+    else problems.push(`"ip" must be an address such as 203.0.113.7 or a network such as 203.0.113.0/24; it was ignored.`);
+  }
 
   const size = first(params.size);
   if (size !== undefined && size !== "") {
@@ -59,15 +171,34 @@ export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuer
   return { query, problems };
 }
 
-/** The page's URL for a query, with defaults left out so links stay short. */
-export function accountLogHref(query: Partial<AccountLogQuery> & { term?: string }): string {
+/** The URL parameters of a query, with defaults left out so links stay short. */
+export function accountLogSearchParams(query: Partial<AccountLogQuery>): URLSearchParams {
   const params = new URLSearchParams();
   if (query.term) params.set("q", query.term);
+  for (const result of query.results ?? []) params.append("result", result);
+  if (query.from) params.set("from", query.from.toISOString());
+  if (query.to) params.set("to", query.to.toISOString());
+  if (query.ip) params.set("ip", query.ip);
+  if (query.tz) params.set("tz", query.tz);
   if (query.size && query.size !== PAGE_SIZE_DEFAULT) params.set("size", String(query.size));
   if (query.before) params.set("before", String(query.before));
   if (query.after) params.set("after", String(query.after));
-  const search = params.toString();
+  return params;
+}
+
+/** The page's URL for a query. */
+export function accountLogHref(query: Partial<AccountLogQuery>): string {
+  const search = accountLogSearchParams(query).toString();
   return `/admin/account-logs${search ? `?${search}` : ""}`;
+}
+
+/** The filters alone: a link to the same selection from its first page. */
+export function filtersOf({ term, q, results, from, to, ip, tz }: AccountLogFilters): AccountLogFilters {
+  return { term, q, results, from, to, ip, tz };
+}
+
+export function hasFilters(filters: AccountLogFilters): boolean {
+  return Boolean(filters.q || filters.results.length || filters.from || filters.to || filters.ip);
 }
 
 /** `%`, `_` and `\` match themselves in a LIKE pattern with the default escape character. */

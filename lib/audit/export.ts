@@ -1,9 +1,10 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { z } from "zod";
 import { rowsOf, type Database, type Executor } from "@/db";
-import { accountLogUsernames } from "@/db/schema";
+import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
-import { PER_USERNAME_PROBE_LIMIT, usernameContains } from "@/lib/account-log/queries";
-import type { AccountLogQuery } from "@/lib/account-log/search-params";
+import type { AccountLogFilters } from "@/lib/account-log/search-params";
+import { idSpanOf, rowIdsStatement } from "@/lib/account-log/selection";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
@@ -12,8 +13,18 @@ import { chainHead, CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } f
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** What an export selects; it travels in the export so a check can select the same rows again. */
-export type ExportFilter = { q: string };
+/**
+ * What an export selects, as JSON: it travels in the export (and its log row) so a check can
+ * select the same rows again. Times are ISO 8601 instants.
+ */
+export const exportFilterSchema = z.object({
+  q: z.string(),
+  results: z.array(z.enum(ACCOUNT_LOG_RESULTS)).optional(),
+  from: z.iso.datetime().optional(),
+  to: z.iso.datetime().optional(),
+  ip: z.string().optional(),
+});
+export type ExportFilter = z.infer<typeof exportFilterSchema>;
 
 export type ExportTrailer = {
   chainHead: ChainHead;
@@ -22,8 +33,30 @@ export type ExportTrailer = {
   rows: number;
 };
 
-export function exportFilterOf(query: Pick<AccountLogQuery, "q">): ExportFilter {
-  return { q: query.q };
+export function exportFilterOf(filters: AccountLogFilters): ExportFilter {
+  return {
+    q: filters.q,
+    ...(filters.results.length ? { results: filters.results } : {}),
+    ...(filters.from ? { from: filters.from.toISOString() } : {}),
+    ...(filters.to ? { to: filters.to.toISOString() } : {}),
+    ...(filters.ip ? { ip: filters.ip } : {}),
+  };
+}
+
+export function filtersOfExport(filter: ExportFilter): AccountLogFilters {
+  return {
+    term: filter.q,
+    q: filter.q,
+    results: filter.results ?? [],
+    from: filter.from ? new Date(filter.from) : undefined,
+    to: filter.to ? new Date(filter.to) : undefined,
+    ip: filter.ip,
+  };
+}
+
+/** An export of the whole log, which must then be one chain down to the first row. */
+export function isWholeLog(filter: ExportFilter): boolean {
+  return !filter.q && !filter.results?.length && !filter.from && !filter.to && !filter.ip;
 }
 
 const BATCH = 1_000;
@@ -33,34 +66,12 @@ const BATCH = 1_000;
  * million rows stream with the memory of one batch.
  */
 export async function* exportedRows(executor: Executor, filter: ExportFilter, throughId: number): AsyncGenerator<ChainRow> {
-  let keys: number[] | "many" | undefined;
-  if (filter.q) {
-    const matching = (
-      await executor
-        .select({ id: accountLogUsernames.id })
-        .from(accountLogUsernames)
-        .where(usernameContains(filter.q))
-        .limit(PER_USERNAME_PROBE_LIMIT + 1)
-    ).map((row) => row.id);
-    if (matching.length === 0) return;
-    keys = matching.length > PER_USERNAME_PROBE_LIMIT ? "many" : matching;
-  }
-  const usernameMatches = sql`username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(filter.q)})`;
+  const filters = filtersOfExport(filter);
+  const span = await idSpanOf(executor, filters);
   const readBelow = async (below: number) => {
-    let batch: SQL;
-    if (Array.isArray(keys)) {
-      // Few usernames: the newest rows of each from its (username, id) index, merged.
-      batch = sql`select ${CHAIN_COLUMNS} from account_logs where id in (
-          select l.id from (values ${sql.join(keys.map((key) => sql`(${key}::int)`), sql`, `)}) as k(key)
-          cross join lateral (
-            select id from account_logs where username_key = k.key and id < ${below} order by id desc limit ${BATCH}
-          ) l order by l.id desc limit ${BATCH})
-        order by id desc`;
-    } else {
-      batch = sql`select ${CHAIN_COLUMNS} from account_logs
-        where id < ${below} ${keys === "many" ? sql`and ${usernameMatches}` : sql``}
-        order by id desc limit ${BATCH}`;
-    }
+    const ids = await rowIdsStatement(executor, filters, span, { before: below, limit: BATCH });
+    if (!ids) return [];
+    const batch = sql`select ${CHAIN_COLUMNS} from account_logs where id in (${ids}) order by id desc`;
     return rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);
   };
   let reading = readBelow(throughId + 1);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { rowsOf, type Executor } from "@/db";
 import { canonicalEncoding, chainHash, GENESIS_HASH, jsonbText } from "./canonical";
 import { parseCsv, restoreFormula } from "./csv";
-import { CSV_COLUMNS, CSV_TRAILER_RESULT, exportedRows, type ExportTrailer } from "./export";
+import { CSV_COLUMNS, CSV_TRAILER_RESULT, exportedRows, exportFilterSchema, isWholeLog, type ExportTrailer } from "./export";
 import type { ChainRow } from "./verify";
 
 type ExportEntry = { kind: "row"; row: ChainRow } | { kind: "trailer"; trailer: ExportTrailer };
@@ -31,7 +31,7 @@ const ndjsonRowSchema = z.object({
 const trailerSchema = z.object({
   chain_head: z.object({ id: z.number().int().nonnegative(), hash: hex64 }),
   exported_at: z.string(),
-  filter: z.object({ q: z.string() }),
+  filter: exportFilterSchema,
   rows: z.number().int().nonnegative(),
 });
 
@@ -94,7 +94,7 @@ async function* csvEntries(file: string): AsyncGenerator<ExportEntry> {
     }
     const [id, username, time, result, ip, metadata, truncated, normalized, userId, prevHash, hash] = cells as [string, ...string[]];
     if (result === CSV_TRAILER_RESULT) {
-      const details = z.object({ rows: z.number().int().nonnegative(), filter: z.object({ q: z.string() }) }).safeParse(safeJson(metadata!));
+      const details = z.object({ rows: z.number().int().nonnegative(), filter: exportFilterSchema }).safeParse(safeJson(metadata!));
       const headHash = hex64.safeParse(hash);
       if (!details.success || !headHash.success || !/^\d+$/.test(id)) throw new ExportFormatError(`Record ${recordNumber}, the trailer, is malformed.`);
       yield {
@@ -190,7 +190,7 @@ export async function checkExport(file: string, executor?: Executor): Promise<Ex
   if (firstRow && firstRow.id > trailer.chainHead.id) {
     return { intact: false, id: firstRow.id, problem: `Row ID ${firstRow.id} is newer than the chain head at export, ID ${trailer.chainHead.id}.` };
   }
-  if (trailer.filter.q === "") {
+  if (isWholeLog(trailer.filter)) {
     // The whole log: it must be one chain from the head down to the first row ever written.
     if (linkBreak) return { intact: false, ...linkBreak };
     if (firstRow && (firstRow.id !== trailer.chainHead.id || firstRow.hash !== trailer.chainHead.hash)) {

@@ -111,8 +111,8 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
     from (select username_key, count(*) as n from account_logs group by username_key) c where u.id = c.username_key`);
   await db.execute(sql`update account_log_totals set row_count = case when shard = 0 then ${rows} else 0 end`);
   await db.execute(sql`
-    insert into account_log_username_results (username_key, result, row_count)
-    select username_key, result, count(*) from account_logs group by 1, 2`);
+    insert into account_log_username_results (username_key, result, row_count, last_id)
+    select username_key, result, count(*), max(id) from account_logs group by 1, 2`);
   await db.execute(sql`
     insert into account_log_hours (hour, result, row_count, min_id, max_id)
     select date_trunc('hour', occurred_at, 'UTC'), result, count(*), min(id), max(id) from account_logs group by 1, 2`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { accountLogHref, escapeLike, parseAccountLogQuery } from "@/lib/account-log/search-params";
+import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
+import { accountLogHref, escapeLike, parseAccountLogQuery, parseInstant, parseIpFilter } from "@/lib/account-log/search-params";
 
 describe("parseAccountLogQuery", () => {
   it("normalizes the term like sign-in and keeps what was typed for the box", () => {
@@ -52,5 +53,69 @@ describe("accountLogHref", () => {
     expect(accountLogHref({ term: "a b&c", size: 50 })).toBe("/admin/account-logs?q=a+b%26c");
     expect(accountLogHref({ term: "", size: 20, before: 99 })).toBe("/admin/account-logs?size=20&before=99");
     expect(accountLogHref({})).toBe("/admin/account-logs");
+  });
+});
+
+describe("filters", () => {
+  it("reads repeated results, ignores unknown ones and treats all of them as none", () => {
+    const { query, problems } = parseAccountLogQuery({ result: ["logout", "login_successful", "logout", "<script>"] });
+    expect(query.results).toEqual(["login_successful", "logout"]);
+    expect(problems).toEqual([`"<script>" is not a result; it was ignored.`]);
+    expect(parseAccountLogQuery({ result: [...ACCOUNT_LOG_RESULTS] }).query.results).toEqual([]);
+  });
+
+  it("reads ISO 8601 times with an offset, Z, or in the viewer's zone", () => {
+    expect(parseInstant("2026-11-26T09:30:00Z")?.toISOString()).toBe("2026-11-26T09:30:00.000Z");
+    expect(parseInstant("2026-11-26T09:30+05:30")?.toISOString()).toBe("2026-11-26T04:00:00.000Z");
+    expect(parseInstant("2026-11-26T09:30:15.250-0800")?.toISOString()).toBe("2026-11-26T17:30:15.250Z");
+    expect(parseInstant("2026-11-26")?.toISOString()).toBe("2026-11-26T00:00:00.000Z");
+    expect(parseInstant("2026-11-26T09:30", "Europe/Berlin")?.toISOString()).toBe("2026-11-26T08:30:00.000Z");
+    expect(parseInstant("2026-07-01T09:30", "Europe/Berlin")?.toISOString()).toBe("2026-07-01T07:30:00.000Z");
+    // A time the clocks skip reads as the time after the gap; a repeated one as the first.
+    expect(parseInstant("2026-03-29T02:30", "Europe/Berlin")?.toISOString()).toBe("2026-03-29T01:30:00.000Z");
+    expect(parseInstant("2026-10-25T02:30", "Europe/Berlin")?.toISOString()).toBe("2026-10-25T00:30:00.000Z");
+    for (const bad of ["2026-02-30", "2026-11-26T25:00", "yesterday", "1969-12-31", "2026-11-26T09:30+24:00", "x".repeat(10_000), ""]) {
+      expect(parseInstant(bad), bad).toBeUndefined();
+    }
+  });
+
+  it("reports a bad time, a bad zone and a range that ends before it starts", () => {
+    const { query, problems } = parseAccountLogQuery({ from: "2026-11-26T10:00Z", to: "2026-11-26T09:00Z", tz: "Mars/Olympus", ip: "nope" });
+    expect(query.from?.toISOString()).toBe("2026-11-26T10:00:00.000Z");
+    expect(query.to).toBeUndefined();
+    expect(query.tz).toBeUndefined();
+    expect(query.ip).toBeUndefined();
+    expect(problems).toHaveLength(3);
+    expect(parseAccountLogQuery({ from: "soon" }).problems[0]).toMatch(/ISO 8601/);
+  });
+
+  it("reads an address or a network, in canonical form", () => {
+    expect(parseIpFilter("203.0.113.7")).toBe("203.0.113.7");
+    expect(parseIpFilter(" 203.0.113.77/24 ")).toBe("203.0.113.0/24");
+    expect(parseIpFilter("203.0.113.7/32")).toBe("203.0.113.7");
+    expect(parseIpFilter("2001:DB8:0::1")).toBe("2001:db8::1");
+    expect(parseIpFilter("2001:db8::1/48")).toBe("2001:db8::/48");
+    expect(parseIpFilter("::ffff:198.51.100.1")).toBe("198.51.100.1");
+    for (const bad of ["", "1.2.3", "1.2.3.4/33", "300.1.1.1", "1.2.3.4/-1", "a".repeat(100), "1.2.3.4; drop table users", "%_\\"]) {
+      expect(parseIpFilter(bad), bad).toBeUndefined();
+    }
+  });
+
+  it("puts every filter in the URL and reads it back the same", () => {
+    const { query } = parseAccountLogQuery({
+      q: "Bob",
+      result: ["login_successful", "logout"],
+      from: "2026-11-26T09:30",
+      to: "2026-11-27T00:00Z",
+      tz: "Asia/Kolkata",
+      ip: "203.0.113.0/24",
+    });
+    const href = accountLogHref(query);
+    expect(href).toBe(
+      "/admin/account-logs?q=Bob&result=login_successful&result=logout&from=2026-11-26T04%3A00%3A00.000Z&to=2026-11-27T00%3A00%3A00.000Z&ip=203.0.113.0%2F24&tz=Asia%2FKolkata",
+    );
+    const params = new URLSearchParams(href.split("?")[1]);
+    const again = parseAccountLogQuery({ ...Object.fromEntries(params), result: params.getAll("result") }).query;
+    expect(again).toEqual(query);
   });
 });

@@ -40,7 +40,16 @@ export async function GET(request: NextRequest): Promise<Response> {
   const params = request.nextUrl.searchParams;
   const format = formatParam.safeParse(params.get("format") ?? "csv");
   if (!format.success) return plain(400, `format must be one of: ${EXPORT_FORMATS.join(", ")}.`);
-  const { query } = parseAccountLogQuery({ q: params.get("q") ?? undefined });
+  const { query, problems } = parseAccountLogQuery({
+    q: params.get("q") ?? undefined,
+    result: params.getAll("result"),
+    from: params.get("from") ?? undefined,
+    to: params.get("to") ?? undefined,
+    ip: params.get("ip") ?? undefined,
+    tz: params.get("tz") ?? undefined,
+  });
+  // An export must select exactly what was asked for: a filter that was not understood is refused.
+  if (problems.length) return plain(400, problems.join(" "));
   const filter = exportFilterOf(query);
 
   const db = await getDb();

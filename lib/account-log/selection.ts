@@ -1,0 +1,198 @@
+import { sql, type SQL } from "drizzle-orm";
+import { rowsOf, type Executor } from "@/db";
+import { accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames } from "@/db/schema";
+import { escapeLike, type AccountLogFilters } from "./search-params";
+
+/**
+ * How the log is read for a set of filters, exactly and without scanning it:
+ * - counts come from counters the insert trigger keeps (per username, per username and result,
+ *   per hour and result), plus at most two partial hours counted row by row;
+ * - rows come newest first from ordered index scans (one per username, username and result, or
+ *   result) merged, or from one walk of an index, always by keyset on the ID;
+ * - a time range becomes the span of IDs its hours hold, so old ranges cost no more than new ones.
+ */
+
+/** Above this many matching usernames (or username-result pairs), one index walk beats a probe each. */
+export const PER_USERNAME_PROBE_LIMIT = 200;
+
+const HOUR_MS = 3_600_000;
+
+/** The usernames that contain the search (every one for none); `%`, `_` and `\` match themselves. */
+export function usernameContains(q: string): SQL {
+  return sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
+}
+
+/** The IDs a time range's rows lie between; null when its hours hold no row. */
+export type IdSpan = { lo: number; hi: number } | null;
+
+const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+const textValues = (values: readonly string[]) => sql.join(values.map((value) => sql`(${value}::text)`), sql`, `);
+const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
+
+function hourConditions(filters: AccountLogFilters): SQL[] {
+  const conditions: SQL[] = [];
+  if (filters.from) conditions.push(sql`${accountLogHours.hour} >= ${iso(floorHour(filters.from))}`);
+  if (filters.to) conditions.push(sql`${accountLogHours.hour} < ${iso(filters.to)}`);
+  if (filters.results.length) conditions.push(resultIn(sql`${accountLogHours.result}`, filters.results));
+  return conditions;
+}
+
+const floorHour = (date: Date) => new Date(Math.floor(date.getTime() / HOUR_MS) * HOUR_MS);
+const where = (conditions: SQL[]) => (conditions.length ? sql`where ${sql.join(conditions, sql` and `)}` : sql``);
+
+/** The ID span of a time range (undefined without one), from the hourly counters. */
+export async function idSpanOf(executor: Executor, filters: AccountLogFilters): Promise<IdSpan | undefined> {
+  if (!filters.from && !filters.to) return undefined;
+  const [span] = rowsOf<{ lo: string | number | null; hi: string | number | null }>(
+    await executor.execute(
+      sql`select min(${accountLogHours.minId}) as lo, max(${accountLogHours.maxId}) as hi from ${accountLogHours} ${where(hourConditions(filters))}`,
+    ),
+  );
+  return span?.lo == null || span.hi == null ? null : { lo: Number(span.lo), hi: Number(span.hi) };
+}
+
+/** Conditions on the log (alias `l`) for the filters a plan does not already apply by its scans. */
+function rowConditions(
+  filters: AccountLogFilters,
+  span: IdSpan | undefined,
+  { byUsername, byResult }: { byUsername: boolean; byResult: boolean },
+): SQL[] {
+  const conditions: SQL[] = [];
+  if (span) conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
+  if (filters.from) conditions.push(sql`l.occurred_at >= ${iso(filters.from)}`);
+  if (filters.to) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
+  if (filters.ip) conditions.push(filters.ip.includes("/") ? sql`l.ip <<= ${filters.ip}::inet` : sql`l.ip = ${filters.ip}::inet`);
+  if (filters.q && !byUsername) {
+    conditions.push(sql`l.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(filters.q)})`);
+  }
+  if (filters.results.length && !byResult) conditions.push(resultIn(sql`l.result`, filters.results));
+  return conditions;
+}
+
+/** The exact number of rows the filters select. */
+export async function countLogs(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<number> {
+  if (span === null) return 0;
+  const { q, results } = filters;
+  let statement: SQL;
+  if (!filters.ip && span === undefined) {
+    if (!q && !results.length) {
+      statement = sql`select sum(${accountLogTotals.rowCount}) as n from ${accountLogTotals}`;
+    } else if (!results.length) {
+      statement = sql`select sum(${accountLogUsernames.rowCount}) as n from ${accountLogUsernames} where ${usernameContains(q)}`;
+    } else if (!q) {
+      statement = sql`select sum(${accountLogHours.rowCount}) as n from ${accountLogHours} ${where(hourConditions(filters))}`;
+    } else {
+      statement = sql`select sum(r.row_count) as n from ${accountLogUsernameResults} r
+        where ${resultIn(sql`r.result`, results)}
+          and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(q)})`;
+    }
+  } else if (!filters.ip && !q) {
+    statement = countByHours(filters);
+  } else {
+    statement = sql`select count(*) as n from account_logs l ${where(rowConditions(filters, span, { byUsername: false, byResult: false }))}`;
+  }
+  const [row] = rowsOf<{ n: string | number | null }>(await executor.execute(statement));
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A time range (with results, or all) from the hourly counters: the whole hours it covers, plus
+ * the rows of its partial first and last hours, counted within those hours' ID spans.
+ */
+function countByHours(filters: AccountLogFilters): SQL {
+  const from = filters.from?.getTime();
+  const to = filters.to?.getTime();
+  const wholeFrom = from === undefined ? undefined : Math.ceil(from / HOUR_MS) * HOUR_MS;
+  const wholeTo = to === undefined ? undefined : Math.floor(to / HOUR_MS) * HOUR_MS;
+  const parts: SQL[] = [];
+  const resultsOnly = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
+  if (wholeFrom === undefined || wholeTo === undefined || wholeFrom < wholeTo) {
+    const bounds = [
+      ...(wholeFrom === undefined ? [] : [sql`${accountLogHours.hour} >= ${iso(new Date(wholeFrom))}`]),
+      ...(wholeTo === undefined ? [] : [sql`${accountLogHours.hour} < ${iso(new Date(wholeTo))}`]),
+      ...resultsOnly,
+    ];
+    parts.push(sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} ${where(bounds)})`);
+  }
+  const partialHour = (start: number, end: number) => {
+    const hour = iso(new Date(Math.floor(start / HOUR_MS) * HOUR_MS));
+    const bucket = where([sql`${accountLogHours.hour} = ${hour}`, ...resultsOnly]);
+    return sql`(select count(*) from account_logs l
+      where l.id between (select min(${accountLogHours.minId}) from ${accountLogHours} ${bucket})
+                     and (select max(${accountLogHours.maxId}) from ${accountLogHours} ${bucket})
+        and l.occurred_at >= ${iso(new Date(start))} and l.occurred_at < ${iso(new Date(end))}
+        ${filters.results.length ? sql`and ${resultIn(sql`l.result`, filters.results)}` : sql``})`;
+  };
+  const firstPartial = from !== undefined && from % HOUR_MS !== 0;
+  if (firstPartial) parts.push(partialHour(from, Math.min(wholeFrom!, to ?? Infinity)));
+  if (to !== undefined && to % HOUR_MS !== 0 && !(firstPartial && wholeTo! < from!)) {
+    parts.push(partialHour(Math.max(wholeTo!, from ?? -Infinity), to));
+  }
+  return sql`select ${parts.length ? sql.join(parts, sql` + `) : sql`0`} as n`;
+}
+
+export type Cursor = { before?: number; after?: number };
+
+/**
+ * A statement selecting the IDs of up to `limit` rows the filters select, next to the cursor:
+ * newest first, or oldest first when reading towards newer rows (`after`).
+ */
+export async function rowIdsStatement(
+  executor: Executor,
+  filters: AccountLogFilters,
+  span: IdSpan | undefined,
+  { before, after, limit }: Cursor & { limit: number },
+): Promise<SQL | undefined> {
+  if (span === null) return undefined;
+  const towardsNewer = after !== undefined;
+  const direction = towardsNewer ? sql`asc` : sql`desc`;
+  const cursor = towardsNewer ? [sql`l.id > ${after}`] : before !== undefined ? [sql`l.id < ${before}`] : [];
+  const walk = (byUsername: boolean, byResult: boolean, extra: SQL[] = []) => [
+    ...extra,
+    ...cursor,
+    ...rowConditions(filters, span, { byUsername, byResult }),
+  ];
+  const indexWalk = () => sql`select l.id from account_logs l ${where(walk(false, false))} order by l.id ${direction} limit ${limit}`;
+  // One ordered scan per stream (`k`), merged: each stops after `limit` rows.
+  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], byUsername: boolean, byResult: boolean) => sql`
+    select l.id from ${streams} as k(${streamColumns})
+    cross join lateral (
+      select l.id from account_logs l ${where(walk(byUsername, byResult, match))}
+      order by l.id ${direction} limit ${limit}
+    ) l
+    order by l.id ${direction} limit ${limit}`;
+
+  const { q, results } = filters;
+  // With an address, its (ip, id) index narrows the most; the planner combines the rest.
+  if (filters.ip) return indexWalk();
+  if (!q && !results.length) return indexWalk();
+  if (!q) return merged(sql`(values ${textValues(results)})`, sql`result`, [sql`l.result = k.result`], false, true);
+
+  const byPair = results.length > 0;
+  const streamColumns = byPair ? sql`key, result` : sql`key`;
+  const match = byPair ? [sql`l.username_key = k.key`, sql`l.result = k.result`] : [sql`l.username_key = k.key`];
+  const streamsOf = (order: SQL, streamLimit: number) =>
+    byPair
+      ? sql`select r.username_key, r.result from ${accountLogUsernameResults} r
+          join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
+          where ${usernameContains(q)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
+      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(q)} ${order} limit ${streamLimit}`;
+
+  if (before === undefined && after === undefined && !filters.from && !filters.to) {
+    // The first page's rows can only come from the `limit` streams with the newest rows: each
+    // other stream has at least `limit` newer matches ahead of it.
+    const newest = byPair ? sql`order by r.last_id desc` : sql`order by ${accountLogUsernames.lastId} desc nulls last`;
+    return merged(sql`(${streamsOf(newest, limit)})`, streamColumns, match, true, byPair);
+  }
+  const streams = rowsOf<{ username_key?: number; id?: number; result?: string }>(
+    await executor.execute(streamsOf(sql``, PER_USERNAME_PROBE_LIMIT + 1)),
+  );
+  if (streams.length === 0) return undefined;
+  // Many streams: matches are common, so walking the ID index from the cursor finds them soon.
+  if (streams.length > PER_USERNAME_PROBE_LIMIT) return indexWalk();
+  const values = sql.join(
+    streams.map((s) => (byPair ? sql`(${Number(s.username_key)}::int, ${s.result}::text)` : sql`(${Number(s.id)}::int)`)),
+    sql`, `,
+  );
+  return merged(sql`(values ${values})`, streamColumns, match, true, byPair);
+}

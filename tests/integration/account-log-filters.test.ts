@@ -1,0 +1,177 @@
+import ipaddr from "ipaddr.js";
+import { sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getDb, rowsOf } from "@/db";
+import { accountLogs, type AccountLogResult } from "@/db/schema";
+import { findAccountLogs } from "@/lib/account-log/queries";
+import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+const START = Date.parse("2026-03-01T00:00:00Z");
+const HOUR = 3_600_000;
+const NAMES = ["alice", "Malice", "bob", "bobby", "carol", "dave", "user1", "user12", "user2", "%_\\"];
+const RESULTS: AccountLogResult[] = ["login_successful", "login_successful", "login_successful", "logout", "login_failed_wrong_password", "login_failed_unknown_user", "account_locked", "account_unlocked"];
+const IPS = ["203.0.113.7", "203.0.113.200", "198.51.100.1", "10.0.0.5", "2001:db8::1", "2001:db8::ff", "2001:db8:1::1", null];
+
+type Row = { id: number; username_normalized: string; result: string; occurred_at: string | Date; ip: string | null };
+
+/** What the filters select, computed over every row in plain code. */
+function expected(rows: Row[], query: AccountLogQuery): number[] {
+  return rows
+    .filter((row) => {
+      const at = new Date(row.occurred_at).getTime();
+      if (query.q && !row.username_normalized.includes(query.q)) return false;
+      if (query.results.length && !query.results.includes(row.result as AccountLogResult)) return false;
+      if (query.from && at < query.from.getTime()) return false;
+      if (query.to && at >= query.to.getTime()) return false;
+      if (query.ip) {
+        if (!row.ip) return false;
+        const address = ipaddr.process(row.ip);
+        if (query.ip.includes("/")) {
+          const [network, prefix] = ipaddr.parseCIDR(query.ip);
+          if (address.kind() !== network.kind() || !address.match(network, prefix)) return false;
+        } else if (address.toString() !== ipaddr.process(query.ip).toString()) {
+          return false;
+        }
+      }
+      return true;
+    })
+    .map((row) => Number(row.id))
+    .sort((a, b) => b - a);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const QS = ["", "bob", "user1", "bulk", "bulk-00", "%", "nobody"];
+const RESULT_SETS = [[], ["login_successful"], ["login_failed_wrong_password", "login_failed_unknown_user"], ["account_unlocked", "account_locked"]];
+const TIMES: Record<string, string>[] = [
+  {},
+  { from: iso(START + 30 * HOUR + 17 * 60_000) },
+  { to: iso(START + 50 * HOUR + 45 * 60_000) },
+  { from: iso(START + 40 * HOUR + 10 * 60_000), to: iso(START + 40 * HOUR + 50 * 60_000) },
+  { from: iso(START + 20 * HOUR + 30 * 60_000), to: iso(START + 21 * HOUR + 30 * 60_000) },
+  { from: iso(START + 24 * HOUR), to: iso(START + 72 * HOUR) },
+  { from: iso(START + 5 * HOUR + 59 * 60_000), to: iso(START + 90 * HOUR + 1) },
+  { from: iso(START - 100 * HOUR), to: iso(START - 50 * HOUR) },
+];
+const IP_FILTERS = ["", "203.0.113.7", "203.0.113.0/24", "2001:db8::/64", "10.0.0.0/8", "192.0.2.1"];
+
+describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
+  useFreshDatabase(kind);
+  let rows: Row[] = [];
+
+  beforeAll(async () => {
+    const db = await getDb();
+    const next = random(kind === "pglite" ? 7 : 11);
+    const pick = <T,>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+    const make = (username: string, at: number) => ({
+      username,
+      usernameNormalized: username.toLowerCase(),
+      result: pick(RESULTS),
+      ip: pick(IPS),
+      occurredAt: new Date(at),
+    });
+    // Mostly in time order, as the app writes; then rows with earlier times written late (a
+    // clock set back, a backfill), which the time filters must still place exactly.
+    const inOrder = Array.from({ length: 700 }, (_, i) => make(pick(NAMES), START + i * 8 * 60_000 + Math.floor(next() * 60_000)));
+    const late = Array.from({ length: 60 }, () => make(pick(NAMES), START + Math.floor(next() * 90 * HOUR)));
+    // Enough usernames that a search matching all of them walks the ID index instead.
+    const bulk = Array.from({ length: 230 }, (_, i) => make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR)));
+    for (const batch of [inOrder, bulk, late]) {
+      for (let i = 0; i < batch.length; i += 100) await db.insert(accountLogs).values(batch.slice(i, i + 100));
+    }
+    rows = rowsOf<Row>(await db.execute(sql`select id, username_normalized, result, occurred_at, host(ip) as ip from account_logs`));
+  });
+
+  it("keeps the hourly and per-username result counters equal to the log", async () => {
+    const db = await getDb();
+    const mismatches = (statement: ReturnType<typeof sql>) => db.execute(statement).then((result) => rowsOf(result));
+    expect(
+      await mismatches(sql`
+        (select date_trunc('hour', occurred_at, 'UTC') as hour, result, count(*)::bigint as n, min(id) as lo, max(id) as hi
+           from account_logs group by 1, 2
+         except select hour, result, row_count, min_id, max_id from account_log_hours)
+        union all
+        (select hour, result, row_count, min_id, max_id from account_log_hours
+         except select date_trunc('hour', occurred_at, 'UTC'), result, count(*)::bigint, min(id), max(id) from account_logs group by 1, 2)`),
+    ).toEqual([]);
+    expect(
+      await mismatches(sql`
+        (select username_key, result, count(*)::bigint as n, max(id) as last from account_logs group by 1, 2
+         except select username_key, result, row_count, last_id from account_log_username_results)
+        union all
+        (select username_key, result, row_count, last_id from account_log_username_results
+         except select username_key, result, count(*)::bigint, max(id) from account_logs group by 1, 2)`),
+    ).toEqual([]);
+  });
+
+  it("counts exactly and returns the first page for every combination of filters", async () => {
+    let checked = 0;
+    let nonEmpty = 0;
+    for (const q of QS) {
+      for (const results of RESULT_SETS) {
+        for (const times of TIMES) {
+          for (const ip of IP_FILTERS) {
+            const { query, problems } = parseAccountLogQuery({ q, result: results, ...times, ip, size: "7" });
+            expect(problems).toEqual([]);
+            const want = expected(rows, query);
+            const { numberOfLogs, page } = await findAccountLogs(query);
+            const label = JSON.stringify({ q, results, times, ip });
+            expect(numberOfLogs, label).toBe(want.length);
+            expect(page.rows.map((row) => row.id), label).toEqual(want.slice(0, 7));
+            expect(page.olderCursor !== undefined, label).toBe(want.length > 7);
+            checked += 1;
+            if (want.length) nonEmpty += 1;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(QS.length * RESULT_SETS.length * TIMES.length * IP_FILTERS.length);
+    // The data set must exercise the filters, not only their empty answers.
+    expect(nonEmpty).toBeGreaterThan(checked / 3);
+  });
+
+  it("pages through every filtered selection by keyset, both ways, covering each row once", async () => {
+    const shapes: Record<string, string | string[]>[] = [
+      { q: "bulk", ...TIMES[5] },
+      { q: "bulk-00", result: ["login_successful", "logout"] },
+      { q: "bob", result: ["login_successful"], ...TIMES[6] },
+      { result: ["login_failed_wrong_password", "account_locked"], ...TIMES[1] },
+      { ip: "2001:db8::/64", ...TIMES[2] },
+      { q: "user1", ip: "203.0.113.0/24" },
+      { ...TIMES[4] },
+    ];
+    for (const shape of shapes) {
+      const { query } = parseAccountLogQuery({ ...shape, size: "9" });
+      const want = expected(rows, query);
+      const seen: number[] = [];
+      let older: number | undefined;
+      let newest: number | undefined;
+      do {
+        const { page } = await findAccountLogs({ ...query, before: older });
+        seen.push(...page.rows.map((row) => row.id));
+        older = page.olderCursor;
+        newest = page.rows.at(-1)?.id;
+      } while (older !== undefined);
+      expect(seen, JSON.stringify(shape)).toEqual(want);
+      // And back up from the oldest page.
+      const back: number[] = [];
+      let newer = newest === undefined ? undefined : newest;
+      if (newer !== undefined) back.push(newer);
+      while (newer !== undefined) {
+        const { page } = await findAccountLogs({ ...query, after: newer });
+        back.unshift(...page.rows.map((row) => row.id));
+        newer = page.newerCursor === undefined ? undefined : page.rows[0]?.id;
+      }
+      expect(back, JSON.stringify(shape)).toEqual(want);
+    }
+  });
+});
