@@ -228,7 +228,7 @@ export type AccountLogMetadata = {
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
-  export?: { format: string; filter: { q: string; results?: string[]; from?: string; to?: string; ip?: string } };
+  export?: { format: string; filter: { q: string; exact?: true; results?: string[]; from?: string; to?: string; ip?: string } };
   /** For access_denied: what was asked for. */
   resource?: string;
   /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */

@@ -1,8 +1,10 @@
+import { accountLogSearchParams, filtersOf, type AccountLogFilters } from "@/lib/account-log/search-params";
+
 /** Plain download links: the export selects what the page's URL selects, every page of it. */
-export function ExportLinks({ term }: { term: string }) {
+export function ExportLinks({ filters }: { filters: AccountLogFilters }) {
   const href = (format: "csv" | "ndjson") => {
-    const params = new URLSearchParams({ format });
-    if (term) params.set("q", term);
+    const params = accountLogSearchParams(filtersOf(filters));
+    params.set("format", format);
     return `/admin/account-logs/export?${params}`;
   };
   const linkClass = "rounded border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50";

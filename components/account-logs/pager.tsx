@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { accountLogHref, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { accountLogHref, filtersOf, type AccountLogQuery } from "@/lib/account-log/search-params";
 
 type Props = { query: AccountLogQuery; newerCursor?: number; olderCursor?: number };
 
@@ -7,7 +7,7 @@ const linkClass = "rounded border border-slate-300 px-3 py-1 hover:bg-slate-100"
 const disabledClass = "rounded border border-slate-200 px-3 py-1 text-slate-400";
 
 export function Pager({ query, newerCursor, olderCursor }: Props) {
-  const base = { term: query.term, size: query.size };
+  const base = { ...filtersOf(query), size: query.size };
   return (
     <nav aria-label="Pages" className="flex items-center gap-2 text-sm">
       <Link href={accountLogHref(base)} className={linkClass}>

@@ -1,34 +1,146 @@
 import Link from "next/link";
-import { PAGE_SIZE_DEFAULT, SEARCH_TERM_MAX } from "@/lib/account-log/search-params";
+import { ACCOUNT_LOG_RESULTS, type AccountLogResult } from "@/db/schema";
+import {
+  accountLogHref,
+  hasFilters,
+  PAGE_SIZE_DEFAULT,
+  SEARCH_TERM_MAX,
+  type AccountLogQuery,
+} from "@/lib/account-log/search-params";
+import { localInputValue } from "@/lib/account-log/time-zone";
+import { TimeZoneField } from "./time-zone-field";
 
-/** A plain GET form: the search lives in the URL, works without JavaScript, and Back works. */
-export function SearchForm({ term, size }: { term: string; size: number }) {
+const RESULT_GROUPS: { label: string; results: AccountLogResult[] }[] = [
+  { label: "Sign-ins", results: ["login_successful", "logout"] },
+  { label: "Failures", results: ACCOUNT_LOG_RESULTS.filter((result) => result.startsWith("login_failed")) },
+  { label: "Account and admin events", results: ["account_locked", "account_unlocked", "user_created", "password_reset", "role_changed", "logs_exported", "access_denied"] },
+];
+
+const QUICK_RANGES = [
+  { label: "Last hour", ms: 3_600_000 },
+  { label: "Last 24 hours", ms: 86_400_000 },
+  { label: "Last 7 days", ms: 7 * 86_400_000 },
+  { label: "Last 30 days", ms: 30 * 86_400_000 },
+] as const;
+
+const inputClass = "mt-1 rounded border border-slate-300 px-3 py-1.5 focus:outline-2 focus:outline-blue-600";
+
+/**
+ * A plain GET form: the search and filters live in the URL, work without JavaScript, and Back
+ * works. Times without an offset are read in the zone the form sends (the viewer's, once the
+ * page's script has run; UTC before).
+ */
+export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }) {
+  const zone = query.tz ?? "UTC";
+  const selected = new Set(query.results);
+  const filtered = hasFilters(query);
   return (
-    <form role="search" method="get" action="/admin/account-logs" className="flex flex-wrap items-end gap-2">
-      <div>
-        <label htmlFor="account-log-search" className="block text-sm font-medium">
-          Search by username
-        </label>
-        <input
-          id="account-log-search"
-          name="q"
-          type="search"
-          defaultValue={term}
-          maxLength={SEARCH_TERM_MAX}
-          autoComplete="off"
-          spellCheck={false}
-          className="mt-1 w-72 rounded border border-slate-300 px-3 py-1.5 focus:outline-2 focus:outline-blue-600"
-        />
+    <form role="search" method="get" action="/admin/account-logs" className="space-y-3 rounded border border-slate-200 bg-white p-3">
+      <div className="flex flex-wrap items-end gap-2">
+        <div className="w-full sm:w-auto">
+          <label htmlFor="account-log-search" className="block text-sm font-medium">
+            Search by username
+          </label>
+          <input
+            id="account-log-search"
+            name="q"
+            type="search"
+            defaultValue={query.term}
+            maxLength={SEARCH_TERM_MAX}
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby="account-log-search-hint"
+            className={`${inputClass} w-full sm:w-72`}
+          />
+        </div>
+        <div className="w-full sm:w-auto">
+          <label htmlFor="account-log-ip" className="block text-sm font-medium">
+            IP address or network
+          </label>
+          <input
+            id="account-log-ip"
+            name="ip"
+            type="text"
+            defaultValue={query.ip ?? ""}
+            maxLength={64}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="203.0.113.7 or 203.0.113.0/24"
+            className={`${inputClass} w-full font-mono text-sm sm:w-64`}
+          />
+        </div>
+        <div>
+          <label htmlFor="account-log-from" className="block text-sm font-medium">
+            From
+          </label>
+          <input
+            id="account-log-from"
+            name="from"
+            type="datetime-local"
+            step={1}
+            defaultValue={query.from ? localInputValue(query.from, zone) : ""}
+            aria-describedby="account-log-zone"
+            className={inputClass}
+          />
+        </div>
+        <div>
+          <label htmlFor="account-log-to" className="block text-sm font-medium">
+            To
+          </label>
+          <input
+            id="account-log-to"
+            name="to"
+            type="datetime-local"
+            step={1}
+            defaultValue={query.to ? localInputValue(query.to, zone) : ""}
+            aria-describedby="account-log-zone"
+            className={inputClass}
+          />
+        </div>
       </div>
-      {size !== PAGE_SIZE_DEFAULT && <input type="hidden" name="size" value={size} />}
-      <button type="submit" className="rounded bg-blue-700 px-3 py-1.5 font-medium text-white hover:bg-blue-800">
-        Search
-      </button>
-      {term && (
-        <Link href="/admin/account-logs" className="px-2 py-1.5 text-blue-700 underline">
-          Clear search
-        </Link>
-      )}
+      <p id="account-log-search-hint" className="text-xs text-slate-600">
+        Usernames containing the search; put a name in double quotes (&quot;bob&quot;) for exactly that username.
+      </p>
+      <TimeZoneField
+        zone={zone}
+        fields={{ "account-log-from": query.from?.toISOString(), "account-log-to": query.to?.toISOString() }}
+      />
+      <fieldset className="flex flex-wrap gap-x-6 gap-y-2">
+        <legend className="text-sm font-medium">Result</legend>
+        {RESULT_GROUPS.map((group) => (
+          <div key={group.label} role="group" aria-label={group.label} className="text-sm">
+            <p className="text-xs font-semibold text-slate-600 uppercase">{group.label}</p>
+            {group.results.map((result) => (
+              <label key={result} className="mt-1 flex items-center gap-1.5">
+                <input type="checkbox" name="result" value={result} defaultChecked={selected.has(result)} className="size-4" />
+                <span className="font-mono text-xs">{result}</span>
+              </label>
+            ))}
+          </div>
+        ))}
+      </fieldset>
+      {query.size !== PAGE_SIZE_DEFAULT && <input type="hidden" name="size" value={query.size} />}
+      <div className="flex flex-wrap items-center gap-2">
+        <button type="submit" className="rounded bg-blue-700 px-3 py-1.5 font-medium text-white hover:bg-blue-800">
+          Search
+        </button>
+        {filtered && (
+          <Link href={accountLogHref({ tz: query.tz })} className="px-2 py-1.5 text-blue-700 underline">
+            Clear search and filters
+          </Link>
+        )}
+        <nav aria-label="Quick time ranges" className="flex flex-wrap gap-2 text-sm">
+          {QUICK_RANGES.map((range) => (
+            <Link
+              key={range.label}
+              href={accountLogHref({ ...query, from: new Date(now.getTime() - range.ms), to: undefined, before: undefined, after: undefined })}
+              className="rounded border border-slate-300 px-2 py-1 text-slate-800 hover:bg-slate-50"
+            >
+              {range.label}
+            </Link>
+          ))}
+        </nav>
+      </div>
     </form>
   );
 }

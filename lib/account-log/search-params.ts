@@ -15,6 +15,8 @@ export type AccountLogFilters = {
   term: string;
   /** The search normalized like sign-in usernames; "" for none. */
   q: string;
+  /** A search in double quotes ("bob") is that username exactly; otherwise usernames containing it. */
+  exact: boolean;
   /** Results to show; empty for every result. */
   results: AccountLogResult[];
   /** From this instant (inclusive)… */
@@ -114,7 +116,14 @@ export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuer
     problems.push(`The search was longer than ${SEARCH_TERM_MAX} characters and was shortened.`);
     term = codePoints.slice(0, SEARCH_TERM_MAX).join("");
   }
-  const query: AccountLogQuery = { term, q: normalizeUsername(term), results: [], size: PAGE_SIZE_DEFAULT };
+  const quoted = /^\s*"(.+)"\s*$/su.exec(term);
+  const query: AccountLogQuery = {
+    term,
+    q: normalizeUsername(quoted ? quoted[1]! : term),
+    exact: Boolean(quoted),
+    results: [],
+    size: PAGE_SIZE_DEFAULT,
+  };
 
   const results = new Set<AccountLogResult>();
   for (const value of all(params.result).slice(0, ACCOUNT_LOG_RESULTS.length * 2)) {
@@ -193,9 +202,12 @@ export function accountLogHref(query: Partial<AccountLogQuery>): string {
 }
 
 /** The filters alone: a link to the same selection from its first page. */
-export function filtersOf({ term, q, results, from, to, ip, tz }: AccountLogFilters): AccountLogFilters {
-  return { term, q, results, from, to, ip, tz };
+export function filtersOf({ term, q, exact, results, from, to, ip, tz }: AccountLogFilters): AccountLogFilters {
+  return { term, q, exact, results, from, to, ip, tz };
 }
+
+/** The search that selects exactly one username: what a username links to. */
+export const exactUsernameTerm = (username: string) => `"${username}"`;
 
 export function hasFilters(filters: AccountLogFilters): boolean {
   return Boolean(filters.q || filters.results.length || filters.from || filters.to || filters.ip);

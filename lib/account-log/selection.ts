@@ -17,16 +17,27 @@ export const PER_USERNAME_PROBE_LIMIT = 200;
 
 const HOUR_MS = 3_600_000;
 
-/** The usernames that contain the search (every one for none); `%`, `_` and `\` match themselves. */
-export function usernameContains(q: string): SQL {
+/**
+ * The usernames a search selects: that name exactly, or every name containing it (every name
+ * for none); `%`, `_` and `\` match themselves.
+ */
+export function usernameMatches({ q, exact }: Pick<AccountLogFilters, "q" | "exact">): SQL {
+  if (exact) return sql`${accountLogUsernames.usernameNormalized} = ${q}`;
   return sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
 }
 
-/** The IDs a time range's rows lie between; null when its hours hold no row. */
-export type IdSpan = { lo: number; hi: number } | null;
+/**
+ * The IDs a time range's rows lie between (`lo`–`hi`), and within them the IDs no row outside the
+ * range can have (strictly between `outsideBelow` and `outsideAbove`), so counting those needs no
+ * look at each row's time; null when the range's hours hold no row. IDs follow time closely,
+ * so in practice only a partial hour at each end is checked row by row.
+ */
+export type IdSpan = { lo: number; hi: number; outsideBelow: number; outsideAbove: number; newestId: number } | null;
 
 const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
-const textValues = (values: readonly string[]) => sql.join(values.map((value) => sql`(${value}::text)`), sql`, `);
+/** A list as an array literal: `unnest` of it stays a scan, where a one-row VALUES would be folded into a constant. */
+const textArray = (values: readonly string[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
+const intArray = (values: readonly number[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::int[]`;
 const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
 
 function hourConditions(filters: AccountLogFilters): SQL[] {
@@ -43,27 +54,45 @@ const where = (conditions: SQL[]) => (conditions.length ? sql`where ${sql.join(c
 /** The ID span of a time range (undefined without one), from the hourly counters. */
 export async function idSpanOf(executor: Executor, filters: AccountLogFilters): Promise<IdSpan | undefined> {
   if (!filters.from && !filters.to) return undefined;
-  const [span] = rowsOf<{ lo: string | number | null; hi: string | number | null }>(
-    await executor.execute(
-      sql`select min(${accountLogHours.minId}) as lo, max(${accountLogHours.maxId}) as hi from ${accountLogHours} ${where(hourConditions(filters))}`,
-    ),
+  const results = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
+  // Rows before the range are in its first hour or earlier ones; rows after it in its last
+  // hour or later ones (only rows with the selected results matter).
+  const below = filters.from
+    ? sql`(select max(${accountLogHours.maxId}) from ${accountLogHours} ${where([sql`${accountLogHours.hour} <= ${iso(floorHour(filters.from))}`, ...results])})`
+    : sql`null::bigint`;
+  const above = filters.to
+    ? sql`(select min(${accountLogHours.minId}) from ${accountLogHours} ${where([sql`${accountLogHours.hour} >= ${iso(floorHour(filters.to))}`, ...results])})`
+    : sql`null::bigint`;
+  const [span] = rowsOf<Record<"lo" | "hi" | "below" | "above" | "newest", string | number | null>>(
+    await executor.execute(sql`
+      select s.lo, s.hi, ${below} as below, ${above} as above, (select max(id) from account_logs) as newest
+      from (select min(${accountLogHours.minId}) as lo, max(${accountLogHours.maxId}) as hi from ${accountLogHours} ${where(hourConditions(filters))}) s`),
   );
-  return span?.lo == null || span.hi == null ? null : { lo: Number(span.lo), hi: Number(span.hi) };
+  if (span?.lo == null || span.hi == null) return null;
+  const lo = Number(span.lo);
+  const hi = Number(span.hi);
+  return {
+    lo,
+    hi,
+    outsideBelow: span.below == null ? lo - 1 : Math.max(lo - 1, Number(span.below)),
+    outsideAbove: span.above == null ? hi + 1 : Math.min(hi + 1, Number(span.above)),
+    newestId: Number(span.newest ?? hi),
+  };
 }
 
 /** Conditions on the log (alias `l`) for the filters a plan does not already apply by its scans. */
 function rowConditions(
   filters: AccountLogFilters,
   span: IdSpan | undefined,
-  { byUsername, byResult }: { byUsername: boolean; byResult: boolean },
+  { byUsername, byResult, byTime = true }: { byUsername: boolean; byResult: boolean; byTime?: boolean },
 ): SQL[] {
   const conditions: SQL[] = [];
-  if (span) conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
-  if (filters.from) conditions.push(sql`l.occurred_at >= ${iso(filters.from)}`);
-  if (filters.to) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
+  if (span && byTime) conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
+  if (filters.from && byTime) conditions.push(sql`l.occurred_at >= ${iso(filters.from)}`);
+  if (filters.to && byTime) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
   if (filters.ip) conditions.push(filters.ip.includes("/") ? sql`l.ip <<= ${filters.ip}::inet` : sql`l.ip = ${filters.ip}::inet`);
   if (filters.q && !byUsername) {
-    conditions.push(sql`l.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(filters.q)})`);
+    conditions.push(sql`l.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`);
   }
   if (filters.results.length && !byResult) conditions.push(resultIn(sql`l.result`, filters.results));
   return conditions;
@@ -78,18 +107,37 @@ export async function countLogs(executor: Executor, filters: AccountLogFilters, 
     if (!q && !results.length) {
       statement = sql`select sum(${accountLogTotals.rowCount}) as n from ${accountLogTotals}`;
     } else if (!results.length) {
-      statement = sql`select sum(${accountLogUsernames.rowCount}) as n from ${accountLogUsernames} where ${usernameContains(q)}`;
+      statement = sql`select sum(${accountLogUsernames.rowCount}) as n from ${accountLogUsernames} where ${usernameMatches(filters)}`;
     } else if (!q) {
       statement = sql`select sum(${accountLogHours.rowCount}) as n from ${accountLogHours} ${where(hourConditions(filters))}`;
     } else {
       statement = sql`select sum(r.row_count) as n from ${accountLogUsernameResults} r
         where ${resultIn(sql`r.result`, results)}
-          and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(q)})`;
+          and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`;
     }
   } else if (!filters.ip && !q) {
     statement = countByHours(filters);
-  } else {
+  } else if (!span) {
     statement = sql`select count(*) as n from account_logs l ${where(rowConditions(filters, span, { byUsername: false, byResult: false }))}`;
+  } else {
+    // Between the outside rows, by ID alone (an index-only count); at the edges, by time too.
+    const others = rowConditions(filters, span, { byUsername: false, byResult: false, byTime: false });
+    const timed = rowConditions(filters, span, { byUsername: false, byResult: false });
+    // Two counts rather than one with OR, so each reads one range of an index; in a range within
+    // one hour the two edges meet, and the second starts after the first.
+    const eachEdge = (conditions: SQL[]) =>
+      sql`(select count(*) from account_logs l ${where([sql`l.id <= ${span.outsideBelow}`, ...conditions])})
+        + (select count(*) from account_logs l ${where([sql`l.id >= ${Math.max(span.outsideAbove, span.outsideBelow + 1)}`, ...conditions])})`;
+    const innerWidth = span.outsideAbove - span.outsideBelow;
+    if (!filters.ip && innerWidth > span.newestId - innerWidth) {
+      // A range covering most of the log: the counters' total for the search, less the rows
+      // outside the inner IDs, reads fewer index entries.
+      const everything = await countLogs(executor, { ...filters, from: undefined, to: undefined }, undefined);
+      statement = sql`select ${everything}::bigint - ${eachEdge(others)} + ${eachEdge(timed)} as n`;
+    } else {
+      const inner = [sql`l.id > ${span.outsideBelow}`, sql`l.id < ${span.outsideAbove}`, ...others];
+      statement = sql`select (select count(*) from account_logs l ${where(inner)}) + ${eachEdge(timed)} as n`;
+    }
   }
   const [row] = rowsOf<{ n: string | number | null }>(await executor.execute(statement));
   return Number(row?.n ?? 0);
@@ -154,19 +202,24 @@ export async function rowIdsStatement(
   ];
   const indexWalk = () => sql`select l.id from account_logs l ${where(walk(false, false))} order by l.id ${direction} limit ${limit}`;
   // One ordered scan per stream (`k`), merged: each stops after `limit` rows.
-  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], byUsername: boolean, byResult: boolean) => sql`
+  // The stream's own columns lead the ORDER BY (constant within it), which names the index to
+  // read in order; by ID alone the planner may walk the whole ID index instead.
+  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], byUsername: boolean, byResult: boolean) => {
+    const order = [...(byUsername ? [sql`l.username_key`] : []), ...(byResult ? [sql`l.result`] : []), sql`l.id`];
+    return sql`
     select l.id from ${streams} as k(${streamColumns})
     cross join lateral (
       select l.id from account_logs l ${where(walk(byUsername, byResult, match))}
-      order by l.id ${direction} limit ${limit}
+      order by ${sql.join(order.map((column) => sql`${column} ${direction}`), sql`, `)} limit ${limit}
     ) l
     order by l.id ${direction} limit ${limit}`;
+  };
 
   const { q, results } = filters;
   // With an address, its (ip, id) index narrows the most; the planner combines the rest.
   if (filters.ip) return indexWalk();
   if (!q && !results.length) return indexWalk();
-  if (!q) return merged(sql`(values ${textValues(results)})`, sql`result`, [sql`l.result = k.result`], false, true);
+  if (!q) return merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`], false, true);
 
   const byPair = results.length > 0;
   const streamColumns = byPair ? sql`key, result` : sql`key`;
@@ -175,8 +228,8 @@ export async function rowIdsStatement(
     byPair
       ? sql`select r.username_key, r.result from ${accountLogUsernameResults} r
           join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
-          where ${usernameContains(q)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
-      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameContains(q)} ${order} limit ${streamLimit}`;
+          where ${usernameMatches(filters)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
+      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)} ${order} limit ${streamLimit}`;
 
   if (before === undefined && after === undefined && !filters.from && !filters.to) {
     // The first page's rows can only come from the `limit` streams with the newest rows: each
@@ -190,9 +243,8 @@ export async function rowIdsStatement(
   if (streams.length === 0) return undefined;
   // Many streams: matches are common, so walking the ID index from the cursor finds them soon.
   if (streams.length > PER_USERNAME_PROBE_LIMIT) return indexWalk();
-  const values = sql.join(
-    streams.map((s) => (byPair ? sql`(${Number(s.username_key)}::int, ${s.result}::text)` : sql`(${Number(s.id)}::int)`)),
-    sql`, `,
-  );
-  return merged(sql`(values ${values})`, streamColumns, match, true, byPair);
+  const source = byPair
+    ? sql`unnest(${intArray(streams.map((s) => Number(s.username_key)))}, ${textArray(streams.map((s) => s.result!))})`
+    : sql`unnest(${intArray(streams.map((s) => Number(s.id)))})`;
+  return merged(source, streamColumns, match, true, byPair);
 }

@@ -19,6 +19,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  */
 export const exportFilterSchema = z.object({
   q: z.string(),
+  exact: z.literal(true).optional(),
   results: z.array(z.enum(ACCOUNT_LOG_RESULTS)).optional(),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
@@ -36,6 +37,7 @@ export type ExportTrailer = {
 export function exportFilterOf(filters: AccountLogFilters): ExportFilter {
   return {
     q: filters.q,
+    ...(filters.exact ? { exact: true as const } : {}),
     ...(filters.results.length ? { results: filters.results } : {}),
     ...(filters.from ? { from: filters.from.toISOString() } : {}),
     ...(filters.to ? { to: filters.to.toISOString() } : {}),
@@ -45,8 +47,9 @@ export function exportFilterOf(filters: AccountLogFilters): ExportFilter {
 
 export function filtersOfExport(filter: ExportFilter): AccountLogFilters {
   return {
-    term: filter.q,
+    term: filter.exact ? `"${filter.q}"` : filter.q,
     q: filter.q,
+    exact: filter.exact ?? false,
     results: filter.results ?? [],
     from: filter.from ? new Date(filter.from) : undefined,
     to: filter.to ? new Date(filter.to) : undefined,

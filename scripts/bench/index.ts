@@ -8,7 +8,7 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http]`: fills (or reuses) a realistic log on a real
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only]`: fills (or reuses) a realistic log on a real
  * PostgreSQL and measures the admin page's queries, the page over HTTP, the naive versions of
  * the same queries, the sign-in path and the log's write rate. The last line is JSON.
  */
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({
     rows: { type: "string", default: "10000000" },
     samples: { type: "string", default: "50" },
     "skip-http": { type: "boolean", default: false },
+    "queries-only": { type: "boolean", default: false },
   },
 });
 const rows = Number(args.rows);
@@ -37,7 +38,14 @@ async function benchDatabaseUrl(): Promise<{ url: string; stop: () => void }> {
   return { url: url.toString(), stop: cluster.stop };
 }
 
-type Shape = { name: string; params: Record<string, string>; naive?: (db: import("@/db").Database) => Promise<unknown> };
+type Params = Record<string, string | string[]>;
+type Shape = { name: string; params: Params; naive?: (db: import("@/db").Database) => Promise<unknown> };
+
+function searchParamsOf(params: Params): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) for (const item of [value].flat()) search.append(key, item);
+  return search;
+}
 
 async function main() {
   const target = await benchDatabaseUrl();
@@ -51,6 +59,21 @@ async function main() {
 
     const cursorRow = rowsOf<{ id: string }>(await db.execute(sql`select id::text from account_logs order by id desc offset 49950 limit 1`));
     const deepCursor = cursorRow[0]!.id;
+    // The same filters as plain SQL on the log and its indexes, with a count(*).
+    const naiveFilter = (params: Params) => async (d: import("@/db").Database) => {
+      const { query } = parseAccountLogQuery(params);
+      const conditions = [sql`true`];
+      if (query.q) conditions.push(sql`username ilike ${`%${query.q}%`}`);
+      if (query.results.length) conditions.push(sql`result in (${sql.join(query.results.map((r) => sql`${r}`), sql`, `)})`);
+      if (query.from) conditions.push(sql`occurred_at >= ${query.from.toISOString()}::timestamptz`);
+      if (query.to) conditions.push(sql`occurred_at < ${query.to.toISOString()}::timestamptz`);
+      if (query.ip) conditions.push(sql`ip <<= ${query.ip}::inet`);
+      const condition = sql.join(conditions, sql` and `);
+      await Promise.all([
+        d.execute(sql`select * from account_logs where ${condition} order by id desc limit 50`),
+        d.execute(sql`select count(*) from account_logs where ${condition}`),
+      ]);
+    };
     const naiveSearch = (term: string) => async (d: import("@/db").Database) => {
       const pattern = `%${term}%`;
       await Promise.all([
@@ -71,6 +94,30 @@ async function main() {
       { name: "substring, few users", params: { q: "user0999" }, naive: naiveSearch("user0999") },
       { name: "term matching nothing", params: { q: "no-such-user" }, naive: naiveSearch("no-such-user") },
     ];
+    // Filters, on the data set's year (2025-11-26 to 2026-11-26): what an investigation asks.
+    const failures = ["login_failed_wrong_password", "login_failed_unknown_user"];
+    const lastDay = { from: "2026-11-25T00:00:00Z" };
+    const lastWeek = { from: "2026-11-19T00:00:00Z" };
+    const midYearWeek = { from: "2026-05-01T10:17:00Z", to: "2026-05-08T16:45:00Z" };
+    const busyIp = rowsOf<{ ip: string }>(
+      await db.execute(sql`select host(ip) as ip from account_logs where username_normalized = ${accountName(1)} and family(ip) = 4 order by id desc limit 1`),
+    )[0]!.ip;
+    const busyNetwork = `${busyIp.split(".").slice(0, 2).join(".")}.0.0/16`;
+    const filterShapes: Shape[] = [
+      { name: "failures, all time", params: { result: failures } },
+      { name: "a rare result, all time", params: { result: "login_failed_invalid_request" } },
+      { name: "last 24 hours", params: lastDay },
+      { name: "a week mid-year, odd minutes", params: midYearWeek },
+      { name: "failures in a week mid-year", params: { result: failures, ...midYearWeek } },
+      { name: "busy user, last 7 days", params: { q: accountName(1), ...lastWeek } },
+      { name: "busy user, failures", params: { q: accountName(1), result: failures } },
+      { name: "substring, failures, last 24 hours", params: { q: "user0", result: failures, ...lastDay } },
+      { name: "one address (an attacker)", params: { ip: "45.155.205.99" } },
+      { name: "a /16 network", params: { ip: busyNetwork } },
+      { name: "a /16 network, failures, a week", params: { ip: busyNetwork, result: failures, ...midYearWeek } },
+    ];
+    for (const shape of filterShapes) shape.naive = naiveFilter(shape.params);
+    shapes.push(...filterShapes);
 
     const results: Record<string, Stats & { naive_p95_ms?: number; ratio?: number; count: number; http?: Stats }> = {};
     for (const shape of shapes) {
@@ -84,6 +131,13 @@ async function main() {
         ...(naive && { naive_p95_ms: naive.p95_ms, ratio: Math.round((naive.p95_ms / ours.p95_ms) * 10) / 10 }),
       };
       log(`${shape.name}: p95 ${ours.p95_ms} ms, naive p95 ${naive?.p95_ms} ms, count ${count}`);
+    }
+    if (args["queries-only"]) {
+      console.log("\n" + table(
+        ["shape", "rows matched", "p50 ms", "p95 ms", "naive p95 ms", "naive/ours"],
+        Object.entries(results).map(([name, r]) => [name, r.count, r.p50_ms, r.p95_ms, r.naive_p95_ms ?? "", r.ratio ?? ""]),
+      ));
+      return;
     }
 
     // The sign-in path at the production hash cost, against the bare hash in the same run.
@@ -284,7 +338,7 @@ async function measureHttp(url: string, shapes: Shape[], results: Record<string,
     });
     const cookie = [csrfCookie, ...signIn.headers.getSetCookie().map((c) => c.split(";")[0])].join("; ");
     for (const shape of shapes) {
-      const pageUrl = `${base}/admin/account-logs?${new URLSearchParams(shape.params)}`;
+      const pageUrl = `${base}/admin/account-logs?${searchParamsOf(shape.params)}`;
       const check = await fetch(pageUrl, { headers: { cookie }, redirect: "manual" });
       if (check.status !== 200 || !(await check.text()).includes("Number of Logs")) throw new Error(`page ${pageUrl} answered ${check.status}`);
       results[shape.name]!.http = await measure(async () => {

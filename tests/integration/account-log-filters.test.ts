@@ -29,7 +29,7 @@ function expected(rows: Row[], query: AccountLogQuery): number[] {
   return rows
     .filter((row) => {
       const at = new Date(row.occurred_at).getTime();
-      if (query.q && !row.username_normalized.includes(query.q)) return false;
+      if (query.q && (query.exact ? row.username_normalized !== query.q : !row.username_normalized.includes(query.q))) return false;
       if (query.results.length && !query.results.includes(row.result as AccountLogResult)) return false;
       if (query.from && at < query.from.getTime()) return false;
       if (query.to && at >= query.to.getTime()) return false;
@@ -50,7 +50,7 @@ function expected(rows: Row[], query: AccountLogQuery): number[] {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const QS = ["", "bob", "user1", "bulk", "bulk-00", "%", "nobody"];
+const QS = ["", "bob", '"bob"', "user1", "bulk", "bulk-00", "%", '"%_\\"', "nobody"];
 const RESULT_SETS = [[], ["login_successful"], ["login_failed_wrong_password", "login_failed_unknown_user"], ["account_unlocked", "account_locked"]];
 const TIMES: Record<string, string>[] = [
   {},
@@ -144,6 +144,7 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { q: "bulk", ...TIMES[5] },
       { q: "bulk-00", result: ["login_successful", "logout"] },
       { q: "bob", result: ["login_successful"], ...TIMES[6] },
+      { q: '"user1"', ...TIMES[1] },
       { result: ["login_failed_wrong_password", "account_locked"], ...TIMES[1] },
       { ip: "2001:db8::/64", ...TIMES[2] },
       { q: "user1", ip: "203.0.113.0/24" },

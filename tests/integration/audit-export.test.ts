@@ -30,7 +30,7 @@ afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
 
 async function exportToFile(db: Database, format: ExportFormat, term: string, name: string) {
   const admin = await createTestUser("exporter", "admin");
-  const filter = exportFilterOf({ term, q: term.toLowerCase(), results: [] });
+  const filter = exportFilterOf({ term, q: term.toLowerCase(), exact: false, results: [] });
   const start = await recordExport(db, { admin, context: browserContext, filter, format });
   const file = path.join(folder, name);
   const out = fs.createWriteStream(file);

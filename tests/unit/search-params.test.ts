@@ -119,3 +119,13 @@ describe("filters", () => {
     expect(again).toEqual(query);
   });
 });
+
+describe("exact usernames", () => {
+  it("reads a search in double quotes as exactly that username", () => {
+    expect(parseAccountLogQuery({ q: '"Bob"' }).query).toMatchObject({ term: '"Bob"', q: "bob", exact: true });
+    expect(parseAccountLogQuery({ q: ' " ＢＯＢ " ' }).query).toMatchObject({ q: "bob", exact: true });
+    expect(parseAccountLogQuery({ q: "bob" }).query.exact).toBe(false);
+    expect(parseAccountLogQuery({ q: '""' }).query).toMatchObject({ q: '""', exact: false });
+    expect(parseAccountLogQuery({ q: '"a"b"' }).query).toMatchObject({ q: 'a"b', exact: true });
+  });
+});

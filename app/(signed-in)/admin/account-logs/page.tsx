@@ -7,7 +7,7 @@ import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
 import { findAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
-import { parseAccountLogQuery } from "@/lib/account-log/search-params";
+import { hasFilters, parseAccountLogQuery } from "@/lib/account-log/search-params";
 import { chainStatus } from "@/lib/audit/verify";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/db";
@@ -38,7 +38,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
   return (
     <main className="mx-auto max-w-7xl space-y-4 p-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      <SearchForm term={query.term} size={query.size} />
+      <SearchForm query={query} now={new Date()} />
       {problems.length > 0 && (
         <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
           {problems.map((problem) => (
@@ -56,7 +56,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             <p className="text-lg" data-testid="number-of-logs">
               <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
             </p>
-            <ExportLinks term={query.term} />
+            <ExportLinks filters={query} />
           </div>
           <ChainStatusPanel status={data.chain} />
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
@@ -65,8 +65,8 @@ export default async function AccountLogsPage({ searchParams }: Props) {
               <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
                 {paged ? (
                   "No more entries in this direction."
-                ) : query.q ? (
-                  <>No log entries match “{query.term}”.</>
+                ) : hasFilters(query) ? (
+                  "No log entries match this search and these filters."
                 ) : (
                   "The log has no entries yet."
                 )}
