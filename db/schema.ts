@@ -168,6 +168,10 @@ export const accountLogs = pgTable(
     // Filters by result and by address or network, newest first.
     index("account_logs_result_id_idx").on(table.result, table.id),
     index("account_logs_ip_id_idx").on(table.ip, table.id),
+    // Sign-ins from a new address or country, for "Needs attention": a small index.
+    index("account_logs_new_place_idx")
+      .on(table.id)
+      .where(sql`(${table.metadata} -> 'signals') is not null`),
     // Recent failures from one address (per-IP throttling), newest first by time.
     index("account_logs_ip_failures_idx")
       .on(table.ip, table.occurredAt)

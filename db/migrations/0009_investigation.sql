@@ -30,6 +30,7 @@ ALTER TABLE "account_sign_in_places" ADD CONSTRAINT "account_sign_in_places_user
 CREATE INDEX "account_logs_username_key_result_id_idx" ON "account_logs" USING btree ("username_key","result","id");--> statement-breakpoint
 CREATE INDEX "account_logs_result_id_idx" ON "account_logs" USING btree ("result","id");--> statement-breakpoint
 CREATE INDEX "account_logs_ip_id_idx" ON "account_logs" USING btree ("ip","id");--> statement-breakpoint
+CREATE INDEX "account_logs_new_place_idx" ON "account_logs" USING btree ("id") WHERE ("account_logs"."metadata" -> 'signals') is not null;--> statement-breakpoint
 ALTER TABLE "account_logs" ADD CONSTRAINT "account_logs_result_check" CHECK ("account_logs"."result" in ('login_successful', 'login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_invalid_request', 'login_failed_rate_limited', 'account_locked', 'account_unlocked', 'logout', 'logs_exported', 'access_denied', 'user_created', 'password_reset', 'role_changed'));
 --> statement-breakpoint
 LOCK TABLE "account_logs" IN SHARE ROW EXCLUSIVE MODE;--> statement-breakpoint

@@ -1,6 +1,6 @@
 import { count, desc, isNotNull, sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
-import { accountLogs, users, type AccountLog } from "@/db/schema";
+import { accountLogs, accountLogUsernames, users, type AccountLog } from "@/db/schema";
 import type { AccountLogQuery } from "./search-params";
 import { countLogs, idSpanOf, rowIdsStatement } from "./selection";
 
@@ -47,51 +47,88 @@ export async function findAccountLogs(query: AccountLogQuery, executor?: Executo
   };
 }
 
+/** A row behind a lock or a recent sign-in, as the "why locked" panel compares them. */
+export type AttemptSummary = { id: number; at: Date; ip: string | null; browser: string | null; country: string | null };
+
 export type LockedAccount = {
   id: number;
   username: string;
   lockedAt: Date;
   failedAttempts: number;
   failureIps: string[];
+  /** The wrong passwords that locked it, newest first (none when an admin locked it). */
+  failures: AttemptSummary[];
+  /** The account's successful sign-ins of the last 90 days, newest first, at most 20. */
+  recentSuccesses: AttemptSummary[];
+  /** The `account_locked` row: who locked it when an admin did, and why. */
+  lock: { id: number; actor: string | null; reason: string | null } | null;
 };
 
 const LOCKED_ACCOUNTS_SHOWN = 100;
+const RECENT_SUCCESSES_SHOWN = 20;
+const RECENT_DAYS = 90;
+
+const attemptJson = (alias: string) =>
+  sql.raw(`json_build_object('id', ${alias}.id, 'at', ${alias}.occurred_at, 'ip', host(${alias}.ip),
+    'browser', ${alias}.metadata->>'summary', 'country', ${alias}.metadata->'location'->>'country')`);
 
 /**
- * Accounts locked now, newest lock first, with the addresses of the failures that locked them;
- * at most 100, with the total, so a mass-lockout attack cannot make the page heavy.
+ * Accounts locked now, newest lock first, with what an admin needs before unlocking: the
+ * failures that locked each (when, from where, with what) and the account's recent successful
+ * sign-ins to compare them with. At most 100, with the total, so a mass-lockout attack cannot
+ * make the page heavy; every list is read from an index in order, however long the history.
  */
 export async function listLockedAccounts(): Promise<{ accounts: LockedAccount[]; total: number }> {
   const db = await getDb();
   const [result, [total]] = await Promise.all([
     db.execute(sql`
       select u.id, u.username, u.locked_at, u.failed_attempts,
-        array(
-          select distinct host(f.ip) from (
-            select l.ip from ${accountLogs} l
+        coalesce((
+          select json_agg(${attemptJson("f")} order by f.id desc) from (
+            select l.id, l.occurred_at, l.ip, l.metadata from ${accountLogs} l
             where l.user_id = u.id and l.result = 'login_failed_wrong_password'
-            order by l.id desc limit u.failed_attempts
-          ) f where f.ip is not null
-        ) as failure_ips
-      from ${users} u where u.locked_at is not null
+            order by l.user_id desc, l.id desc limit u.failed_attempts
+          ) f), '[]') as failures,
+        coalesce((
+          select json_agg(${attemptJson("s")} order by s.id desc) from (
+            select l.id, l.occurred_at, l.ip, l.metadata from ${accountLogs} l
+            where l.username_key = k.id and l.result = 'login_successful'
+              and l.occurred_at > now() - ${RECENT_DAYS}::int * interval '1 day'
+            order by l.username_key desc, l.result desc, l.id desc limit ${RECENT_SUCCESSES_SHOWN}
+          ) s), '[]') as successes,
+        (select json_build_object('id', l.id, 'actor', l.metadata->'actor'->>'username', 'reason', l.metadata->>'reason')
+          from ${accountLogs} l where l.username_key = k.id and l.result = 'account_locked'
+          order by l.username_key desc, l.result desc, l.id desc limit 1) as lock
+      from ${users} u
+      left join ${accountLogUsernames} k on k.username_normalized = u.username_normalized
+      where u.locked_at is not null
       order by u.locked_at desc, u.id limit ${LOCKED_ACCOUNTS_SHOWN}`),
     db.select({ n: count() }).from(users).where(isNotNull(users.lockedAt)),
   ]);
-  const accounts = rowsOf<{ id: number; username: string; locked_at: string | Date; failed_attempts: number; failure_ips: string[] | string }>(
-    result,
-  ).map((row) => ({
-    id: Number(row.id),
-    username: row.username,
-    lockedAt: new Date(row.locked_at),
-    failedAttempts: Number(row.failed_attempts),
-    failureIps: parseTextArray(row.failure_ips),
-  }));
+  type Attempt = { id: number; at: string; ip: string | null; browser: string | null; country: string | null };
+  const attempts = (value: Attempt[] | string) =>
+    (typeof value === "string" ? (JSON.parse(value) as Attempt[]) : value).map((a) => ({ ...a, id: Number(a.id), at: new Date(a.at) }));
+  const accounts = rowsOf<{
+    id: number;
+    username: string;
+    locked_at: string | Date;
+    failed_attempts: number;
+    failures: Attempt[] | string;
+    successes: Attempt[] | string;
+    lock: { id: number; actor: string | null; reason: string | null } | string | null;
+  }>(result).map((row) => {
+    const failures = attempts(row.failures);
+    const lock = typeof row.lock === "string" ? JSON.parse(row.lock) : row.lock;
+    return {
+      id: Number(row.id),
+      username: row.username,
+      lockedAt: new Date(row.locked_at),
+      failedAttempts: Number(row.failed_attempts),
+      failureIps: [...new Set(failures.flatMap((failure) => (failure.ip ? [failure.ip] : [])))],
+      failures,
+      recentSuccesses: attempts(row.successes),
+      lock: lock ? { ...lock, id: Number(lock.id) } : null,
+    };
+  });
   return { accounts, total: total?.n ?? accounts.length };
-}
-
-/** A text[] arrives as an array or, from some drivers, in its `{a,b}` literal form. */
-function parseTextArray(value: string[] | string): string[] {
-  if (Array.isArray(value)) return value;
-  const inner = value.replace(/^\{|\}$/g, "");
-  return inner ? inner.split(",").map((item) => item.replace(/^"|"$/g, "")) : [];
 }

@@ -11,6 +11,7 @@ import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from "@/l
 import { appendAccountLog } from "./record";
 import { boundUsername, storableText } from "./text";
 import { crossesLockThreshold } from "./lockout";
+import { noteSignInPlace } from "./signals";
 import { claimAttemptPlace, isAddressThrottled } from "./throttle";
 import { lastResetPoint, resetScheduleKey } from "./unknown-username";
 
@@ -152,7 +153,10 @@ export async function attemptSignIn(
           .where(and(eq(users.id, user.id), isNull(users.lockedAt)))
           .returning({ id: users.id, username: users.username, role: users.role, sessionVersion: users.sessionVersion });
         if (!account) return refuseLocked(tx);
-        const [row] = await appendAccountLog(tx, [{ ...accountAttempt, result: "login_successful" }]);
+        const signals = await noteSignInPlace(tx, user.id, { ip: attempt.ip, country: attempt.metadata.location?.country });
+        const [row] = await appendAccountLog(tx, [
+          { ...accountAttempt, result: "login_successful", metadata: { ...attempt.metadata, ...(signals && { signals }) } },
+        ]);
         return { status: "signed_in", user: account, logId: row!.id };
       }
 

@@ -1,0 +1,146 @@
+import { sql } from "drizzle-orm";
+import { getDb, rowsOf, type Executor } from "@/db";
+import { accountLogUsernames, accountSignInPlaces, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
+import type { AccountLogFilters } from "./search-params";
+import { idSpanOf } from "./selection";
+
+/** A sign-in from an address or country the account has not used for this long is marked new. */
+export const NEW_PLACE_DAYS = 90;
+/** An address failing against this many distinct usernames within one clock hour is spraying. */
+export const SPRAYING_MIN_USERNAMES = 10;
+/** An account with this many failures within one clock hour has a burst. */
+export const BURST_MIN_FAILURES = 10;
+/** How far back "Needs attention" looks. */
+export const ATTENTION_WINDOW_HOURS = 24;
+
+/** What counts as a failed sign-in for the signals (not malformed requests). */
+export const FAILED_SIGN_IN_RESULTS: AccountLogResult[] = [
+  "login_failed_wrong_password",
+  "login_failed_unknown_user",
+  "login_failed_account_locked",
+  "login_failed_rate_limited",
+];
+
+/**
+ * Records where an account signed in from and says what was new: an address or a country not
+ * seen for this account in the last 90 days. Runs in the sign-in's transaction, before its row
+ * is written, so the marks are part of the row (and of its hash).
+ */
+export async function noteSignInPlace(
+  executor: Executor,
+  userId: number,
+  { ip, country }: { ip: string | null; country: string | undefined },
+): Promise<AccountLogMetadata["signals"]> {
+  const places = [
+    ...(ip ? [{ kind: "ip" as const, value: ip }] : []),
+    ...(country ? [{ kind: "country" as const, value: country }] : []),
+  ];
+  if (places.length === 0) return undefined;
+  const known = rowsOf<{ kind: string; recent: boolean }>(
+    await executor.execute(sql`
+      select kind, last_seen_at > now() - ${NEW_PLACE_DAYS}::int * interval '1 day' as recent
+      from ${accountSignInPlaces}
+      where user_id = ${userId} and (kind, value) in (${sql.join(places.map((p) => sql`(${p.kind}, ${p.value})`), sql`, `)})`),
+  );
+  const isRecent = (kind: string) => known.some((row) => row.kind === kind && row.recent);
+  await executor
+    .insert(accountSignInPlaces)
+    .values(places.map((place) => ({ userId, ...place, lastSeenAt: sql`now()` })))
+    .onConflictDoUpdate({
+      target: [accountSignInPlaces.userId, accountSignInPlaces.kind, accountSignInPlaces.value],
+      set: { lastSeenAt: sql`now()` },
+    });
+  const signals = {
+    ...(ip && !isRecent("ip") ? { newIp: true } : {}),
+    ...(country && !isRecent("country") ? { newCountry: true } : {}),
+  };
+  return Object.keys(signals).length ? signals : undefined;
+}
+
+export type SprayingAddress = { ip: string; hour: Date; usernames: number; failures: number };
+export type FailureBurst = { username: string; hour: Date; failures: number };
+export type NewPlaceSignIn = { id: number; username: string; at: Date; ip: string | null; country: string | null; newIp: boolean; newCountry: boolean };
+export type Attention = {
+  since: Date;
+  spraying: SprayingAddress[];
+  bursts: FailureBurst[];
+  newPlaces: NewPlaceSignIn[];
+  newPlacesTotal: number;
+};
+
+const SHOWN = 10;
+const failedIn = sql.raw(`(${FAILED_SIGN_IN_RESULTS.map((result) => `'${result}'`).join(", ")})`);
+
+/**
+ * What deserves a look in the last 24 hours: addresses spraying passwords across usernames,
+ * accounts with bursts of failures, and sign-ins from new places. Each reads only the window's
+ * rows, through the result index and the hourly counters' ID span.
+ */
+export async function findAttention(now = new Date(), executor?: Executor): Promise<Attention> {
+  const db = executor ?? (await getDb());
+  const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * 3_600_000);
+  const window: AccountLogFilters = { term: "", q: "", exact: false, results: FAILED_SIGN_IN_RESULTS, from: since };
+  const [failureSpan, anySpan] = await Promise.all([
+    idSpanOf(db, window),
+    idSpanOf(db, { ...window, results: ["login_successful"] }),
+  ]);
+  const inWindow = (span: typeof failureSpan) =>
+    span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
+  const hour = sql`date_trunc('hour', l.occurred_at, 'UTC')`;
+  const [spraying, bursts, newPlaces, newPlacesTotal] = await Promise.all([
+    db.execute(sql`
+      select host(l.ip) as ip, ${hour} as hour, count(distinct l.username_key) as usernames, count(*) as failures
+      from account_logs l
+      where l.result in ${failedIn} and ${inWindow(failureSpan)} and l.ip is not null
+      group by 1, 2 having count(distinct l.username_key) >= ${SPRAYING_MIN_USERNAMES}
+      order by usernames desc, hour desc limit ${SHOWN}`),
+    db.execute(sql`
+      select u.username_normalized as username, b.hour, b.failures from (
+        select l.username_key, ${hour} as hour, count(*) as failures
+        from account_logs l
+        where l.result in ${failedIn} and ${inWindow(failureSpan)}
+        group by 1, 2 having count(*) >= ${BURST_MIN_FAILURES}
+      ) b join ${accountLogUsernames} u on u.id = b.username_key
+      order by b.failures desc, b.hour desc limit ${SHOWN}`),
+    db.execute(sql`
+      select l.id, l.username, l.occurred_at, host(l.ip) as ip, l.metadata->'location'->>'country' as country,
+        coalesce((l.metadata->'signals'->>'newIp')::boolean, false) as new_ip,
+        coalesce((l.metadata->'signals'->>'newCountry')::boolean, false) as new_country
+      from account_logs l
+      where (l.metadata->'signals') is not null and ${inWindow(anySpan)}
+      order by l.id desc limit ${SHOWN}`),
+    db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow(anySpan)}`),
+  ]);
+  return {
+    since,
+    spraying: rowsOf<{ ip: string; hour: string | Date; usernames: string | number; failures: string | number }>(spraying).map((row) => ({
+      ip: row.ip,
+      hour: new Date(row.hour),
+      usernames: Number(row.usernames),
+      failures: Number(row.failures),
+    })),
+    bursts: rowsOf<{ username: string; hour: string | Date; failures: string | number }>(bursts).map((row) => ({
+      username: row.username,
+      hour: new Date(row.hour),
+      failures: Number(row.failures),
+    })),
+    newPlaces: rowsOf<{
+      id: string | number;
+      username: string;
+      occurred_at: string | Date;
+      ip: string | null;
+      country: string | null;
+      new_ip: boolean;
+      new_country: boolean;
+    }>(newPlaces).map((row) => ({
+      id: Number(row.id),
+      username: row.username,
+      at: new Date(row.occurred_at),
+      ip: row.ip,
+      country: row.country,
+      newIp: row.new_ip,
+      newCountry: row.new_country,
+    })),
+    newPlacesTotal: Number(rowsOf<{ n: string | number }>(newPlacesTotal)[0]?.n ?? 0),
+  };
+}
