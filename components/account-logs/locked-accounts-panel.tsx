@@ -1,7 +1,8 @@
 import Link from "next/link";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
 import type { LockedAccount } from "@/lib/account-log/queries";
-import { accountLogHref } from "@/lib/account-log/search-params";
+import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
+import { LockEvidence } from "./lock-evidence";
 import { LogTime } from "./log-time";
 import { UnlockButton } from "./unlock-button";
 
@@ -13,7 +14,7 @@ type Props = {
 
 export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
   return (
-    <section aria-labelledby="locked-accounts-heading" className="rounded border border-red-200 bg-red-50 p-4">
+    <section id="locked-accounts" aria-labelledby="locked-accounts-heading" className="rounded border border-red-200 bg-red-50 p-4">
       <h2 id="locked-accounts-heading" className="font-semibold">
         Locked accounts ({total})
       </h2>
@@ -23,7 +24,7 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
         <ul className="mt-2 space-y-2">
           {accounts.map((account) => (
             <li key={account.id} className="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm">
-              <Link href={accountLogHref({ term: account.username })} className="font-medium text-blue-800 underline">
+              <Link href={accountLogHref({ term: exactUsernameTerm(account.username) })} className="font-medium text-blue-800 underline">
                 {account.username}
               </Link>
               <span>
@@ -34,6 +35,7 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
                 {account.failureIps.length > 0 && <> from {account.failureIps.join(", ")}</>}
               </span>
               <UnlockButton userId={account.id} username={account.username} action={unlockAction} />
+              <LockEvidence account={account} />
             </li>
           ))}
         </ul>

@@ -1,20 +1,25 @@
+import Link from "next/link";
 import type { AccountLog } from "@/db/schema";
+import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
 import { LogTime } from "./log-time";
 import { MetadataCell } from "./metadata-cell";
 import { ResultBadge } from "./result-badge";
+import { SignalMark } from "./signal-mark";
 import { UnlockButton } from "./unlock-button";
 
 type Props = {
   rows: AccountLog[];
   lockedUserIds: Set<number>;
+  /** Addresses spraying passwords and usernames with failure bursts, from "Needs attention". */
+  flagged?: { sprayingIps: Set<string>; burstUsernames: Set<string> };
   unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
 };
 
 const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] as const;
 
 /** Every value from the log is rendered as text by React: markup in a username stays text. */
-export function LogTable({ rows, lockedUserIds, unlockAction }: Props) {
+export function LogTable({ rows, lockedUserIds, flagged, unlockAction }: Props) {
   return (
     <div className="overflow-x-auto rounded border border-slate-200 bg-white">
       <table className="min-w-full text-left text-sm">
@@ -33,7 +38,14 @@ export function LogTable({ rows, lockedUserIds, unlockAction }: Props) {
             <tr key={row.id} className="border-t border-slate-100 align-top">
               <td className="px-3 py-2 tabular-nums">{row.id}</td>
               <td className="max-w-xs px-3 py-2">
-                <span className="break-all whitespace-pre-wrap">{row.username}</span>
+                <Link
+                  href={accountLogHref({ term: exactUsernameTerm(row.usernameNormalized) })}
+                  className="break-all whitespace-pre-wrap text-blue-800 underline"
+                  title={`Show only ${row.usernameNormalized}`}
+                >
+                  {row.username}
+                </Link>
+                {flagged?.burstUsernames.has(row.usernameNormalized) && <SignalMark label="Failure burst" />}
                 {row.usernameTruncated && <span className="ml-1 text-xs text-slate-500">(cut at 256 characters)</span>}
                 {row.userId !== null && lockedUserIds.has(row.userId) && (
                   <div className="mt-1">
@@ -46,6 +58,9 @@ export function LogTable({ rows, lockedUserIds, unlockAction }: Props) {
               </td>
               <td className="px-3 py-2">
                 <ResultBadge result={row.result} />
+                {row.metadata.signals?.newIp && <SignalMark label="New IP" />}
+                {row.metadata.signals?.newCountry && <SignalMark label="New country" />}
+                {row.ip && row.result.startsWith("login_failed") && flagged?.sprayingIps.has(row.ip) && <SignalMark label="Password spraying" />}
               </td>
               <td className="px-3 py-2 font-mono text-xs">{row.ip ?? "—"}</td>
               <td className="px-3 py-2">

@@ -1,6 +1,6 @@
 import { count, desc, isNotNull, sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
-import { accountLogs, accountLogUsernames, users, type AccountLog } from "@/db/schema";
+import { accountLogs, accountLogUsernames, users, type AccountLog, type UserRole } from "@/db/schema";
 import type { AccountLogQuery } from "./search-params";
 import { countLogs, idSpanOf, rowIdsStatement } from "./selection";
 
@@ -131,4 +131,48 @@ export async function listLockedAccounts(): Promise<{ accounts: LockedAccount[];
     };
   });
   return { accounts, total: total?.n ?? accounts.length };
+}
+
+/** What the per-user view shows above an account's log. */
+export type AccountStatus = {
+  id: number;
+  username: string;
+  role: UserRole;
+  lockedAt: Date | null;
+  failedAttempts: number;
+  createdAt: Date;
+  lastSuccess: { at: Date; ip: string | null; browser: string | null } | null;
+};
+
+/** The account with this normalized username, with its last successful sign-in; undefined when none. */
+export async function findAccountStatus(usernameNormalized: string, executor?: Executor): Promise<AccountStatus | undefined> {
+  const db = executor ?? (await getDb());
+  const [row] = rowsOf<{
+    id: number;
+    username: string;
+    role: UserRole;
+    locked_at: string | Date | null;
+    failed_attempts: number;
+    created_at: string | Date;
+    last_success: { at: string; ip: string | null; browser: string | null } | string | null;
+  }>(
+    await db.execute(sql`
+      select u.id, u.username, u.role, u.locked_at, u.failed_attempts, u.created_at,
+        (select json_build_object('at', l.occurred_at, 'ip', host(l.ip), 'browser', l.metadata->>'summary')
+          from ${accountLogs} l where l.username_key = k.id and l.result = 'login_successful'
+          order by l.username_key desc, l.result desc, l.id desc limit 1) as last_success
+      from ${users} u left join ${accountLogUsernames} k on k.username_normalized = u.username_normalized
+      where u.username_normalized = ${usernameNormalized}`),
+  );
+  if (!row) return undefined;
+  const last = typeof row.last_success === "string" ? JSON.parse(row.last_success) : row.last_success;
+  return {
+    id: Number(row.id),
+    username: row.username,
+    role: row.role,
+    lockedAt: row.locked_at ? new Date(row.locked_at) : null,
+    failedAttempts: Number(row.failed_attempts),
+    createdAt: new Date(row.created_at),
+    lastSuccess: last ? { at: new Date(last.at), ip: last.ip, browser: last.browser } : null,
+  };
 }

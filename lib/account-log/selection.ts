@@ -81,7 +81,7 @@ export async function idSpanOf(executor: Executor, filters: AccountLogFilters): 
 }
 
 /** Conditions on the log (alias `l`) for the filters a plan does not already apply by its scans. */
-function rowConditions(
+export function rowConditions(
   filters: AccountLogFilters,
   span: IdSpan | undefined,
   { byUsername, byResult, byTime = true }: { byUsername: boolean; byResult: boolean; byTime?: boolean },

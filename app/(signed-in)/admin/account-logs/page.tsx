@@ -6,8 +6,12 @@ import { LogTable } from "@/components/account-logs/log-table";
 import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
-import { findAccountLogs, listLockedAccounts } from "@/lib/account-log/queries";
-import { hasFilters, parseAccountLogQuery } from "@/lib/account-log/search-params";
+import { AccountStatusCard } from "@/components/account-logs/account-status";
+import { NeedsAttention } from "@/components/account-logs/needs-attention";
+import { findAccountLogs, findAccountStatus, listLockedAccounts } from "@/lib/account-log/queries";
+import { hasFilters, parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { findAttention } from "@/lib/account-log/signals";
+import { env } from "@/lib/env";
 import { chainStatus } from "@/lib/audit/verify";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/db";
@@ -18,11 +22,17 @@ export const metadata: Metadata = { title: "Account Logs" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"]) {
+async function loadPage(query: AccountLogQuery, now: Date) {
   try {
     const db = await getDb();
-    const [{ numberOfLogs, page }, locked, chain] = await Promise.all([findAccountLogs(query), listLockedAccounts(), chainStatus(db)]);
-    return { numberOfLogs, page, locked, chain };
+    const [{ numberOfLogs, page }, locked, chain, attention, account] = await Promise.all([
+      findAccountLogs(query),
+      listLockedAccounts(),
+      chainStatus(db),
+      findAttention(now),
+      query.exact ? findAccountStatus(query.q) : undefined,
+    ]);
+    return { numberOfLogs, page, locked, chain, attention, account };
   } catch (error) {
     logServerError("account log page could not be loaded", error);
     return undefined;
@@ -32,13 +42,15 @@ async function loadPage(query: ReturnType<typeof parseAccountLogQuery>["query"])
 export default async function AccountLogsPage({ searchParams }: Props) {
   await requireAdmin();
   const { query, problems } = parseAccountLogQuery(await searchParams);
-  const data = await loadPage(query);
+  const now = new Date();
+  const data = await loadPage(query, now);
   const paged = query.before !== undefined || query.after !== undefined;
 
   return (
     <main className="mx-auto max-w-7xl space-y-4 p-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      <SearchForm query={query} now={new Date()} />
+      {data && <NeedsAttention attention={data.attention} lockedTotal={data.locked.total} />}
+      <SearchForm query={query} now={now} />
       {problems.length > 0 && (
         <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
           {problems.map((problem) => (
@@ -58,6 +70,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             </p>
             <ExportLinks filters={query} />
           </div>
+          {data.account && <AccountStatusCard status={data.account} threshold={env().LOCKOUT_THRESHOLD} />}
           <ChainStatusPanel status={data.chain} />
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
@@ -78,6 +91,10 @@ export default async function AccountLogsPage({ searchParams }: Props) {
               <LogTable
                 rows={data.page.rows}
                 lockedUserIds={new Set(data.locked.accounts.map((account) => account.id))}
+                flagged={{
+                  sprayingIps: new Set(data.attention.spraying.map((entry) => entry.ip)),
+                  burstUsernames: new Set(data.attention.bursts.map((entry) => entry.username)),
+                }}
                 unlockAction={unlockAccountAction}
               />
               <Pager query={query} newerCursor={data.page.newerCursor} olderCursor={data.page.olderCursor} />

@@ -1,0 +1,76 @@
+import type { LockedAccount } from "@/lib/account-log/queries";
+import { assessLock } from "@/lib/account-log/lock-evidence";
+import { LogTime } from "./log-time";
+
+const TONES = {
+  familiar: "border-green-300 bg-green-50 text-green-950",
+  mixed: "border-amber-300 bg-amber-50 text-amber-950",
+  unfamiliar: "border-red-300 bg-red-100 text-red-950",
+  no_history: "border-slate-300 bg-white text-slate-900",
+  no_failures: "border-slate-300 bg-white text-slate-900",
+} as const;
+
+const yesNo = (known: boolean) => (known ? "yes" : <strong>no</strong>);
+
+/** The failures behind a lock beside the user's recent sign-ins, so a typo reads differently from an attack. */
+export function LockEvidence({ account }: { account: LockedAccount }) {
+  const assessment = assessLock(account.failures, account.recentSuccesses);
+  const matchOf = new Map(assessment.matches.map((match) => [match.id, match]));
+  return (
+    <details className="w-full text-sm" data-testid={`lock-evidence-${account.id}`}>
+      <summary className="cursor-pointer text-blue-800 underline">Why is {account.username} locked?</summary>
+      <div className={`mt-2 space-y-2 rounded border p-3 ${TONES[assessment.verdict]}`}>
+        {account.lock?.actor && (
+          <p>
+            Locked by {account.lock.actor}
+            {account.lock.reason ? <>: “{account.lock.reason}”</> : "."}
+          </p>
+        )}
+        <p data-testid="lock-verdict">{assessment.summary}</p>
+        {account.failures.length > 0 && (
+          <div className="overflow-x-auto">
+            <table className="min-w-full text-left text-xs">
+              <caption className="sr-only">Wrong passwords that locked {account.username}, newest first</caption>
+              <thead>
+                <tr>
+                  {["Time", "IP Address", "Country", "Browser", "Address seen in recent sign-ins", "Browser seen in recent sign-ins"].map((column) => (
+                    <th key={column} scope="col" className="px-2 py-1 font-semibold">
+                      {column}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {account.failures.map((failure) => {
+                  const match = matchOf.get(failure.id)!;
+                  return (
+                    <tr key={failure.id} className="border-t border-current/20">
+                      <td className="px-2 py-1">
+                        <LogTime at={failure.at} />
+                      </td>
+                      <td className="px-2 py-1 font-mono">{failure.ip ?? "—"}</td>
+                      <td className="px-2 py-1">{failure.country ?? "—"}</td>
+                      <td className="px-2 py-1">{failure.browser ?? "—"}</td>
+                      <td className="px-2 py-1">{yesNo(match.knownIp)}</td>
+                      <td className="px-2 py-1">{yesNo(match.knownBrowser)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <p>
+          {account.recentSuccesses.length === 0 ? (
+            "No successful sign-in in the last 90 days."
+          ) : (
+            <>
+              Recent successful sign-ins (last 90 days, newest {account.recentSuccesses.length}):{" "}
+              {[...new Set(account.recentSuccesses.map((s) => [s.ip ?? "no address", s.country, s.browser].filter(Boolean).join(", ")))].join("; ")}.
+            </>
+          )}
+        </p>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,83 @@
+import { sql, type SQL } from "drizzle-orm";
+import { rowsOf, type Executor } from "@/db";
+import { accountLogHours, type AccountLogResult } from "@/db/schema";
+import type { AccountLogFilters } from "./search-params";
+import { idSpanOf, rowConditions } from "./selection";
+
+export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
+export type Activity = { buckets: ActivityBucket[]; bucketLabel: string; from: Date; to: Date };
+
+const HOUR_MS = 3_600_000;
+const SIZES = [
+  { ms: HOUR_MS, label: "hour" },
+  { ms: 3 * HOUR_MS, label: "3 hours" },
+  { ms: 6 * HOUR_MS, label: "6 hours" },
+  { ms: 12 * HOUR_MS, label: "12 hours" },
+  { ms: 24 * HOUR_MS, label: "day" },
+  { ms: 7 * 24 * HOUR_MS, label: "week" },
+  { ms: 28 * 24 * HOUR_MS, label: "4 weeks" },
+] as const;
+const MAX_BUCKETS = 60;
+/** Without a time filter the chart shows the last week. */
+export const DEFAULT_ACTIVITY_MS = 7 * 24 * HOUR_MS;
+
+const SUCCESS: AccountLogResult = "login_successful";
+const isFailure = (result: SQL) => sql`${result} like 'login_failed%'`;
+
+/**
+ * Sign-ins over time for a search and its filters: successes and failures per bucket, at most
+ * 60 buckets of whole UTC hours (or days, weeks), over the filter's time range or the last
+ * week. Without a username or address filter it reads the hourly counters only.
+ */
+export async function findActivity(executor: Executor, filters: AccountLogFilters, now: Date): Promise<Activity> {
+  const to = filters.to ?? now;
+  const requestedFrom = filters.from ?? new Date(to.getTime() - DEFAULT_ACTIVITY_MS);
+  const size = SIZES.find((candidate) => (to.getTime() - requestedFrom.getTime()) / candidate.ms <= MAX_BUCKETS) ?? SIZES.at(-1)!;
+  // Buckets start on whole multiples of their size (UTC); the last one ends at the first whole
+  // hour at or after `to`.
+  const from = new Date(Math.floor(requestedFrom.getTime() / size.ms) * size.ms);
+  const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
+  const interval = sql`${`${size.ms / 1000} seconds`}::interval`;
+  const origin = sql`timestamptz '1970-01-01 00:00:00+00'`;
+  const range: AccountLogFilters = { ...filters, from, to: end };
+
+  let statement: SQL;
+  if (!filters.q && !filters.ip) {
+    const results = filters.results.length ? sql`and ${accountLogHours.result} in (${sql.join(filters.results.map((r) => sql`${r}`), sql`, `)})` : sql``;
+    statement = sql`
+      select date_bin(${interval}, ${accountLogHours.hour}, ${origin}) as bucket,
+        coalesce(sum(${accountLogHours.rowCount}) filter (where ${accountLogHours.result} = ${SUCCESS}), 0) as successes,
+        coalesce(sum(${accountLogHours.rowCount}) filter (where ${isFailure(sql`${accountLogHours.result}`)}), 0) as failures
+      from ${accountLogHours}
+      where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz ${results}
+      group by 1`;
+  } else {
+    const span = await idSpanOf(executor, range);
+    if (span === null) return { buckets: emptyBuckets(from, end, size.ms), bucketLabel: size.label, from, to: end };
+    const conditions = rowConditions(range, span, { byUsername: false, byResult: false });
+    statement = sql`
+      select date_bin(${interval}, l.occurred_at, ${origin}) as bucket,
+        count(*) filter (where l.result = ${SUCCESS}) as successes,
+        count(*) filter (where ${isFailure(sql`l.result`)}) as failures
+      from account_logs l
+      where ${sql.join(conditions, sql` and `)} and (l.result = ${SUCCESS} or ${isFailure(sql`l.result`)})
+      group by 1`;
+  }
+  const counts = new Map(
+    rowsOf<{ bucket: string | Date; successes: string | number; failures: string | number }>(await executor.execute(statement)).map((row) => [
+      new Date(row.bucket).getTime(),
+      { successes: Number(row.successes), failures: Number(row.failures) },
+    ]),
+  );
+  const buckets = emptyBuckets(from, end, size.ms).map((bucket) => ({ ...bucket, ...counts.get(bucket.start.getTime()) }));
+  return { buckets, bucketLabel: size.label, from, to: end };
+}
+
+function emptyBuckets(from: Date, end: Date, sizeMs: number): ActivityBucket[] {
+  const buckets: ActivityBucket[] = [];
+  for (let start = from.getTime(); start < end.getTime(); start += sizeMs) {
+    buckets.push({ start: new Date(start), end: new Date(Math.min(start + sizeMs, end.getTime())), successes: 0, failures: 0 });
+  }
+  return buckets;
+}
+

@@ -1,0 +1,56 @@
+import type { AttemptSummary } from "./queries";
+
+export type LockAssessment = {
+  verdict: "familiar" | "mixed" | "unfamiliar" | "no_history" | "no_failures";
+  /** One sentence for the admin deciding whether to unlock. */
+  summary: string;
+  /** Per failure: whether its address, country and browser match a recent successful sign-in. */
+  matches: { id: number; knownIp: boolean; knownCountry: boolean; knownBrowser: boolean }[];
+};
+
+/**
+ * Compares the failures that locked an account with its recent successful sign-ins: failures
+ * from the user's usual address and browser look like a forgotten password; failures from
+ * addresses, countries and browsers the user never signed in with look like someone else.
+ */
+export function assessLock(failures: AttemptSummary[], recentSuccesses: AttemptSummary[]): LockAssessment {
+  const ips = new Set(recentSuccesses.flatMap((s) => (s.ip ? [s.ip] : [])));
+  const countries = new Set(recentSuccesses.flatMap((s) => (s.country ? [s.country] : [])));
+  const browsers = new Set(recentSuccesses.flatMap((s) => (s.browser ? [s.browser] : [])));
+  const matches = failures.map((failure) => ({
+    id: failure.id,
+    knownIp: failure.ip !== null && ips.has(failure.ip),
+    knownCountry: failure.country !== null && countries.has(failure.country),
+    knownBrowser: failure.browser !== null && browsers.has(failure.browser),
+  }));
+  if (failures.length === 0) {
+    return { verdict: "no_failures", summary: "No wrong passwords led to this lock: an administrator locked the account.", matches };
+  }
+  if (recentSuccesses.length === 0) {
+    return {
+      verdict: "no_history",
+      summary: "This account has no successful sign-in in the last 90 days to compare the failures with.",
+      matches,
+    };
+  }
+  const familiar = matches.filter((m) => m.knownIp || (m.knownCountry && m.knownBrowser)).length;
+  if (familiar === failures.length) {
+    return {
+      verdict: "familiar",
+      summary: "Every failure came from an address, or a country and browser, this user signed in with in the last 90 days: most likely a mistyped or forgotten password.",
+      matches,
+    };
+  }
+  if (familiar === 0) {
+    return {
+      verdict: "unfamiliar",
+      summary: "None of the failures came from an address, or a country and browser, this user signed in with in the last 90 days: possibly someone else. Confirm with the user before unlocking.",
+      matches,
+    };
+  }
+  return {
+    verdict: "mixed",
+    summary: `${failures.length - familiar} of ${failures.length} failures came from places this user has not signed in from in the last 90 days. Check them before unlocking.`,
+    matches,
+  };
+}

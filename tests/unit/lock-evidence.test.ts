@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { assessLock } from "@/lib/account-log/lock-evidence";
+import type { AttemptSummary } from "@/lib/account-log/queries";
+
+let id = 0;
+const attempt = (ip: string | null, browser: string | null, country: string | null = null): AttemptSummary => ({
+  id: ++id,
+  at: new Date("2026-11-26T10:00:00Z"),
+  ip,
+  browser,
+  country,
+});
+const usual = [attempt("198.51.100.20", "Chrome 131 · Windows 11", "DE"), attempt("198.51.100.21", "Chrome 131 · Windows 11", "DE")];
+
+describe("assessLock", () => {
+  it("calls failures from the user's usual places a likely typo", () => {
+    const failures = [attempt("198.51.100.20", "Chrome 131 · Windows 11", "DE"), attempt("203.0.113.5", "Chrome 131 · Windows 11", "DE")];
+    const assessment = assessLock(failures, usual);
+    expect(assessment.verdict).toBe("familiar");
+    expect(assessment.matches.map((m) => [m.knownIp, m.knownCountry, m.knownBrowser])).toEqual([
+      [true, true, true],
+      [false, true, true],
+    ]);
+  });
+
+  it("flags failures from places and browsers the user never used", () => {
+    const failures = [attempt("45.155.205.99", "curl 8.5", "RU"), attempt("45.155.205.98", "Firefox 133 · Linux", "DE")];
+    expect(assessLock(failures, usual).verdict).toBe("unfamiliar");
+  });
+
+  it("says how many failures are unfamiliar when some are", () => {
+    const failures = [attempt("198.51.100.21", "Chrome 131 · Windows 11"), attempt("45.155.205.99", "curl 8.5", "RU"), attempt(null, null)];
+    const assessment = assessLock(failures, usual);
+    expect(assessment.verdict).toBe("mixed");
+    expect(assessment.summary).toMatch(/^2 of 3 failures/);
+  });
+
+  it("says when there is nothing to compare with, or no failures at all", () => {
+    expect(assessLock([attempt("198.51.100.20", "x")], []).verdict).toBe("no_history");
+    expect(assessLock([], usual).verdict).toBe("no_failures");
+  });
+});
