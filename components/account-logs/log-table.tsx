@@ -1,5 +1,6 @@
 import type { AccountLog } from "@/db/schema";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { IpAddressCell } from "./ip-address-cell";
 import { LogTime } from "./log-time";
 import { MetadataCell } from "./metadata-cell";
 import { ResultBadge } from "./result-badge";
@@ -47,7 +48,7 @@ export function LogTable({ rows, lockedUserIds, unlockAction }: Props) {
               <td className="px-3 py-2">
                 <ResultBadge result={row.result} />
               </td>
-              <td className="px-3 py-2 font-mono text-xs">{row.ip ?? "—"}</td>
+              <td className="px-3 py-2"><IpAddressCell ip={row.ip} /></td>
               <td className="px-3 py-2">
                 <MetadataCell metadata={row.metadata} />
               </td>
