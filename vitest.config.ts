@@ -6,7 +6,7 @@ export default defineConfig({
     // Lower scrypt cost keeps hundred-attempt races quick; production uses the OWASP value.
     env: { SCRYPT_LOG2_N: "14", NODE_ENV: "test" },
     projects: [
-      { extends: true, test: { name: "unit", include: ["tests/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "unit", include: ["tests/unit/**/*.test.{ts,tsx}"] } },
       {
         extends: true,
         test: {

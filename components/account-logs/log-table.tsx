@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { AccountLog } from "@/db/schema";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { IpAddressCell } from "./ip-address-cell";
 import { LogTime } from "./log-time";
 import { MetadataCell } from "./metadata-cell";
 import { ResultBadge } from "./result-badge";
@@ -62,7 +63,7 @@ export function LogTable({ rows, lockedUserIds, flagged, unlockAction }: Props) 
                 {row.metadata.signals?.newCountry && <SignalMark label="New country" />}
                 {row.ip && row.result.startsWith("login_failed") && flagged?.sprayingIps.has(row.ip) && <SignalMark label="Password spraying" />}
               </td>
-              <td className="px-3 py-2 font-mono text-xs">{row.ip ?? "—"}</td>
+              <td className="px-3 py-2"><IpAddressCell ip={row.ip} /></td>
               <td className="px-3 py-2">
                 <MetadataCell metadata={row.metadata} />
               </td>

@@ -47,6 +47,7 @@ export default async function globalSetup() {
   buildIfNeeded();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-e2e-"));
   let cluster: PostgresCluster | undefined;
+  let postgresDatabaseUrl = "";
   const servers: ChildProcess[] = [];
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -68,7 +69,8 @@ export default async function globalSetup() {
     servers.push(await startServer("pglite", pgliteEnv, path.join(workDir, "pglite-server.log")));
 
     cluster = await startPostgresCluster();
-    const postgresEnv = { ...baseEnv, DATABASE_URL: await createDatabase(cluster.url, "account_logs_e2e") };
+    postgresDatabaseUrl = await createDatabase(cluster.url, "account_logs_e2e");
+    const postgresEnv = { ...baseEnv, DATABASE_URL: postgresDatabaseUrl };
     createUsers(postgresEnv);
     servers.push(await startServer("postgres", postgresEnv, path.join(workDir, "postgres-server.log")));
   } catch (error) {
@@ -76,5 +78,7 @@ export default async function globalSetup() {
     throw error;
   }
   process.env.E2E_WORK_DIR = workDir;
+  // Specs that need rows no browser can produce (a public client address) write them here.
+  process.env.E2E_POSTGRES_DATABASE_URL = postgresDatabaseUrl;
   return teardown;
 }

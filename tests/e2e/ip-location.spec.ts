@@ -1,0 +1,58 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import { expect, test, type Page } from "@playwright/test";
+import postgres from "postgres";
+import * as schema from "@/db/schema";
+import type { Executor } from "@/db";
+import { appendAccountLog } from "@/lib/account-log/record";
+import { ADMIN } from "./environment";
+import { signInExpectingSuccess } from "./helpers";
+
+/** The IP Address cell of the row with that address. */
+function ipCell(page: Page, ip: string) {
+  return page.locator("tbody tr td:nth-child(5)").filter({ has: page.getByTestId("ip-address").getByText(ip, { exact: true }) });
+}
+
+test("the admin's own sign-in from this machine is marked Loopback", async ({ page }) => {
+  await signInExpectingSuccess(page, ADMIN.username, ADMIN.password);
+  await page.goto(`/admin/account-logs?q=${ADMIN.username}`);
+  const cell = page.locator("tbody tr td:nth-child(5)").first();
+  await expect(cell.getByTestId("ip-address")).toHaveText(/^(127\.0\.0\.1|::1)$/);
+  // The hidden prefix is what a screen reader reads before the label.
+  await expect(cell.getByTestId("ip-location")).toHaveText("Range: Loopback");
+});
+
+test("a public address shows its country beside it, a private one its range", async ({ page }, testInfo) => {
+  // Every browser here connects over loopback, and the e2e servers trust no proxy: rows from
+  // public addresses are written straight to the database, which only PostgreSQL allows while
+  // the app runs (the embedded database is held by the server's process).
+  test.skip(testInfo.project.name !== "postgres", "needs a second connection to the server's database");
+  const url = process.env.E2E_POSTGRES_DATABASE_URL;
+  expect(url, "global setup exports the PostgreSQL database URL").toBeTruthy();
+  const client = postgres(url!, { max: 1, onnotice: () => {} });
+  try {
+    const db = drizzle(client, { schema }) as unknown as Executor;
+    await appendAccountLog(db, [
+      { username: "geo-visitor", result: "login_failed_unknown_user", ip: "8.8.8.8" },
+      { username: "geo-visitor", result: "login_failed_unknown_user", ip: "2a00:1450:4001::1" },
+      { username: "geo-visitor", result: "login_failed_unknown_user", ip: "10.20.30.40" },
+      { username: "geo-visitor", result: "login_failed_unknown_user", ip: "100.64.7.8" },
+    ]);
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+
+  await signInExpectingSuccess(page, ADMIN.username, ADMIN.password);
+  await page.goto("/admin/account-logs?q=geo-visitor");
+  await expect(page.locator("tbody tr")).toHaveCount(4);
+  const expected = [
+    ["8.8.8.8", "Located in United States (US)"],
+    ["2a00:1450:4001::1", "Located in Ireland (IE)"],
+    ["10.20.30.40", "Range: Private network"],
+    ["100.64.7.8", "Range: Carrier-grade NAT"],
+  ] as const;
+  for (const [ip, location] of expected) {
+    await expect(ipCell(page, ip).getByTestId("ip-location")).toHaveText(location);
+  }
+  // The country's credit is on hover.
+  await expect(ipCell(page, "8.8.8.8").getByTitle(/geo-whois-asn-country.*NRO.*CC BY 4\.0/)).toBeVisible();
+});

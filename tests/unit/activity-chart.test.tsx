@@ -1,0 +1,120 @@
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import { ActivityChart, bucketPeriod, CHART_HEIGHT, type ActivityBucket } from "@/components/account-logs/activity-chart";
+
+const HOUR = 3_600_000;
+const start = Date.parse("2026-11-26T12:00:00Z");
+
+function hourly(counts: [successes: number, failures: number][]): ActivityBucket[] {
+  return counts.map(([successes, failures], i) => ({
+    start: new Date(start + i * HOUR),
+    end: new Date(start + (i + 1) * HOUR),
+    successes,
+    failures,
+  }));
+}
+
+function render(buckets: ActivityBucket[]) {
+  return renderToStaticMarkup(<ActivityChart buckets={buckets} bucketLabel="hour" caption="Sign-ins, last 4 hours, by hour" />);
+}
+
+/** Heights of the bars of one series, in bucket order. */
+function heights(html: string, series: "successes" | "failures"): number[] {
+  return [...html.matchAll(/<rect[^>]*data-series="(\w+)"[^>]*>/g)]
+    .filter((match) => match[1] === series)
+    .map((match) => Number(/ height="([\d.]+)"/.exec(match[0])![1]));
+}
+
+describe("ActivityChart", () => {
+  const buckets = hourly([
+    [120, 7],
+    [0, 0],
+    [30, 20],
+    [0, 5],
+  ]);
+  const html = render(buckets);
+
+  it("sums the buckets and names the peak in the chart's accessible name", () => {
+    expect(html).toContain('role="img"');
+    expect(html).toContain(
+      'aria-label="Sign-ins, last 4 hours, by hour: 182 sign-ins in 4 hours, 150 successes and 32 failures; peak 127 in 2026-11-26 12:00–13:00 UTC."',
+    );
+    expect(html).toContain('data-testid="activity-chart-max">127<');
+  });
+
+  it("gives each bar with sign-ins a title with its exact values, and empty buckets none", () => {
+    const titles = [...html.matchAll(/<title>([^<]*)<\/title>/g)].map((match) => match[1]);
+    expect(titles).toEqual([
+      "2026-11-26 12:00–13:00 UTC: 120 successes, 7 failures",
+      "2026-11-26 14:00–15:00 UTC: 30 successes, 20 failures",
+      "2026-11-26 15:00–16:00 UTC: 0 successes, 5 failures",
+    ]);
+  });
+
+  it("draws bars in proportion to the peak, failures stacked on successes", () => {
+    expect(heights(html, "successes")).toEqual([(120 / 127) * CHART_HEIGHT, (30 / 127) * CHART_HEIGHT].map((h) => Math.round(h * 100) / 100));
+    expect(heights(html, "failures")).toEqual([(7 / 127) * CHART_HEIGHT, (20 / 127) * CHART_HEIGHT, (5 / 127) * CHART_HEIGHT].map((h) => Math.round(h * 100) / 100));
+    // The peak fills the plot exactly.
+    const [peakSuccesses] = heights(html, "successes");
+    const [peakFailures] = heights(html, "failures");
+    expect(peakSuccesses! + peakFailures!).toBeCloseTo(CHART_HEIGHT, 1);
+  });
+
+  it("puts every bucket in the Chart data table, empty ones too", () => {
+    expect(html).toContain("<summary");
+    expect(html).toContain("Chart data</summary>");
+    const rows = [...html.matchAll(/<tr><th scope="row"[^>]*>([^<]*)<\/th>((?:<td[^>]*>[^<]*<\/td>)+)<\/tr>/g)];
+    expect(rows.map((row) => [row[1], [...row[2]!.matchAll(/>([^<]*)<\/td>/g)].map((cell) => cell[1])])).toEqual([
+      ["2026-11-26 12:00–13:00 UTC", ["120", "7", "127"]],
+      ["2026-11-26 13:00–14:00 UTC", ["0", "0", "0"]],
+      ["2026-11-26 14:00–15:00 UTC", ["30", "20", "50"]],
+      ["2026-11-26 15:00–16:00 UTC", ["0", "5", "5"]],
+    ]);
+  });
+
+  it("says there were no sign-ins when every bucket is empty, and draws no bars", () => {
+    const empty = render(hourly([[0, 0], [0, 0]]));
+    expect(empty).toContain("No sign-ins in this period.");
+    expect(empty).not.toContain("<svg role=\"img\"");
+    expect(empty).not.toContain("<title>");
+    expect([...empty.matchAll(/<tr><th scope="row"/g)]).toHaveLength(2);
+    const none = render([]);
+    expect(none).toContain("No sign-ins in this period.");
+    expect(none).not.toContain("Chart data");
+  });
+
+  it("keeps axis labels short: hours, or the dates where buckets start days", () => {
+    const ticks = [...html.matchAll(/<span class="absolute[^"]*"[^>]*>([^<]*)<\/span>/g)].map((match) => match[1]);
+    expect(ticks).toEqual(["12:00", "13:00", "14:00", "15:00"]);
+    const days = renderToStaticMarkup(
+      <ActivityChart
+        bucketLabel="day"
+        caption="Sign-ins, last 7 days, by day"
+        buckets={Array.from({ length: 7 }, (_, i) => ({
+          start: new Date(Date.UTC(2026, 10, 20 + i)),
+          end: new Date(Date.UTC(2026, 10, 21 + i)),
+          successes: i,
+          failures: 1,
+        }))}
+      />,
+    );
+    expect([...days.matchAll(/<span class="absolute[^"]*"[^>]*>([^<]*)<\/span>/g)].map((match) => match[1])).toEqual([
+      "11-20",
+      "11-22",
+      "11-24",
+      "11-26",
+    ]);
+    expect(days).toContain("28 sign-ins in 7 days, 21 successes and 7 failures; peak 7 in 2026-11-26 UTC.");
+  });
+});
+
+describe("bucketPeriod", () => {
+  it("writes hours, whole days and spans in UTC", () => {
+    const at = (iso: string) => new Date(iso);
+    expect(bucketPeriod({ start: at("2026-11-26T14:00:00Z"), end: at("2026-11-26T15:00:00Z") })).toBe("2026-11-26 14:00–15:00 UTC");
+    expect(bucketPeriod({ start: at("2026-11-26T23:00:00Z"), end: at("2026-11-27T00:00:00Z") })).toBe("2026-11-26 23:00–24:00 UTC");
+    expect(bucketPeriod({ start: at("2026-11-26T00:00:00Z"), end: at("2026-11-27T00:00:00Z") })).toBe("2026-11-26 UTC");
+    expect(bucketPeriod({ start: at("2026-11-23T00:00:00Z"), end: at("2026-11-30T00:00:00Z") })).toBe("2026-11-23 – 2026-11-29 UTC");
+    expect(bucketPeriod({ start: at("2026-11-26T18:00:00Z"), end: at("2026-11-27T06:00:00Z") })).toBe("2026-11-26 18:00 – 2026-11-27 06:00 UTC");
+  });
+});
