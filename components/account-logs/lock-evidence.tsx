@@ -1,4 +1,5 @@
-import type { LockedAccount } from "@/lib/account-log/queries";
+import type { AttemptSummary, LockedAccount } from "@/lib/account-log/queries";
+import { countryName, countryOf } from "@/lib/ip-location/locate";
 import { assessLock } from "@/lib/account-log/lock-evidence";
 import { LogTime } from "./log-time";
 
@@ -14,7 +15,11 @@ const yesNo = (known: boolean) => (known ? "yes" : <strong>no</strong>);
 
 /** The failures behind a lock beside the user's recent sign-ins, so a typo reads differently from an attack. */
 export function LockEvidence({ account }: { account: LockedAccount }) {
-  const assessment = assessLock(account.failures, account.recentSuccesses);
+  // Rows written before countries were recorded get today's answer from the offline database.
+  const located = (attempts: AttemptSummary[]) => attempts.map((a) => ({ ...a, country: a.country ?? countryOf(a.ip) ?? null }));
+  const failures = located(account.failures);
+  const recentSuccesses = located(account.recentSuccesses);
+  const assessment = assessLock(failures, recentSuccesses);
   const matchOf = new Map(assessment.matches.map((match) => [match.id, match]));
   return (
     <details className="w-full text-sm" data-testid={`lock-evidence-${account.id}`}>
@@ -33,7 +38,7 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
               <caption className="sr-only">Wrong passwords that locked {account.username}, newest first</caption>
               <thead>
                 <tr>
-                  {["Time", "IP Address", "Country", "Browser", "Address seen in recent sign-ins", "Browser seen in recent sign-ins"].map((column) => (
+                  {["Time", "IP Address", "Country", "Browser", "Address seen in recent sign-ins", "Country seen", "Browser seen"].map((column) => (
                     <th key={column} scope="col" className="px-2 py-1 font-semibold">
                       {column}
                     </th>
@@ -41,7 +46,7 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
                 </tr>
               </thead>
               <tbody>
-                {account.failures.map((failure) => {
+                {failures.map((failure) => {
                   const match = matchOf.get(failure.id)!;
                   return (
                     <tr key={failure.id} className="border-t border-current/20">
@@ -49,9 +54,10 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
                         <LogTime at={failure.at} />
                       </td>
                       <td className="px-2 py-1 font-mono">{failure.ip ?? "—"}</td>
-                      <td className="px-2 py-1">{failure.country ?? "—"}</td>
+                      <td className="px-2 py-1">{failure.country ? `${countryName(failure.country)} (${failure.country})` : "—"}</td>
                       <td className="px-2 py-1">{failure.browser ?? "—"}</td>
                       <td className="px-2 py-1">{yesNo(match.knownIp)}</td>
+                      <td className="px-2 py-1">{failure.country ? yesNo(match.knownCountry) : "—"}</td>
                       <td className="px-2 py-1">{yesNo(match.knownBrowser)}</td>
                     </tr>
                   );
@@ -61,12 +67,12 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
           </div>
         )}
         <p>
-          {account.recentSuccesses.length === 0 ? (
+          {recentSuccesses.length === 0 ? (
             "No successful sign-in in the last 90 days."
           ) : (
             <>
-              Recent successful sign-ins (last 90 days, newest {account.recentSuccesses.length}):{" "}
-              {[...new Set(account.recentSuccesses.map((s) => [s.ip ?? "no address", s.country, s.browser].filter(Boolean).join(", ")))].join("; ")}.
+              Recent successful sign-ins (last 90 days, newest {recentSuccesses.length}):{" "}
+              {[...new Set(recentSuccesses.map((s) => [s.ip ?? "no address", s.country, s.browser].filter(Boolean).join(", ")))].join("; ")}.
             </>
           )}
         </p>

@@ -23,7 +23,7 @@ const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] a
 export function LogTable({ rows, lockedUserIds, flagged, unlockAction }: Props) {
   return (
     <div className="overflow-x-auto rounded border border-slate-200 bg-white">
-      <table className="min-w-full text-left text-sm">
+      <table className="min-w-full text-left text-sm" data-testid="log-table">
         <caption className="sr-only">Account log entries, newest first</caption>
         <thead className="bg-slate-100">
           <tr>

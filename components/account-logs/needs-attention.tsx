@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import { ATTENTION_WINDOW_HOURS, FAILED_SIGN_IN_RESULTS, type Attention } from "@/lib/account-log/signals";
+import { countryName } from "@/lib/ip-location/locate";
 import { LogTime } from "./log-time";
 
 const HOUR_MS = 3_600_000;
@@ -53,7 +54,7 @@ export function NeedsAttention({ attention, lockedTotal }: { attention: Attentio
               <Link href={accountLogHref({ term: exactUsernameTerm(entry.username), before: entry.id + 1 })} className={linkClass}>
                 {entry.username}
               </Link>{" "}
-              signed in from {entry.newCountry ? `a new country (${entry.country ?? "unknown"})` : "a new address"}
+              signed in from {entry.newCountry && entry.country ? `a new country, ${countryName(entry.country)} (${entry.country})` : "a new address"}
               {entry.ip && <span className="font-mono"> {entry.ip}</span>} at <LogTime at={entry.at} />
             </li>
           ))}

@@ -1,6 +1,7 @@
 import { clientIpFromHeaders, forwardedHeadersFrom, readHeader } from "./ip";
 import { CLIENT_HINT_HEADERS, describeClient, type ClientHints } from "./user-agent";
 import type { AccountLogMetadata } from "@/db/schema";
+import { countryOf } from "@/lib/ip-location/locate";
 
 /** What the log records about where a request came from. */
 export type RequestContext = {
@@ -28,6 +29,10 @@ export function requestContextFromHeaders(headers: HeaderSource): RequestContext
 
 export function requestMetadata(context: RequestContext): AccountLogMetadata {
   const metadata: AccountLogMetadata = describeClient({ userAgent: context.userAgent, hints: context.hints });
+  // The country as the offline database had it at the time: later updates of the database do
+  // not rewrite history, and the new-country signal compares these.
+  const country = countryOf(context.ip);
+  if (country) metadata.location = { country };
   if (context.forwardedHeaders && Object.keys(context.forwardedHeaders).length > 0) {
     metadata.forwardedHeaders = context.forwardedHeaders;
   }

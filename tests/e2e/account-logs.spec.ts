@@ -23,7 +23,7 @@ async function searchFor(page: Page, term: string) {
 }
 
 function resultColumn(page: Page) {
-  return page.locator("tbody tr td:nth-child(4)");
+  return page.getByTestId("log-table").locator("tbody tr td:nth-child(4)");
 }
 
 test("five wrong passwords then the right one signs in", async ({ page }) => {
@@ -64,9 +64,9 @@ test("the how-to's steps: menu, Number of Logs, search, shared URL, six columns"
 
   // Step 4: search by username; only that user's rows, and the new count.
   await searchFor(admin, "ERIN");
-  const rows = admin.locator("tbody tr");
+  const rows = admin.getByTestId("log-table").locator("tbody tr");
   await expect(rows).toHaveCount(2);
-  await expect(admin.locator("tbody tr td:nth-child(2)")).toHaveText([USERS.erin.username, USERS.erin.username]);
+  await expect(admin.getByTestId("log-table").locator("tbody tr td:nth-child(2)")).toHaveText([USERS.erin.username, USERS.erin.username]);
   expect(await numberOfLogs(admin)).toBe(2);
   await expect(resultColumn(admin)).toHaveText(["logout", "login_successful"]);
 
@@ -74,7 +74,7 @@ test("the how-to's steps: menu, Number of Logs, search, shared URL, six columns"
   const copied = await (await browser.newContext()).newPage();
   await signInExpectingSuccess(copied, ADMIN.username, ADMIN.password);
   await copied.goto(admin.url());
-  await expect(copied.locator("tbody tr td:nth-child(2)")).toHaveText([USERS.erin.username, USERS.erin.username]);
+  await expect(copied.getByTestId("log-table").locator("tbody tr td:nth-child(2)")).toHaveText([USERS.erin.username, USERS.erin.username]);
   await expect(copied.getByLabel("Search by username")).toHaveValue("ERIN");
 
   // Step 5: the six columns, the loopback IP and parsed metadata.
@@ -111,7 +111,7 @@ test("six wrong passwords lock the account; an admin unlocks it from the page; t
   await admin.reload();
   await expect(admin.getByRole("region", { name: /Locked accounts/ })).not.toContainText(USERS.carol.username);
   await expect(resultColumn(admin).first()).toHaveText("account_unlocked");
-  await expect(admin.locator("tbody tr").first()).toContainText(ADMIN.username);
+  await expect(admin.getByTestId("log-table").locator("tbody tr").first()).toContainText(ADMIN.username);
 
   await signInExpectingSuccess(page, USERS.carol.username, USERS.carol.password);
 });
@@ -177,9 +177,9 @@ test("markup in a username or user agent is shown as text and never runs", async
     void dialog.dismiss();
   });
   await admin.goto(`/admin/account-logs?q=${encodeURIComponent("<script>")}`);
-  await expect(admin.locator("tbody tr td:nth-child(2)").first()).toHaveText(hostile);
-  await admin.locator("tbody tr td:nth-child(6) summary").first().click();
-  await expect(admin.locator("tbody tr td:nth-child(6)").first()).toContainText("<img src=x onerror=alert(2)>");
+  await expect(admin.getByTestId("log-table").locator("tbody tr td:nth-child(2)").first()).toHaveText(hostile);
+  await admin.getByTestId("log-table").locator("tbody tr td:nth-child(6) summary").first().click();
+  await expect(admin.getByTestId("log-table").locator("tbody tr td:nth-child(6)").first()).toContainText("<img src=x onerror=alert(2)>");
   expect(await admin.locator("img[src=x]").count()).toBe(0);
   expect(dialogs).toBe(0);
 });

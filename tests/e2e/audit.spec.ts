@@ -51,7 +51,7 @@ test("an admin exports the current search as CSV and JSON; the files carry the c
 
   // Each export is an admin action in the log, with its format and filter.
   await admin.goto("/admin/account-logs?q=admin");
-  const exportRows = admin.locator("tbody tr", { hasText: "logs_exported" });
+  const exportRows = admin.getByTestId("log-table").locator("tbody tr", { hasText: "logs_exported" });
   await expect(exportRows).toHaveCount(2);
   await exportRows.first().locator("summary").click();
   await expect(exportRows.first()).toContainText("JSON, search “grace”");
@@ -73,5 +73,5 @@ test("a non-admin's export request is refused, with no log data, and the refusal
   const admin = await (await browser.newContext()).newPage();
   await signInExpectingSuccess(admin, ADMIN.username, ADMIN.password);
   await admin.goto("/admin/account-logs?q=grace");
-  await expect(admin.locator("tbody tr").first()).toContainText("access_denied");
+  await expect(admin.getByTestId("log-table").locator("tbody tr").first()).toContainText("access_denied");
 });

@@ -17,4 +17,6 @@ export const USERS = {
   erin: { username: "erin", password: "erin-password-55555" },
   frank: { username: "frank", password: "frank-password-666666" },
   grace: { username: "grace", password: "grace-password-7777777" },
+  heidi: { username: "heidi", password: "heidi-password-88888888" },
+  ivan: { username: "ivan", password: "ivan-password-999999999" },
 } as const;

@@ -9,13 +9,13 @@ import { signInExpectingSuccess } from "./helpers";
 
 /** The IP Address cell of the row with that address. */
 function ipCell(page: Page, ip: string) {
-  return page.locator("tbody tr td:nth-child(5)").filter({ has: page.getByTestId("ip-address").getByText(ip, { exact: true }) });
+  return page.getByTestId("log-table").locator("tbody tr td:nth-child(5)").filter({ has: page.getByTestId("ip-address").getByText(ip, { exact: true }) });
 }
 
 test("the admin's own sign-in from this machine is marked Loopback", async ({ page }) => {
   await signInExpectingSuccess(page, ADMIN.username, ADMIN.password);
   await page.goto(`/admin/account-logs?q=${ADMIN.username}`);
-  const cell = page.locator("tbody tr td:nth-child(5)").first();
+  const cell = page.getByTestId("log-table").locator("tbody tr td:nth-child(5)").first();
   await expect(cell.getByTestId("ip-address")).toHaveText(/^(127\.0\.0\.1|::1)$/);
   // The hidden prefix is what a screen reader reads before the label.
   await expect(cell.getByTestId("ip-location")).toHaveText("Range: Loopback");
@@ -43,7 +43,7 @@ test("a public address shows its country beside it, a private one its range", as
 
   await signInExpectingSuccess(page, ADMIN.username, ADMIN.password);
   await page.goto("/admin/account-logs?q=geo-visitor");
-  await expect(page.locator("tbody tr")).toHaveCount(4);
+  await expect(page.getByTestId("log-table").locator("tbody tr")).toHaveCount(4);
   const expected = [
     ["8.8.8.8", "Located in United States (US)"],
     ["2a00:1450:4001::1", "Located in Ireland (IE)"],

@@ -11,7 +11,7 @@ function shifted(iso: string, offsetMinutes: number): string {
 /** The newest row's time cell, after the admin's own sign-in made sure there is one. */
 async function firstLogTime(page: Page) {
   await page.goto(`/admin/account-logs?q=${ADMIN.username}`);
-  const time = page.locator("tbody tr td:nth-child(3) time").first();
+  const time = page.getByTestId("log-table").locator("tbody tr td:nth-child(3) time").first();
   const iso = await time.getAttribute("datetime");
   expect(iso).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   return { time, iso: iso! };

@@ -7,6 +7,8 @@ import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
 import { AccountStatusCard } from "@/components/account-logs/account-status";
+import { ActivityChart } from "@/components/account-logs/activity-chart";
+import { findActivity, type Activity } from "@/lib/account-log/activity";
 import { NeedsAttention } from "@/components/account-logs/needs-attention";
 import { findAccountLogs, findAccountStatus, listLockedAccounts } from "@/lib/account-log/queries";
 import { hasFilters, parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
@@ -25,18 +27,25 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 async function loadPage(query: AccountLogQuery, now: Date) {
   try {
     const db = await getDb();
-    const [{ numberOfLogs, page }, locked, chain, attention, account] = await Promise.all([
+    const [{ numberOfLogs, page }, locked, chain, attention, account, activity] = await Promise.all([
       findAccountLogs(query),
       listLockedAccounts(),
       chainStatus(db),
       findAttention(now),
       query.exact ? findAccountStatus(query.q) : undefined,
+      findActivity(db, query, now),
     ]);
-    return { numberOfLogs, page, locked, chain, attention, account };
+    return { numberOfLogs, page, locked, chain, attention, account, activity };
   } catch (error) {
     logServerError("account log page could not be loaded", error);
     return undefined;
   }
+}
+
+const minute = (date: Date) => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+function activityCaption({ bucketLabel, from, to }: Activity, filtered: boolean): string {
+  return `Sign-ins per ${bucketLabel}, ${minute(from)} to ${minute(to)}${filtered ? ", for this search and filters" : ""}`;
 }
 
 export default async function AccountLogsPage({ searchParams }: Props) {
@@ -71,6 +80,11 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             <ExportLinks filters={query} />
           </div>
           {data.account && <AccountStatusCard status={data.account} threshold={env().LOCKOUT_THRESHOLD} />}
+          <ActivityChart
+            buckets={data.activity.buckets}
+            bucketLabel={data.activity.bucketLabel}
+            caption={activityCaption(data.activity, hasFilters(query))}
+          />
           <ChainStatusPanel status={data.chain} />
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
