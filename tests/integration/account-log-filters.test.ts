@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb, rowsOf } from "@/db";
 import { accountLogs, type AccountLogResult } from "@/db/schema";
+import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
@@ -173,6 +174,37 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
         newer = page.newerCursor === undefined ? undefined : page.rows[0]?.id;
       }
       expect(back, JSON.stringify(shape)).toEqual(want);
+    }
+  });
+
+  it("charts successes and failures per bucket, exactly, for the filters' time range", async () => {
+    const db = await getDb();
+    const shapes: Record<string, string | string[]>[] = [
+      { ...TIMES[5] },
+      { q: "bob", ...TIMES[6] },
+      { ip: "203.0.113.0/24", ...TIMES[5] },
+      { result: ["login_successful", "login_failed_wrong_password"], ...TIMES[4] },
+      { q: '"user1"', from: TIMES[1]!.from! },
+    ];
+    for (const shape of shapes) {
+      const { query } = parseAccountLogQuery(shape);
+      const activity = await findActivity(db, query, new Date(START + 100 * HOUR));
+      expect(activity.buckets.length, JSON.stringify(shape)).toBeLessThanOrEqual(60);
+      expect(activity.buckets[0]!.start).toEqual(activity.from);
+      // The chart's range is the filter's, widened to whole buckets: count the same rows.
+      const inChart = expected(rows, { ...query, from: activity.from, to: activity.to });
+      const byId = new Map(rows.map((row) => [Number(row.id), row]));
+      for (const bucket of activity.buckets) {
+        const inBucket = inChart
+          .map((id) => byId.get(id)!)
+          .filter((row) => {
+            const at = new Date(row.occurred_at).getTime();
+            return at >= bucket.start.getTime() && at < bucket.end.getTime();
+          });
+        const label = `${JSON.stringify(shape)} ${bucket.start.toISOString()}`;
+        expect(bucket.successes, label).toBe(inBucket.filter((row) => row.result === "login_successful").length);
+        expect(bucket.failures, label).toBe(inBucket.filter((row) => row.result.startsWith("login_failed")).length);
+      }
     }
   });
 });
