@@ -25,7 +25,7 @@ export function UnlockButton({ userId, username, action }: Props) {
   );
   const reasonError = state.status === "error" && state.field === "reason" ? state.message : undefined;
   return (
-    <form action={formAction} className="inline-flex flex-wrap items-center gap-2">
+    <form action={formAction} className="relative inline-flex flex-wrap items-center gap-2">
       <input type="hidden" name="userId" value={userId} />
       <label htmlFor={`${id}-reason`} className="text-xs font-medium">
         Reason<span className="sr-only"> for unlocking {username}</span>
