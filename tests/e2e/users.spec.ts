@@ -9,6 +9,7 @@ const SESSION_ENDED = "Your session has ended. Sign in again.";
 // Accounts this spec creates through the page; no other spec uses these names.
 const UMA = { username: "uma", first: "uma-password-first", second: "uma-password-second" };
 const VICTOR = { username: "victor", password: "victor-password-1" };
+const WENDY = { username: "wendy", password: "wendy-password-1" };
 
 async function newPage(browser: Browser): Promise<Page> {
   return (await browser.newContext()).newPage();
@@ -204,4 +205,19 @@ test("a non-admin gets 403 on the page, and a replayed action is refused and log
   await expect(admin.locator("tbody tr").first().locator("td:nth-child(4)")).toHaveText("access_denied");
   await expect(admin.locator("tbody tr").first()).toContainText("change role action");
   await expect(admin.locator("tbody tr td:nth-child(4)")).not.toContainText(["role_changed"]);
+});
+
+test("the forms work without JavaScript", async ({ browser }) => {
+  const signedIn = await newPage(browser);
+  await signInExpectingSuccess(signedIn, ADMIN.username, ADMIN.password);
+  const noScript = await (await browser.newContext({ javaScriptEnabled: false, storageState: await signedIn.context().storageState() })).newPage();
+  await noScript.goto("/admin/users");
+  await createUser(noScript, WENDY.username, WENDY.password);
+
+  const panel = await manage(noScript, WENDY.username);
+  await panel.getByLabel(`Reason for locking ${WENDY.username}`).fill("Left the company");
+  await panel.getByRole("button", { name: `Lock ${WENDY.username}` }).click();
+  const row = noScript.locator(`tbody tr[data-username="${WENDY.username}"]`);
+  await expect(row.locator("td").nth(1)).toContainText("Locked since");
+  await expect(row.getByRole("status")).toHaveText(`Locked ${WENDY.username}; their sessions have ended.`);
 });
