@@ -237,8 +237,8 @@ export type AccountLogMetadata = {
   resource?: string;
   /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */
   reason?: string;
-  /** For role_changed. */
-  role?: { from: UserRole; to: UserRole };
+  /** For role_changed (from and to), and user_created (the new account's role, `to`). */
+  role?: { from?: UserRole; to: UserRole };
   /** Where the address was, by the offline database at the time: ISO 3166 code. */
   location?: { country?: string };
   /** For login_successful: an address or country this account had not used in 90 days. */

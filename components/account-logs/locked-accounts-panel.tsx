@@ -30,10 +30,14 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
               <span>
                 locked since <LogTime at={account.lockedAt} />
               </span>
-              <span>
-                after {account.failedAttempts} consecutive wrong passwords
-                {account.failureIps.length > 0 && <> from {account.failureIps.join(", ")}</>}
-              </span>
+              {account.failedAttempts > 0 ? (
+                <span>
+                  after {account.failedAttempts} consecutive wrong passwords
+                  {account.failureIps.length > 0 && <> from {account.failureIps.join(", ")}</>}
+                </span>
+              ) : (
+                <span>by {account.lock?.actor ?? "an administrator"}</span>
+              )}
               <UnlockButton userId={account.id} username={account.username} action={unlockAction} />
               <LockEvidence account={account} />
             </li>

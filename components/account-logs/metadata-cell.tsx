@@ -14,6 +14,8 @@ export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
     const via = metadata.actor.via === "command line" ? " (command line)" : "";
     details.push(["By", `${metadata.actor.username}${via}`]);
   }
+  if (metadata.reason) details.push(["Reason", metadata.reason]);
+  if (metadata.role) details.push(["Role", metadata.role.from ? `${metadata.role.from} → ${metadata.role.to}` : metadata.role.to]);
   if (metadata.export) {
     const { format, filter } = metadata.export;
     details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${filter.q ? `search “${filter.q}”` : "every row"}`]);

@@ -1,7 +1,8 @@
 "use client";
 
-import { useActionState } from "react";
+import { useActionState, useId } from "react";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { ADMIN_REASON_MAX_LENGTH } from "@/lib/users/limits";
 import { useReportUnlock } from "./unlock-notice";
 
 type Props = {
@@ -10,9 +11,11 @@ type Props = {
   action: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
 };
 
+/** Unlock, with the short reason the `account_unlocked` row records. */
 export function UnlockButton({ userId, username, action }: Props) {
   const report = useReportUnlock();
-  const [, formAction, pending] = useActionState<UnlockActionState, FormData>(
+  const id = useId();
+  const [state, formAction, pending] = useActionState<UnlockActionState, FormData>(
     async (previous, form) => {
       const outcome = await action(previous, form);
       report(outcome);
@@ -20,17 +23,37 @@ export function UnlockButton({ userId, username, action }: Props) {
     },
     { status: "idle", message: "" },
   );
+  const reasonError = state.status === "error" && state.field === "reason" ? state.message : undefined;
   return (
-    <form action={formAction} className="inline-flex items-center gap-2">
+    <form action={formAction} className="relative inline-flex flex-wrap items-center gap-2">
       <input type="hidden" name="userId" value={userId} />
+      <label htmlFor={`${id}-reason`} className="text-xs font-medium">
+        Reason<span className="sr-only"> for unlocking {username}</span>
+      </label>
+      <input
+        id={`${id}-reason`}
+        name="reason"
+        type="text"
+        required
+        maxLength={ADMIN_REASON_MAX_LENGTH}
+        autoComplete="off"
+        aria-invalid={reasonError ? true : undefined}
+        aria-describedby={reasonError ? `${id}-reason-error` : undefined}
+        className="w-44 rounded border border-slate-300 bg-white px-1.5 py-0.5 text-xs focus:outline-2 focus:outline-blue-600"
+      />
       <button
         type="submit"
         disabled={pending}
         aria-label={`Unlock ${username}`}
-        className="rounded bg-blue-700 px-2 py-0.5 text-xs font-medium text-white hover:bg-blue-800 disabled:opacity-60"
+        className="rounded bg-blue-700 px-2 py-0.5 text-xs font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
       >
         {pending ? "Unlocking…" : "Unlock"}
       </button>
+      {reasonError && (
+        <span id={`${id}-reason-error`} className="text-xs text-red-700">
+          {reasonError}
+        </span>
+      )}
     </form>
   );
 }

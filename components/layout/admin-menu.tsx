@@ -13,6 +13,11 @@ export function AdminMenu() {
             Account Logs
           </Link>
         </li>
+        <li>
+          <Link href="/admin/users" className="block px-3 py-1.5 hover:bg-slate-100 focus-visible:bg-slate-100">
+            Users
+          </Link>
+        </li>
       </ul>
     </details>
   );

@@ -14,7 +14,17 @@ export class UsernameTakenError extends Error {
 }
 
 /** Creates an account; the username and password are validated here, at the boundary. */
-export async function createUser({
+export async function createUser(input: { username: string; password: string; role?: UserRole }) {
+  return insertUser(await getDb(), await prepareNewUser(input));
+}
+
+export type NewUser = { username: string; usernameNormalized: string; passwordHash: string; role: UserRole };
+
+/**
+ * A new account's row: validated name and password, the password hashed. Separate from the
+ * insert so the slow hash runs before any transaction opens.
+ */
+export async function prepareNewUser({
   username,
   password,
   role = "user",
@@ -22,20 +32,21 @@ export async function createUser({
   username: string;
   password: string;
   role?: UserRole;
-}) {
+}): Promise<NewUser> {
   const name = newUsernameSchema.safeParse(username);
   if (!name.success) throw new UserInputError(name.error.issues[0]!.message);
   const secret = newPasswordSchema.safeParse(password);
   if (!secret.success) throw new UserInputError(secret.error.issues[0]!.message);
+  return { ...name.data, passwordHash: await hashPassword(secret.data), role };
+}
 
-  const db = await getDb();
-  const passwordHash = await hashPassword(secret.data);
-  const [created] = await db
+export async function insertUser(executor: Executor, user: NewUser) {
+  const [created] = await executor
     .insert(users)
-    .values({ ...name.data, passwordHash, role })
+    .values(user)
     .onConflictDoNothing({ target: users.usernameNormalized })
     .returning({ id: users.id, username: users.username, role: users.role });
-  if (!created) throw new UsernameTakenError(`A user named "${name.data.username}" already exists.`);
+  if (!created) throw new UsernameTakenError(`A user named "${user.username}" already exists.`);
   return created;
 }
 

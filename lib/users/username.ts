@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH } from "./limits";
 
-export const USERNAME_MAX_LENGTH = 64;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH };
 
 /** NFKC, trimmed, lower-cased: `Alice`, ` alice` and `ａｌｉｃｅ` are one account. */
 export function normalizeUsername(raw: string): string {
@@ -23,9 +24,6 @@ export const newUsernameSchema = z
       .refine((name) => !UNSAFE_CHARACTERS.test(name), "Username must not contain control or invisible characters."),
   )
   .transform((username) => ({ username, usernameNormalized: normalizeUsername(username) }));
-
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 1024;
 
 export const newPasswordSchema = z
   .string()

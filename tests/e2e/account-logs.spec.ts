@@ -106,12 +106,17 @@ test("six wrong passwords lock the account; an admin unlocks it from the page; t
   await expect(resultColumn(admin).first()).toHaveText("login_failed_account_locked");
   await expect(resultColumn(admin)).toContainText(["account_locked"]);
 
+  // The reason is required: without one the browser does not send the form.
+  await panel.getByRole("button", { name: `Unlock ${USERS.carol.username}` }).click();
+  await expect(panel.getByLabel(`Reason for unlocking ${USERS.carol.username}`)).toBeFocused();
+  await panel.getByLabel(`Reason for unlocking ${USERS.carol.username}`).fill("Carol called the help desk");
   await panel.getByRole("button", { name: `Unlock ${USERS.carol.username}` }).click();
   await expect(admin.getByTestId("unlock-notice")).toHaveText(`Unlocked ${USERS.carol.username}.`);
   await admin.reload();
   await expect(admin.getByRole("region", { name: /Locked accounts/ })).not.toContainText(USERS.carol.username);
   await expect(resultColumn(admin).first()).toHaveText("account_unlocked");
   await expect(admin.getByTestId("log-table").locator("tbody tr").first()).toContainText(ADMIN.username);
+  await expect(admin.getByTestId("log-table").locator("tbody tr").first()).toContainText("Carol called the help desk");
 
   await signInExpectingSuccess(page, USERS.carol.username, USERS.carol.password);
 });
@@ -130,7 +135,9 @@ test("the unlock action refuses non-admins and foreign origins, even replayed wi
     captured = { headers: request.headers(), body: request.postDataBuffer()! };
     await route.abort();
   });
-  await admin.getByRole("region", { name: /Locked accounts/ }).getByRole("button", { name: `Unlock ${USERS.dave.username}` }).click();
+  const davePanel = admin.getByRole("region", { name: /Locked accounts/ });
+  await davePanel.getByLabel(`Reason for unlocking ${USERS.dave.username}`).fill("Dave asked by email");
+  await davePanel.getByRole("button", { name: `Unlock ${USERS.dave.username}` }).click();
   await expect.poll(() => captured).toBeTruthy();
   await admin.unroute("**/admin/account-logs**");
   const origin = new URL(admin.url()).origin;

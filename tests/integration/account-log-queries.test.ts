@@ -100,9 +100,9 @@ describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
     expect(locked).toMatchObject({ username: user.username, failedAttempts: 6, failureIps: ["203.0.113.5"] });
 
     const admin = { id: 999, username: "the-admin" };
-    expect(await unlockAccount({ userId: user.id, admin, context: browserContext })).toMatchObject({ status: "unlocked" });
-    expect(await unlockAccount({ userId: user.id, admin, context: browserContext })).toMatchObject({ status: "not_locked" });
-    expect(await unlockAccount({ userId: 2 ** 31 - 1, admin, context: browserContext })).toEqual({ status: "not_found" });
+    expect(await unlockAccount({ userId: user.id, admin, reason: "owner confirmed", context: browserContext })).toMatchObject({ status: "unlocked" });
+    expect(await unlockAccount({ userId: user.id, admin, reason: "owner confirmed", context: browserContext })).toMatchObject({ status: "not_locked" });
+    expect(await unlockAccount({ userId: 2 ** 31 - 1, admin, reason: "owner confirmed", context: browserContext })).toEqual({ status: "not_found" });
     expect((await listLockedAccounts()).accounts.some((a) => a.id === user.id)).toBe(false);
     expect(await accountState(user.id)).toMatchObject({ lockedAt: null, failedAttempts: 0 });
     const unlockRows = (await logRowsFor(user.username)).filter((r) => r.result === "account_unlocked");

@@ -5,10 +5,10 @@ import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, createTestUser, logRowsFor } from "../support/accounts";
 
-function runUnlock(username: string) {
+function runUnlock(username: string, ...extra: string[]) {
   // The embedded database admits one process: let go of it while the command runs.
   return closeDb().then(() =>
-    spawnSync(process.execPath, ["--import", "tsx", "scripts/user-unlock.ts", "--username", username], {
+    spawnSync(process.execPath, ["--import", "tsx", "scripts/user-unlock.ts", "--username", username, ...extra], {
       env: process.env,
       encoding: "utf8",
     }),
@@ -30,11 +30,25 @@ describe.each(DATABASE_KINDS)("break-glass unlock from the command line on %s", 
     const unlocked = (await logRowsFor(user.username)).filter((row) => row.result === "account_unlocked");
     expect(unlocked).toHaveLength(1);
     expect(unlocked[0]!.metadata.actor).toMatchObject({ userId: null, via: "command line" });
+    expect(unlocked[0]!.metadata.reason).toBe("break-glass unlock from the command line");
 
     const second = await runUnlock(user.username);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain("is not locked; nothing changed");
     expect((await logRowsFor(user.username)).filter((row) => row.result === "account_unlocked")).toHaveLength(1);
+  });
+
+  it("records the reason given with --reason, and refuses one that is too long", async () => {
+    const user = await createTestUser("glass-reason");
+    for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
+    const tooLong = await runUnlock(user.username, "--reason", "x".repeat(201));
+    expect(tooLong.status).toBe(1);
+    expect(tooLong.stderr).toContain("The reason must be at most 200 characters.");
+    expect((await accountState(user.id)).lockedAt).not.toBeNull();
+
+    expect((await runUnlock(user.username, "--reason", "every admin locked out during the incident")).status).toBe(0);
+    const [row] = (await logRowsFor(user.username)).filter((entry) => entry.result === "account_unlocked");
+    expect(row!.metadata.reason).toBe("every admin locked out during the incident");
   });
 
   it("says so when there is no such user", async () => {

@@ -149,7 +149,9 @@ test("the unlock action, replayed with a captured id and body: refused to anonym
     captured = { headers: route.request().headers(), body: route.request().postDataBuffer()! };
     await route.abort();
   });
-  await admin.getByRole("region", { name: /Locked accounts/ }).getByRole("button", { name: `Unlock ${victim.username}` }).click();
+  const panel = admin.getByRole("region", { name: /Locked accounts/ });
+  await panel.getByLabel(`Reason for unlocking ${victim.username}`).fill("owner confirmed");
+  await panel.getByRole("button", { name: `Unlock ${victim.username}` }).click();
   await expect.poll(() => captured).toBeTruthy();
   await context.close();
   const adminCookie = await sessionFor(main.url, SERVER_DEFAULTS.ADMIN_USERNAME, SERVER_DEFAULTS.ADMIN_PASSWORD);

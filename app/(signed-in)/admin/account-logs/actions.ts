@@ -3,15 +3,17 @@
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
 import { z } from "zod";
+import { adminReasonSchema } from "@/lib/account-log/reason";
 import { unlockAccount } from "@/lib/account-log/unlock";
 import { isSameOriginRequest } from "@/lib/auth/same-origin";
 import { getCurrentUser, recordDeniedAdminRequest } from "@/lib/auth/session";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
 import { logServerError } from "@/lib/server-log";
 
-export type UnlockActionState = { status: "idle" | "success" | "error"; message: string };
+/** `field` names the input an error is about, so the form can point at it. */
+export type UnlockActionState = { status: "idle" | "success" | "error"; message: string; field?: "reason" };
 
-const unlockInput = z.object({ userId: z.coerce.number().int().positive().max(2 ** 31 - 1) });
+const unlockInput = z.object({ userId: z.coerce.number().int().positive().max(2 ** 31 - 1), reason: adminReasonSchema });
 
 export async function unlockAccountAction(_previous: UnlockActionState, form: FormData): Promise<UnlockActionState> {
   // Authorize first: this action is reachable by anyone who can send a POST.
@@ -24,12 +26,18 @@ export async function unlockAccountAction(_previous: UnlockActionState, form: Fo
     return { status: "error", message: "Only administrators can unlock accounts." };
   }
 
-  const input = unlockInput.safeParse({ userId: form.get("userId") });
-  if (!input.success) return { status: "error", message: "That is not a valid account." };
+  const input = unlockInput.safeParse({ userId: form.get("userId"), reason: form.get("reason") ?? "" });
+  if (!input.success) {
+    const issue = input.error.issues[0]!;
+    if (issue.path[0] === "reason") return { status: "error", message: issue.message, field: "reason" };
+    return { status: "error", message: "That is not a valid account." };
+  }
 
   try {
-    const outcome = await unlockAccount({ userId: input.data.userId, admin, context: requestContextFromHeaders(requestHeaders) });
+    const { userId, reason } = input.data;
+    const outcome = await unlockAccount({ userId, reason, admin, context: requestContextFromHeaders(requestHeaders) });
     revalidatePath("/admin/account-logs");
+    revalidatePath("/admin/users");
     if (outcome.status === "unlocked") return { status: "success", message: `Unlocked ${outcome.username}.` };
     if (outcome.status === "not_locked") return { status: "success", message: `${outcome.username} is not locked; nothing changed.` };
     return { status: "error", message: "That account no longer exists." };

@@ -1,0 +1,58 @@
+import type { Metadata } from "next";
+import { CreateUserForm } from "@/components/users/create-user-form";
+import { UserFilterForm } from "@/components/users/user-filter-form";
+import { UsersTable } from "@/components/users/users-table";
+import { requireAdmin } from "@/lib/auth/session";
+import { logServerError } from "@/lib/server-log";
+import { listUsers, parseUserListQuery } from "@/lib/users/admin";
+import { changeRoleAction, createUserAction, lockAccountAction, resetPasswordAction, unlockUserAction } from "./actions";
+
+export const metadata: Metadata = { title: "Users" };
+
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+const userActions = { resetPassword: resetPasswordAction, changeRole: changeRoleAction, lock: lockAccountAction, unlock: unlockUserAction };
+
+async function loadUsers(q: string) {
+  try {
+    return await listUsers({ q });
+  } catch (error) {
+    logServerError("users page could not be loaded", error);
+    return undefined;
+  }
+}
+
+export default async function UsersPage({ searchParams }: Props) {
+  const admin = await requireAdmin();
+  const { q } = parseUserListQuery(await searchParams);
+  const list = await loadUsers(q);
+
+  return (
+    <main className="mx-auto max-w-7xl space-y-6 p-4 sm:p-6">
+      <h1 className="text-2xl font-semibold">Users</h1>
+      <CreateUserForm action={createUserAction} />
+      <section aria-labelledby="user-list-heading" className="space-y-3">
+        <h2 id="user-list-heading" className="text-lg font-semibold">
+          Accounts
+        </h2>
+        <UserFilterForm q={q} />
+        {!list ? (
+          <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900" data-testid="load-error">
+            The users could not be loaded right now. Try again in a moment.
+          </p>
+        ) : list.users.length === 0 ? (
+          <p className="rounded border border-slate-200 bg-white p-4 text-slate-700">{q ? <>No username contains “{q}”.</> : "There are no users."}</p>
+        ) : (
+          <>
+            <p className="text-sm text-slate-700" data-testid="user-count">
+              {list.total > list.users.length
+                ? `Showing the first ${list.users.length} of ${list.total} users by username; filter to find others.`
+                : `${list.total} ${list.total === 1 ? "user" : "users"}.`}
+            </p>
+            <UsersTable users={list.users} lockoutThreshold={list.lockoutThreshold} currentUserId={admin.id} actions={userActions} />
+          </>
+        )}
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,91 @@
+"use client";
+
+import { useActionState, useId, useState } from "react";
+import type { UserActionState } from "@/app/(signed-in)/admin/users/actions";
+import type { UserRole } from "@/db/schema";
+import { AccountLockForm } from "./account-lock-form";
+import { ActionMessage } from "./action-message";
+import { ChangeRoleForm } from "./change-role-form";
+import { ResetPasswordForm } from "./reset-password-form";
+
+type Action = (state: UserActionState, form: FormData) => Promise<UserActionState>;
+
+export type UserActions = { resetPassword: Action; changeRole: Action; lock: Action; unlock: Action };
+
+type Props = {
+  user: { id: number; username: string; role: UserRole; locked: boolean };
+  isCurrentUser: boolean;
+  actions: UserActions;
+};
+
+const IDLE: UserActionState = { status: "idle", message: "" };
+
+/**
+ * An account's admin actions behind a disclosure, with one status line for whichever ran last.
+ * The server actions are the forms' actions themselves, so they also work without JavaScript
+ * (the disclosure is then rendered open with the outcome).
+ */
+export function UserActionsPanel({ user, isCurrentUser, actions }: Props) {
+  const id = useId();
+  const [resetState, resetAction, resetPending] = useActionState(actions.resetPassword, IDLE);
+  const [roleState, roleAction, rolePending] = useActionState(actions.changeRole, IDLE);
+  const [lockState, lockAction, lockPending] = useActionState(actions.lock, IDLE);
+  const [unlockState, unlockAction, unlockPending] = useActionState(actions.unlock, IDLE);
+
+  // The newest outcome: a lock swaps the lock form for the unlock form, and its message must stay.
+  const states = [resetState, roleState, lockState, unlockState];
+  const [seen, setSeen] = useState(states);
+  const [latest, setLatest] = useState(() => states.find((state) => state.status !== "idle"));
+  const changed = states.find((state, index) => state !== seen[index]);
+  if (changed) {
+    setSeen(states);
+    setLatest(changed);
+  }
+
+  const messageId = `${id}-message`;
+  const errorOn = (state: UserActionState, field: UserActionState["field"]) =>
+    latest === state && state.status === "error" && state.field === field ? messageId : undefined;
+
+  return (
+    <details className="min-w-64" open={latest ? true : undefined}>
+      <summary className="cursor-pointer rounded px-2 py-1 text-sm font-medium text-blue-800 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-600">
+        Manage<span className="sr-only"> {user.username}</span>
+      </summary>
+      <div className="mt-2 space-y-3 rounded border border-slate-200 bg-slate-50 p-3">
+        <ResetPasswordForm
+          idPrefix={id}
+          userId={user.id}
+          username={user.username}
+          action={resetAction}
+          pending={resetPending}
+          errorId={errorOn(resetState, "password")}
+        />
+        <ChangeRoleForm userId={user.id} username={user.username} role={user.role} action={roleAction} pending={rolePending} />
+        {user.locked ? (
+          <AccountLockForm
+            mode="unlock"
+            idPrefix={id}
+            userId={user.id}
+            username={user.username}
+            action={unlockAction}
+            pending={unlockPending}
+            errorId={errorOn(unlockState, "reason")}
+          />
+        ) : isCurrentUser ? (
+          <p className="text-xs text-slate-600">This is your account: another admin can lock it.</p>
+        ) : (
+          <AccountLockForm
+            mode="lock"
+            idPrefix={id}
+            userId={user.id}
+            username={user.username}
+            action={lockAction}
+            pending={lockPending}
+            errorId={errorOn(lockState, "reason")}
+          />
+        )}
+        <ActionMessage id={messageId} state={latest} />
+      </div>
+    </details>
+  );
+}
