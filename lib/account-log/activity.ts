@@ -1,11 +1,18 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
-import { accountLogHours, type AccountLogResult } from "@/db/schema";
+import { accountLogHours, accountLogTotals, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { idSpanOf, rowConditions } from "./selection";
+import { idSpanOf, rowConditions, usernameMatches } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
-export type Activity = { buckets: ActivityBucket[]; bucketLabel: string; from: Date; to: Date };
+export type Activity = {
+  buckets: ActivityBucket[];
+  bucketLabel: string;
+  from: Date;
+  to: Date;
+  /** Why the chart covers less than asked, or nothing: the rows it would have to read. */
+  note?: string;
+};
 
 const HOUR_MS = 3_600_000;
 const SIZES = [
@@ -18,8 +25,11 @@ const SIZES = [
   { ms: 28 * 24 * HOUR_MS, label: "4 weeks" },
 ] as const;
 const MAX_BUCKETS = 60;
-/** Without a time filter the chart shows the last week. */
+/** Without a time filter the chart shows the last week, or the last day when a week is too much to read. */
 export const DEFAULT_ACTIVITY_MS = 7 * 24 * HOUR_MS;
+const SHORT_ACTIVITY_MS = 24 * HOUR_MS;
+/** A search's chart reads its rows; above about this many it asks for a narrower range instead. */
+export const ACTIVITY_ROW_BUDGET = 50_000;
 
 const SUCCESS: AccountLogResult = "login_successful";
 const isFailure = (result: SQL) => sql`${result} like 'login_failed%'`;
@@ -29,14 +39,34 @@ const isFailure = (result: SQL) => sql`${result} like 'login_failed%'`;
  * 60 buckets of whole UTC hours (or days, weeks), over the filter's time range or the last
  * week. Without a username or address filter it reads the hourly counters only.
  */
-export async function findActivity(executor: Executor, filters: AccountLogFilters, now: Date): Promise<Activity> {
-  const to = filters.to ?? now;
-  const requestedFrom = filters.from ?? new Date(to.getTime() - DEFAULT_ACTIVITY_MS);
-  const size = SIZES.find((candidate) => (to.getTime() - requestedFrom.getTime()) / candidate.ms <= MAX_BUCKETS) ?? SIZES.at(-1)!;
-  // Buckets start on whole multiples of their size (UTC); the last one ends at the first whole
-  // hour at or after `to`.
-  const from = new Date(Math.floor(requestedFrom.getTime() / size.ms) * size.ms);
-  const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
+export async function findActivity(
+  executor: Executor,
+  filters: AccountLogFilters,
+  now: Date,
+  { rowBudget = ACTIVITY_ROW_BUDGET }: { rowBudget?: number } = {},
+): Promise<Activity> {
+  let chart = chartRange(filters, now, DEFAULT_ACTIVITY_MS);
+  let note: string | undefined;
+  if (filters.q && !filters.ip) {
+    // A search reads its rows in the range: estimated from the counters (the search's share of
+    // the log times the rows in the range) before reading any.
+    let rows = await estimateRows(executor, filters, chart);
+    if (rows > rowBudget && !filters.from && !filters.to) {
+      note = `Showing the last 24 hours: a week of this search holds about ${rows.toLocaleString("en-US")} rows.`;
+      chart = chartRange(filters, now, SHORT_ACTIVITY_MS);
+      rows = await estimateRows(executor, filters, chart);
+    }
+    if (rows > rowBudget) {
+      return {
+        buckets: [],
+        bucketLabel: chart.size.label,
+        from: chart.from,
+        to: chart.end,
+        note: `Not charted: this range holds about ${rows.toLocaleString("en-US")} rows of this search. Narrow the time range or the search to chart it.`,
+      };
+    }
+  }
+  const { size, from, end } = chart;
   const interval = sql`${`${size.ms / 1000} seconds`}::interval`;
   const origin = sql`timestamptz '1970-01-01 00:00:00+00'`;
   const range: AccountLogFilters = { ...filters, from, to: end };
@@ -53,7 +83,7 @@ export async function findActivity(executor: Executor, filters: AccountLogFilter
       group by 1`;
   } else {
     const span = await idSpanOf(executor, range);
-    if (span === null) return { buckets: emptyBuckets(from, end, size.ms), bucketLabel: size.label, from, to: end };
+    if (span === null) return { buckets: emptyBuckets(from, end, size.ms), bucketLabel: size.label, from, to: end, note };
     const conditions = rowConditions(range, span, { byUsername: false, byResult: false });
     statement = sql`
       select date_bin(${interval}, l.occurred_at, ${origin}) as bucket,
@@ -70,7 +100,34 @@ export async function findActivity(executor: Executor, filters: AccountLogFilter
     ]),
   );
   const buckets = emptyBuckets(from, end, size.ms).map((bucket) => ({ ...bucket, ...counts.get(bucket.start.getTime()) }));
-  return { buckets, bucketLabel: size.label, from, to: end };
+  return { buckets, bucketLabel: size.label, from, to: end, note };
+}
+
+type ChartRange = { size: (typeof SIZES)[number]; from: Date; end: Date };
+
+function chartRange(filters: AccountLogFilters, now: Date, defaultMs: number): ChartRange {
+  const to = filters.to ?? now;
+  const requestedFrom = filters.from ?? new Date(to.getTime() - defaultMs);
+  const size = SIZES.find((candidate) => (to.getTime() - requestedFrom.getTime()) / candidate.ms <= MAX_BUCKETS) ?? SIZES.at(-1)!;
+  // Buckets start on whole multiples of their size (UTC); the last one ends at the first whole
+  // hour at or after `to`.
+  return {
+    size,
+    from: new Date(Math.floor(requestedFrom.getTime() / size.ms) * size.ms),
+    end: new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS),
+  };
+}
+
+async function estimateRows(executor: Executor, filters: AccountLogFilters, { from, end }: ChartRange): Promise<number> {
+  const [row] = rowsOf<{ search: string | number | null; total: string | number | null; in_range: string | number | null }>(
+    await executor.execute(sql`
+      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernameMatches(filters)}) as search,
+        (select sum(${accountLogTotals.rowCount}) from ${accountLogTotals}) as total,
+        (select sum(${accountLogHours.rowCount}) from ${accountLogHours}
+          where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz) as in_range`),
+  );
+  const total = Number(row?.total ?? 0);
+  return total === 0 ? 0 : Math.round((Number(row?.search ?? 0) / total) * Number(row?.in_range ?? 0));
 }
 
 function emptyBuckets(from: Date, end: Date, sizeMs: number): ActivityBucket[] {

@@ -207,4 +207,17 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       }
     }
   });
+
+  it("charts a search too big to read quickly over a shorter range, or asks for a narrower one", async () => {
+    const db = await getDb();
+    const now = new Date(START + 80 * HOUR);
+    const week = await findActivity(db, parseAccountLogQuery({ q: "bob" }).query, now, { rowBudget: 40 });
+    expect(week.note).toMatch(/^Showing the last 24 hours: a week of this search holds about \d+ rows\.$/);
+    expect(week.to.getTime() - week.from.getTime()).toBe(24 * HOUR);
+    expect(week.buckets.length).toBe(24);
+    const explicit = await findActivity(db, parseAccountLogQuery({ q: "bob", ...TIMES[5] }).query, now, { rowBudget: 10 });
+    expect(explicit.note).toMatch(/^Not charted: this range holds about \d+ rows of this search\./);
+    expect(explicit.buckets).toEqual([]);
+    expect((await findActivity(db, parseAccountLogQuery({ q: "bob" }).query, now)).note).toBeUndefined();
+  });
 });

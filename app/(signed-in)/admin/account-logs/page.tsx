@@ -80,11 +80,18 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             <ExportLinks filters={query} />
           </div>
           {data.account && <AccountStatusCard status={data.account} threshold={env().LOCKOUT_THRESHOLD} />}
-          <ActivityChart
-            buckets={data.activity.buckets}
-            bucketLabel={data.activity.bucketLabel}
-            caption={activityCaption(data.activity, hasFilters(query))}
-          />
+          {data.activity.note && (
+            <p className="text-sm text-slate-700" data-testid="activity-note">
+              {data.activity.note}
+            </p>
+          )}
+          {data.activity.buckets.length > 0 && (
+            <ActivityChart
+              buckets={data.activity.buckets}
+              bucketLabel={data.activity.bucketLabel}
+              caption={activityCaption(data.activity, hasFilters(query))}
+            />
+          )}
           <ChainStatusPanel status={data.chain} />
           <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
           {data.page.rows.length === 0 ? (
