@@ -17,7 +17,9 @@ const yesNo = (known: boolean) => (known ? "yes" : <strong>no</strong>);
 export function LockEvidence({ account }: { account: LockedAccount }) {
   // Rows written before countries were recorded get today's answer from the offline database.
   const located = (attempts: AttemptSummary[]) => attempts.map((a) => ({ ...a, country: a.country ?? countryOf(a.ip) ?? null }));
-  const failures = located(account.failures);
+  // An admin's lock was not caused by the wrong passwords before it.
+  const lockedByAdmin = Boolean(account.lock?.actor);
+  const failures = lockedByAdmin ? [] : located(account.failures);
   const recentSuccesses = located(account.recentSuccesses);
   const assessment = assessLock(failures, recentSuccesses);
   const matchOf = new Map(assessment.matches.map((match) => [match.id, match]));

@@ -30,7 +30,7 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
               <span>
                 locked since <LogTime at={account.lockedAt} />
               </span>
-              {account.failedAttempts > 0 ? (
+              {account.failedAttempts > 0 && !account.lock?.actor ? (
                 <span>
                   after {account.failedAttempts} consecutive wrong passwords
                   {account.failureIps.length > 0 && <> from {account.failureIps.join(", ")}</>}

@@ -1,5 +1,17 @@
 import type { AccountLogMetadata } from "@/db/schema";
 
+/** What an export selected, every filter named: an auditor reads what left the system. */
+function describeExportFilter(filter: NonNullable<AccountLogMetadata["export"]>["filter"]): string {
+  const parts = [
+    filter.q && (filter.exact ? `username “${filter.q}”` : `usernames containing “${filter.q}”`),
+    filter.results?.length && `results ${filter.results.join(", ")}`,
+    filter.from && `from ${filter.from}`,
+    filter.to && `to ${filter.to}`,
+    filter.ip && `address ${filter.ip}`,
+  ].filter(Boolean);
+  return parts.length ? parts.join("; ") : "every row";
+}
+
 /** "Chrome 131 · Windows 11", expandable to the raw user agent and what else was recorded. */
 export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
   const summary = metadata.summary ?? "—";
@@ -18,7 +30,7 @@ export function MetadataCell({ metadata }: { metadata: AccountLogMetadata }) {
   if (metadata.role) details.push(["Role", metadata.role.from ? `${metadata.role.from} → ${metadata.role.to}` : metadata.role.to]);
   if (metadata.export) {
     const { format, filter } = metadata.export;
-    details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${filter.q ? `search “${filter.q}”` : "every row"}`]);
+    details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${describeExportFilter(filter)}`]);
   }
   if (metadata.resource) details.push(["Asked for", metadata.resource]);
   if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);

@@ -10,8 +10,9 @@ export type LockAssessment = {
 
 /**
  * Compares the failures that locked an account with its recent successful sign-ins: failures
- * from the user's usual address and browser look like a forgotten password; failures from
- * addresses, countries and browsers the user never signed in with look like someone else.
+ * from the user's usual addresses look like a forgotten password; failures from addresses the
+ * user never signed in from look like someone else. Countries and browsers are shown, not
+ * trusted: both are easy to fake.
  */
 export function assessLock(failures: AttemptSummary[], recentSuccesses: AttemptSummary[]): LockAssessment {
   const ips = new Set(recentSuccesses.flatMap((s) => (s.ip ? [s.ip] : [])));
@@ -33,24 +34,25 @@ export function assessLock(failures: AttemptSummary[], recentSuccesses: AttemptS
       matches,
     };
   }
-  const familiar = matches.filter((m) => m.knownIp || (m.knownCountry && m.knownBrowser)).length;
+  // Only an address the user signed in from counts: a country and a browser name are easy to fake.
+  const familiar = matches.filter((m) => m.knownIp).length;
   if (familiar === failures.length) {
     return {
       verdict: "familiar",
-      summary: "Every failure came from an address, or a country and browser, this user signed in with in the last 90 days: most likely a mistyped or forgotten password.",
+      summary: "Every failure came from an address this user signed in from in the last 90 days: most likely a mistyped or forgotten password. Confirm with the user before unlocking.",
       matches,
     };
   }
   if (familiar === 0) {
     return {
       verdict: "unfamiliar",
-      summary: "None of the failures came from an address, or a country and browser, this user signed in with in the last 90 days: possibly someone else. Confirm with the user before unlocking.",
+      summary: "None of the failures came from an address this user signed in from in the last 90 days: possibly someone else. Confirm with the user before unlocking.",
       matches,
     };
   }
   return {
     verdict: "mixed",
-    summary: `${failures.length - familiar} of ${failures.length} failures came from places this user has not signed in from in the last 90 days. Check them before unlocking.`,
+    summary: `${failures.length - familiar} of ${failures.length} failures came from addresses this user has not signed in from in the last 90 days. Check them, and confirm with the user, before unlocking.`,
     matches,
   };
 }

@@ -69,7 +69,8 @@ export function parseInstant(text: string, timeZone = "UTC"): Date | undefined {
     check.getUTCMonth() !== fields.month - 1 ||
     check.getUTCDate() !== fields.day ||
     check.getUTCHours() !== fields.hour ||
-    check.getUTCMinutes() !== fields.minute
+    check.getUTCMinutes() !== fields.minute ||
+    check.getUTCSeconds() !== fields.second
   ) {
     return undefined;
   }
@@ -88,7 +89,8 @@ const isAddress = (text: string) => ipaddr.IPv4.isValidFourPartDecimal(text) || 
 /** An address or a CIDR network in canonical form (host bits cleared), or undefined. */
 export function parseIpFilter(text: string): string | undefined {
   const value = text.trim();
-  if (!value || value.length > 64) return undefined;
+  // A zone index (`fe80::1%eth0`) names an interface of the client, not an address in the log.
+  if (!value || value.length > 64 || value.includes("%")) return undefined;
   if (!value.includes("/")) return isAddress(value) ? ipaddr.process(value).toString() : undefined;
   if (!isAddress(value.slice(0, value.indexOf("/"))) || !/^\d{1,3}$/.test(value.slice(value.indexOf("/") + 1))) return undefined;
   try {
@@ -110,9 +112,11 @@ export function parseIpFilter(text: string): string | undefined {
 export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuery; problems: string[] } {
   const problems: string[] = [];
   let term = storableText(first(params.q) ?? "");
-  // Counted in code points, so a cut never splits a character.
-  const codePoints = [...term.slice(0, SEARCH_TERM_MAX * 2 + 1)];
-  if (codePoints.length > SEARCH_TERM_MAX) {
+  // Counted in code points, so a cut never splits a character; the quotes of an exact search
+  // do not count, so every username can be searched exactly.
+  const codePoints = [...term.slice(0, SEARCH_TERM_MAX * 2 + 5)];
+  const limit = /^\s*".+"\s*$/su.test(term) ? SEARCH_TERM_MAX + 2 : SEARCH_TERM_MAX;
+  if (codePoints.length > limit) {
     problems.push(`The search was longer than ${SEARCH_TERM_MAX} characters and was shortened.`);
     term = codePoints.slice(0, SEARCH_TERM_MAX).join("");
   }

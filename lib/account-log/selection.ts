@@ -98,23 +98,27 @@ export function rowConditions(
   return conditions;
 }
 
+/** The rows a search and results select, whatever their time, from the counters alone. */
+function countersTotal(filters: AccountLogFilters): SQL {
+  const { q, results } = filters;
+  if (!q && !results.length) return sql`(select coalesce(sum(${accountLogTotals.rowCount}), 0) from ${accountLogTotals})`;
+  if (!results.length) {
+    return sql`(select coalesce(sum(${accountLogUsernames.rowCount}), 0) from ${accountLogUsernames} where ${usernameMatches(filters)})`;
+  }
+  const resultsOnly = resultIn(sql`${accountLogHours.result}`, results);
+  if (!q) return sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} where ${resultsOnly})`;
+  return sql`(select coalesce(sum(r.row_count), 0) from ${accountLogUsernameResults} r
+    where ${resultIn(sql`r.result`, results)}
+      and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)}))`;
+}
+
 /** The exact number of rows the filters select. */
 export async function countLogs(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<number> {
   if (span === null) return 0;
-  const { q, results } = filters;
+  const { q } = filters;
   let statement: SQL;
   if (!filters.ip && span === undefined) {
-    if (!q && !results.length) {
-      statement = sql`select sum(${accountLogTotals.rowCount}) as n from ${accountLogTotals}`;
-    } else if (!results.length) {
-      statement = sql`select sum(${accountLogUsernames.rowCount}) as n from ${accountLogUsernames} where ${usernameMatches(filters)}`;
-    } else if (!q) {
-      statement = sql`select sum(${accountLogHours.rowCount}) as n from ${accountLogHours} ${where(hourConditions(filters))}`;
-    } else {
-      statement = sql`select sum(r.row_count) as n from ${accountLogUsernameResults} r
-        where ${resultIn(sql`r.result`, results)}
-          and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`;
-    }
+    statement = sql`select ${countersTotal(filters)} as n`;
   } else if (!filters.ip && !q) {
     statement = countByHours(filters);
   } else if (!span) {
@@ -132,8 +136,8 @@ export async function countLogs(executor: Executor, filters: AccountLogFilters, 
     if (!filters.ip && innerWidth > span.newestId - innerWidth) {
       // A range covering most of the log: the counters' total for the search, less the rows
       // outside the inner IDs, reads fewer index entries.
-      const everything = await countLogs(executor, { ...filters, from: undefined, to: undefined }, undefined);
-      statement = sql`select ${everything}::bigint - ${eachEdge(others)} + ${eachEdge(timed)} as n`;
+      // One statement, so a row written meanwhile is either in every part or in none.
+      statement = sql`select ${countersTotal(filters)} - ${eachEdge(others)} + ${eachEdge(timed)} as n`;
     } else {
       const inner = [sql`l.id > ${span.outsideBelow}`, sql`l.id < ${span.outsideAbove}`, ...others];
       statement = sql`select (select count(*) from account_logs l ${where(inner)}) + ${eachEdge(timed)} as n`;

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { getDb, type Transaction } from "@/db";
-import { accountLogs, users, type AccountLogMetadata, type AccountLogResult, type UserRole } from "@/db/schema";
+import { accountLogs, accountLogUsernames, users, type AccountLogMetadata, type AccountLogResult, type UserRole } from "@/db/schema";
 import { adminReasonSchema } from "@/lib/account-log/reason";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { escapeLike } from "@/lib/account-log/search-params";
@@ -50,8 +50,9 @@ export async function listUsers({ q = "", limit = USER_LIST_LIMIT }: { q?: strin
   const where = term ? sql`${users.usernameNormalized} like ${`%${escapeLike(term)}%`}` : undefined;
   const lastSignIn = sql<Date | null>`(
     select l.occurred_at from ${accountLogs} l
-    where l.user_id = ${users}.id and l.result = 'login_successful'
-    order by l.id desc limit 1)`.mapWith((value: string | Date) => new Date(value));
+    join ${accountLogUsernames} k on k.id = l.username_key
+    where k.username_normalized = ${users}.username_normalized and l.result = 'login_successful'
+    order by l.username_key desc, l.result desc, l.id desc limit 1)`.mapWith((value: string | Date) => new Date(value));
   const [rows, [total]] = await Promise.all([
     db
       .select({

@@ -137,3 +137,18 @@ test("Needs attention names password spraying and new places, and links to their
   expect(await numberOfLogs(admin)).toBeGreaterThanOrEqual(10);
   await expect(admin.getByTestId("log-table").locator("tbody").getByText("Password spraying").first()).toBeVisible();
 });
+
+test("an export started from another site is refused before anything is logged", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  await admin.goto("/admin/account-logs?result=logs_exported");
+  const before = await numberOfLogs(admin);
+  const crossSite = await admin.request.get("/admin/account-logs/export?format=csv", { headers: { "sec-fetch-site": "cross-site" } });
+  expect(crossSite.status()).toBe(403);
+  expect(await crossSite.text()).toBe("Exports start from this site's own pages.");
+  await admin.reload();
+  expect(await numberOfLogs(admin)).toBe(before);
+  const sameSite = await admin.request.get("/admin/account-logs/export?format=csv&result=logs_exported", { headers: { "sec-fetch-site": "same-origin" } });
+  expect(sameSite.status()).toBe(200);
+  await admin.reload();
+  expect(await numberOfLogs(admin)).toBe(before + 1);
+});

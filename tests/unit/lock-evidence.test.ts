@@ -13,10 +13,12 @@ const attempt = (ip: string | null, browser: string | null, country: string | nu
 const usual = [attempt("198.51.100.20", "Chrome 131 · Windows 11", "DE"), attempt("198.51.100.21", "Chrome 131 · Windows 11", "DE")];
 
 describe("assessLock", () => {
-  it("calls failures from the user's usual places a likely typo", () => {
+  it("calls failures from the user's usual addresses a likely typo, and trusts no country or browser alone", () => {
+    const usualOnly = [attempt("198.51.100.20", "Chrome 131 · Windows 11", "DE"), attempt("198.51.100.21", "Chrome 131 · Windows 11", "DE")];
+    expect(assessLock(usualOnly, usual).verdict).toBe("familiar");
     const failures = [attempt("198.51.100.20", "Chrome 131 · Windows 11", "DE"), attempt("203.0.113.5", "Chrome 131 · Windows 11", "DE")];
     const assessment = assessLock(failures, usual);
-    expect(assessment.verdict).toBe("familiar");
+    expect(assessment.verdict).toBe("mixed");
     expect(assessment.matches.map((m) => [m.knownIp, m.knownCountry, m.knownBrowser])).toEqual([
       [true, true, true],
       [false, true, true],

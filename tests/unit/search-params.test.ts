@@ -74,7 +74,7 @@ describe("filters", () => {
     // A time the clocks skip reads as the time after the gap; a repeated one as the first.
     expect(parseInstant("2026-03-29T02:30", "Europe/Berlin")?.toISOString()).toBe("2026-03-29T01:30:00.000Z");
     expect(parseInstant("2026-10-25T02:30", "Europe/Berlin")?.toISOString()).toBe("2026-10-25T00:30:00.000Z");
-    for (const bad of ["2026-02-30", "2026-11-26T25:00", "yesterday", "1969-12-31", "2026-11-26T09:30+24:00", "x".repeat(10_000), ""]) {
+    for (const bad of ["2026-02-30", "2026-11-26T25:00", "2026-11-26T10:00:60Z", "yesterday", "1969-12-31", "2026-11-26T09:30+24:00", "x".repeat(10_000), ""]) {
       expect(parseInstant(bad), bad).toBeUndefined();
     }
   });
@@ -96,7 +96,7 @@ describe("filters", () => {
     expect(parseIpFilter("2001:DB8:0::1")).toBe("2001:db8::1");
     expect(parseIpFilter("2001:db8::1/48")).toBe("2001:db8::/48");
     expect(parseIpFilter("::ffff:198.51.100.1")).toBe("198.51.100.1");
-    for (const bad of ["", "1.2.3", "1.2.3.4/33", "300.1.1.1", "1.2.3.4/-1", "a".repeat(100), "1.2.3.4; drop table users", "%_\\"]) {
+    for (const bad of ["fe80::1%eth0", "fe80::1%25eth0/64", "", "1.2.3", "1.2.3.4/33", "300.1.1.1", "1.2.3.4/-1", "a".repeat(100), "1.2.3.4; drop table users", "%_\\"]) {
       expect(parseIpFilter(bad), bad).toBeUndefined();
     }
   });
@@ -127,5 +127,8 @@ describe("exact usernames", () => {
     expect(parseAccountLogQuery({ q: "bob" }).query.exact).toBe(false);
     expect(parseAccountLogQuery({ q: '""' }).query).toMatchObject({ q: '""', exact: false });
     expect(parseAccountLogQuery({ q: '"a"b"' }).query).toMatchObject({ q: 'a"b', exact: true });
+    // The longest username, quoted, is still that username exactly.
+    const longest = "x".repeat(256);
+    expect(parseAccountLogQuery({ q: `"${longest}"` })).toMatchObject({ query: { q: longest, exact: true }, problems: [] });
   });
 });

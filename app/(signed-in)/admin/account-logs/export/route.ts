@@ -22,11 +22,16 @@ function plain(status: number, message: string): Response {
 }
 
 /**
- * `GET /admin/account-logs/export?format=csv|ndjson&q=…`: every row of the search, newest first,
+ * `GET /admin/account-logs/export?format=csv|ndjson&q=…&result=…&from=…&to=…&ip=…`: every row of the
+ * search and filters, newest first,
  * streamed from the database a batch at a time, with the chain evidence. Admins only; the
  * export is itself logged before the first byte.
  */
 export async function GET(request: NextRequest): Promise<Response> {
+  // A link on another site must not make an admin's browser export (and log an export): the
+  // browser says where a navigation came from, and only this site's pages or a typed URL count.
+  const site = request.headers.get("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") return plain(403, "Exports start from this site's own pages.");
   // Route handlers get no layout: the role is checked here, against the database.
   const context = requestContextFromHeaders(await headers());
   const user = await getCurrentUser();
