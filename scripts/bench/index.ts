@@ -8,7 +8,7 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only]`: fills (or reuses) a realistic log on a real
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --naive-samples N]`: fills (or reuses) a realistic log on a real
  * PostgreSQL and measures the admin page's queries, the page over HTTP, the naive versions of
  * the same queries, the sign-in path and the log's write rate. The last line is JSON.
  */
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "50" },
     "skip-http": { type: "boolean", default: false },
     "queries-only": { type: "boolean", default: false },
+    "naive-samples": { type: "string", default: "10" },
   },
 });
 const rows = Number(args.rows);
@@ -124,7 +125,7 @@ async function main() {
       const { query } = parseAccountLogQuery(shape.params);
       const count = (await findAccountLogs(query)).numberOfLogs;
       const ours = await measure(() => findAccountLogs(query), { samples });
-      const naive = shape.naive ? await measure(() => shape.naive!(db), { warmup: 1, samples: Math.min(samples, 10) }) : undefined;
+      const naive = shape.naive ? await measure(() => shape.naive!(db), { warmup: 1, samples: Math.min(samples, Number(args["naive-samples"])) }) : undefined;
       results[shape.name] = {
         ...ours,
         count,

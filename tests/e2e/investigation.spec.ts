@@ -68,7 +68,9 @@ test("filters by result, time and address from the form, in the URL, with an exa
 });
 
 test("the filters work without JavaScript, and times typed without an offset are read in the viewer's zone", async ({ browser }) => {
-  const noScript = await adminPage(browser, { javaScriptEnabled: false });
+  // Signed in with JavaScript (the sign-in form needs it), then the same session without.
+  const signedIn = await adminPage(browser);
+  const noScript = await (await browser.newContext({ javaScriptEnabled: false, storageState: await signedIn.context().storageState() })).newPage();
   await noScript.goto("/admin/account-logs");
   await noScript.getByLabel("Search by username").fill('"heidi"');
   await noScript.getByRole("checkbox", { name: "login_successful" }).check();
