@@ -245,8 +245,11 @@ export async function rowIdsStatement(
     await executor.execute(streamsOf(sql``, PER_USERNAME_PROBE_LIMIT + 1)),
   );
   if (streams.length === 0) return undefined;
-  // Many streams: matches are common, so walking the ID index from the cursor finds them soon.
-  if (streams.length > PER_USERNAME_PROBE_LIMIT) return indexWalk();
+  // Many streams: matches are common, so walking an index from the cursor finds them soon: the
+  // results' own indexes when results are chosen (they skip the other results), else the IDs.
+  if (streams.length > PER_USERNAME_PROBE_LIMIT) {
+    return byPair ? merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`], false, true) : indexWalk();
+  }
   const source = byPair
     ? sql`unnest(${intArray(streams.map((s) => Number(s.username_key)))}, ${textArray(streams.map((s) => s.result!))})`
     : sql`unnest(${intArray(streams.map((s) => Number(s.id)))})`;

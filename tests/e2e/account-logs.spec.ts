@@ -80,7 +80,7 @@ test("the how-to's steps: menu, Number of Logs, search, shared URL, six columns"
   await expect(copied.getByLabel("Search by username")).toHaveValue("ERIN");
 
   // Step 5: the six columns, the loopback IP and parsed metadata.
-  await expect(admin.locator("thead th")).toHaveText(["ID", "Username", "Time", "Result", "IP Address", "Metadata"]);
+  await expect(admin.getByTestId("log-table").locator("thead th")).toHaveText(["ID", "Username", "Time", "Result", "IP Address", "Metadata"]);
   const first = rows.first();
   await expect(first.locator("td").nth(0)).toHaveText(/^\d+$/);
   await expect(first.locator("td").nth(2)).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \S+$/);

@@ -54,8 +54,8 @@ test("an admin exports the current search as CSV and JSON; the files carry the c
   const exportRows = admin.getByTestId("log-table").locator("tbody tr", { hasText: "logs_exported" });
   await expect(exportRows).toHaveCount(2);
   await exportRows.first().locator("summary").click();
-  await expect(exportRows.first()).toContainText("JSON, search “grace”");
-  await expect(exportRows.nth(1)).toContainText("CSV, search “grace”", { useInnerText: false });
+  await expect(exportRows.first()).toContainText("JSON, usernames containing “grace”");
+  await expect(exportRows.nth(1)).toContainText("CSV, usernames containing “grace”", { useInnerText: false });
 });
 
 test("a non-admin's export request is refused, with no log data, and the refusal is logged", async ({ browser, request }) => {
