@@ -36,7 +36,12 @@ export function LoginForm({ callbackPath, initialError }: { callbackPath: string
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+    // POST, never GET: without JavaScript a GET would put the password in the URL, the history
+    // and server logs. Such a post lacks NextAuth's CSRF token and is refused (and logged).
+    <form onSubmit={onSubmit} method="post" action="/api/auth/callback/credentials" className="space-y-4" noValidate>
+      <noscript>
+        <p className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900">Signing in needs JavaScript turned on in your browser.</p>
+      </noscript>
       <div>
         <label htmlFor="username" className="block text-sm font-medium">
           Username

@@ -41,3 +41,20 @@ test("a wrong password shows an error and an empty form is refused the same way"
 test("the sign-in works whatever the case and width of the username", async ({ page }) => {
   await signInExpectingSuccess(page, " ＡＬＩＣＥ", USERS.alice.password, "alice");
 });
+
+test("without JavaScript the sign-in form says it needs it, and never puts the password in a URL", async ({ browser }) => {
+  const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  const urls: string[] = [];
+  page.on("request", (request) => urls.push(request.url()));
+  await page.goto("/login");
+  await expect(page.getByText("Signing in needs JavaScript turned on in your browser.")).toBeVisible();
+  await page.getByLabel("Username").fill(ADMIN.username);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState();
+  expect(urls.length).toBeGreaterThan(1);
+  for (const url of urls) expect(url).not.toContain(encodeURIComponent(ADMIN.password));
+  for (const url of urls) expect(url).not.toContain(ADMIN.password);
+  await page.goto("/admin/account-logs");
+  await expect(page).toHaveURL(/\/login/);
+});
