@@ -207,37 +207,45 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
       {buckets.length > 0 && (
         <details className="mt-2">
           <summary className="cursor-pointer text-blue-800 underline">Chart data</summary>
-          <table className="mt-1 text-left text-xs tabular-nums">
-            <caption className="sr-only">{caption}</caption>
-            <thead>
-              <tr>
-                <th scope="col" className="pr-4 font-semibold">
-                  Period (UTC)
-                </th>
-                <th scope="col" className="pr-4 text-right font-semibold">
-                  Successes
-                </th>
-                <th scope="col" className="pr-4 text-right font-semibold">
-                  Failures
-                </th>
-                <th scope="col" className="text-right font-semibold">
-                  Total
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {buckets.map((bucket) => (
-                <tr key={bucket.start.toISOString()}>
-                  <th scope="row" className="pr-4 font-normal">
-                    {bucketPeriod(bucket)}
+          {/* Scrolls sideways on a narrow screen, and takes focus so the keyboard can scroll it. */}
+          <div
+            role="region"
+            aria-label="Chart data"
+            tabIndex={0}
+            className="relative mt-1 overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600"
+          >
+            <table className="text-left text-xs tabular-nums">
+              <caption className="sr-only">{caption}</caption>
+              <thead>
+                <tr>
+                  <th scope="col" className="pr-4 font-semibold">
+                    Period (UTC)
                   </th>
-                  <td className="pr-4 text-right">{count(bucket.successes)}</td>
-                  <td className="pr-4 text-right">{count(bucket.failures)}</td>
-                  <td className="text-right">{count(bucket.successes + bucket.failures)}</td>
+                  <th scope="col" className="pr-4 text-right font-semibold">
+                    Successes
+                  </th>
+                  <th scope="col" className="pr-4 text-right font-semibold">
+                    Failures
+                  </th>
+                  <th scope="col" className="text-right font-semibold">
+                    Total
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {buckets.map((bucket) => (
+                  <tr key={bucket.start.toISOString()}>
+                    <th scope="row" className="pr-4 font-normal">
+                      {bucketPeriod(bucket)}
+                    </th>
+                    <td className="pr-4 text-right">{count(bucket.successes)}</td>
+                    <td className="pr-4 text-right">{count(bucket.failures)}</td>
+                    <td className="text-right">{count(bucket.successes + bucket.failures)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </details>
       )}
     </figure>

@@ -35,7 +35,13 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
         )}
         <p data-testid="lock-verdict">{assessment.summary}</p>
         {account.failures.length > 0 && (
-          <div className="overflow-x-auto">
+          // Focusable so the keyboard can scroll it on a narrow screen: the table holds no links.
+          <div
+            role="region"
+            aria-label={`Wrong passwords that locked ${account.username}`}
+            tabIndex={0}
+            className="relative overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600"
+          >
             <table className="min-w-full text-left text-xs">
               <caption className="sr-only">Wrong passwords that locked {account.username}, newest first</caption>
               <thead>

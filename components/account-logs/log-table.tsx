@@ -19,10 +19,14 @@ type Props = {
 
 const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] as const;
 
-/** Every value from the log is rendered as text by React: markup in a username stays text. */
+/**
+ * Every value from the log is rendered as text by React: markup in a username stays text. The
+ * table scrolls sideways on a narrow screen; its container is positioned so the visually hidden
+ * labels inside scroll with it instead of widening the page.
+ */
 export function LogTable({ rows, lockedUserIds, flagged, unlockAction }: Props) {
   return (
-    <div className="overflow-x-auto rounded border border-slate-200 bg-white">
+    <div className="relative overflow-x-auto rounded border border-slate-200 bg-white">
       <table className="min-w-full text-left text-sm" data-testid="log-table">
         <caption className="sr-only">Account log entries, newest first</caption>
         <thead className="bg-slate-100">

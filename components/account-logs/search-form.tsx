@@ -111,7 +111,7 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
           <div key={group.label} role="group" aria-label={group.label} className="text-sm">
             <p className="text-xs font-semibold text-slate-600 uppercase">{group.label}</p>
             {group.results.map((result) => (
-              <label key={result} className="mt-1 flex items-center gap-1.5">
+              <label key={result} className="flex min-h-6 items-center gap-1.5">
                 <input type="checkbox" name="result" value={result} defaultChecked={selected.has(result)} className="size-4" />
                 <span className="font-mono text-xs">{result}</span>
               </label>

@@ -19,4 +19,6 @@ export const USERS = {
   grace: { username: "grace", password: "grace-password-7777777" },
   heidi: { username: "heidi", password: "heidi-password-88888888" },
   ivan: { username: "ivan", password: "ivan-password-999999999" },
+  kate: { username: "kate", password: "kate-password-1010101010" },
+  leo: { username: "leo", password: "leo-password-11111111111" },
 } as const;
