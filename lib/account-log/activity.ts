@@ -121,7 +121,9 @@ function chartRange(filters: AccountLogFilters, now: Date, defaultMs: number): C
 async function estimateRows(executor: Executor, filters: AccountLogFilters, { from, end }: ChartRange): Promise<number> {
   const [row] = rowsOf<{ search: string | number | null; total: string | number | null; in_range: string | number | null }>(
     await executor.execute(sql`
-      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernameMatches(filters)}) as search,
+      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${
+        filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${sql`array[${sql.join([0, ...filters.usernameKeys].map((key) => sql`${key}`), sql`, `)}]::int[]`})` : usernameMatches(filters)
+      }) as search,
         (select sum(${accountLogTotals.rowCount}) from ${accountLogTotals}) as total,
         (select sum(${accountLogHours.rowCount}) from ${accountLogHours}
           where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz) as in_range`),

@@ -2,7 +2,7 @@ import { count, desc, isNotNull, sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
 import { accountLogs, accountLogUsernames, users, type AccountLog, type UserRole } from "@/db/schema";
 import type { AccountLogQuery } from "./search-params";
-import { countLogs, idSpanOf, rowIdsStatement } from "./selection";
+import { countLogs, idSpanOf, resolveUsernameKeys, rowIdsStatement } from "./selection";
 
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
@@ -17,18 +17,18 @@ export async function findAccountLogs(query: AccountLogQuery, executor?: Executo
   const db = executor ?? (await getDb());
   const { before, after, size } = query;
   const towardsNewer = after !== undefined;
-  const span = await idSpanOf(db, query);
-  const [numberOfLogs, ids] = await Promise.all([
-    countLogs(db, query, span),
-    rowIdsStatement(db, query, span, { before, after, limit: size + 1 }),
-  ]);
-  const rows = ids
-    ? await db
-        .select()
-        .from(accountLogs)
-        .where(sql`${accountLogs.id} in (${ids})`)
-        .orderBy(towardsNewer ? accountLogs.id : desc(accountLogs.id))
-    : [];
+  const [span, filters] = await Promise.all([idSpanOf(db, query), resolveUsernameKeys(db, query)]);
+  const readRows = async () => {
+    const ids = await rowIdsStatement(db, filters, span, { before, after, limit: size + 1 });
+    if (!ids) return [];
+    return db
+      .select()
+      .from(accountLogs)
+      .where(sql`${accountLogs.id} in (${ids})`)
+      .orderBy(towardsNewer ? accountLogs.id : desc(accountLogs.id));
+  };
+  // The count and the rows at once, each on its own connection.
+  const [numberOfLogs, rows] = await Promise.all([countLogs(db, filters, span), readRows()]);
 
   const hasMore = rows.length > size;
   const page = rows.slice(0, size);

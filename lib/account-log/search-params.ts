@@ -27,6 +27,8 @@ export type AccountLogFilters = {
   ip?: string;
   /** The viewer's time zone, for reading and showing times without an offset. */
   tz?: string;
+  /** Not from the URL: the search's username keys once looked up, when there are few. */
+  usernameKeys?: number[];
 };
 
 export type AccountLogQuery = AccountLogFilters & { before?: number; after?: number; size: number };

@@ -34,6 +34,35 @@ export function usernameMatches({ q, exact }: Pick<AccountLogFilters, "q" | "exa
  */
 export type IdSpan = { lo: number; hi: number; outsideBelow: number; outsideAbove: number; newestId: number } | null;
 
+/**
+ * The username keys a search selects, looked up once per page when there are few, so the
+ * statements that follow compare keys instead of repeating the substring search.
+ */
+export async function resolveUsernameKeys(executor: Executor, filters: AccountLogFilters): Promise<AccountLogFilters> {
+  if (!filters.q || filters.usernameKeys) return filters;
+  const keys = await executor
+    .select({ id: accountLogUsernames.id })
+    .from(accountLogUsernames)
+    .where(usernameMatches(filters))
+    .limit(PER_USERNAME_PROBE_LIMIT + 1);
+  return keys.length > PER_USERNAME_PROBE_LIMIT ? filters : { ...filters, usernameKeys: keys.map((key) => key.id) };
+}
+
+// A zero key never exists: it keeps the array literal typed when the search matches nobody.
+const keyArray = (keys: readonly number[]) => sql`array[${sql.join([0, ...keys].map((key) => sql`${key}`), sql`, `)}]::int[]`;
+
+/** A condition on `account_log_usernames` for the search. */
+function usernamesWhere(filters: AccountLogFilters): SQL {
+  return filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${keyArray(filters.usernameKeys)})` : usernameMatches(filters);
+}
+
+/** A condition that a username key column belongs to the search. */
+function keyOfSearch(column: SQL, filters: AccountLogFilters): SQL {
+  return filters.usernameKeys
+    ? sql`${column} = any(${keyArray(filters.usernameKeys)})`
+    : sql`${column} in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`;
+}
+
 const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** A list as an array literal: `unnest` of it stays a scan, where a one-row VALUES would be folded into a constant. */
 const textArray = (values: readonly string[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
@@ -92,7 +121,7 @@ export function rowConditions(
   if (filters.to && byTime) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
   if (filters.ip) conditions.push(filters.ip.includes("/") ? sql`l.ip <<= ${filters.ip}::inet` : sql`l.ip = ${filters.ip}::inet`);
   if (filters.q && !byUsername) {
-    conditions.push(sql`l.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`);
+    conditions.push(keyOfSearch(sql`l.username_key`, filters));
   }
   if (filters.results.length && !byResult) conditions.push(resultIn(sql`l.result`, filters.results));
   return conditions;
@@ -103,13 +132,13 @@ function countersTotal(filters: AccountLogFilters): SQL {
   const { q, results } = filters;
   if (!q && !results.length) return sql`(select coalesce(sum(${accountLogTotals.rowCount}), 0) from ${accountLogTotals})`;
   if (!results.length) {
-    return sql`(select coalesce(sum(${accountLogUsernames.rowCount}), 0) from ${accountLogUsernames} where ${usernameMatches(filters)})`;
+    return sql`(select coalesce(sum(${accountLogUsernames.rowCount}), 0) from ${accountLogUsernames} where ${usernamesWhere(filters)})`;
   }
   const resultsOnly = resultIn(sql`${accountLogHours.result}`, results);
   if (!q) return sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} where ${resultsOnly})`;
   return sql`(select coalesce(sum(r.row_count), 0) from ${accountLogUsernameResults} r
     where ${resultIn(sql`r.result`, results)}
-      and r.username_key in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)}))`;
+      and ${keyOfSearch(sql`r.username_key`, filters)})`;
 }
 
 /** The exact number of rows the filters select. */
@@ -232,8 +261,8 @@ export async function rowIdsStatement(
     byPair
       ? sql`select r.username_key, r.result from ${accountLogUsernameResults} r
           join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
-          where ${usernameMatches(filters)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
-      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)} ${order} limit ${streamLimit}`;
+          where ${usernamesWhere(filters)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
+      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernamesWhere(filters)} ${order} limit ${streamLimit}`;
 
   if (before === undefined && after === undefined && !filters.from && !filters.to) {
     // The first page's rows can only come from the `limit` streams with the newest rows: each
