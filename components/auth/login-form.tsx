@@ -2,13 +2,19 @@
 
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useSyncExternalStore, useState, type FormEvent } from "react";
 import { signInErrorMessage } from "@/lib/account-log/lockout";
 
 export function LoginForm({ callbackPath, initialError }: { callbackPath: string; initialError?: string }) {
   const router = useRouter();
   const [error, setError] = useState(initialError);
   const [pending, setPending] = useState(false);
+  // False in the server's HTML, true once the browser runs the form's script.
+  const scripted = useSyncExternalStore(
+    () => () => {},
+    () => true,
+    () => false,
+  );
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -39,9 +45,9 @@ export function LoginForm({ callbackPath, initialError }: { callbackPath: string
     // POST, never GET: without JavaScript a GET would put the password in the URL, the history
     // and server logs. Such a post lacks NextAuth's CSRF token and is refused (and logged).
     <form onSubmit={onSubmit} method="post" action="/api/auth/callback/credentials" className="space-y-4" noValidate>
-      <noscript>
+      {!scripted && (
         <p className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900">Signing in needs JavaScript turned on in your browser.</p>
-      </noscript>
+      )}
       <div>
         <label htmlFor="username" className="block text-sm font-medium">
           Username

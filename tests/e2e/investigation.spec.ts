@@ -81,10 +81,11 @@ test("the filters work without JavaScript, and times typed without an offset are
 
   const kolkata = await adminPage(browser, { timezoneId: "Asia/Kolkata" });
   await kolkata.goto("/admin/account-logs");
-  await expect(kolkata.getByText("Times are read and shown in Asia/Kolkata.")).toBeVisible();
+  // Chromium names India's zone by its older name.
+  await expect(kolkata.getByText(/^Times are read and shown in Asia\/(Kolkata|Calcutta)\.$/)).toBeVisible();
   await kolkata.getByLabel("From").fill("2026-01-01T05:30");
   await kolkata.getByRole("button", { name: "Search" }).click();
-  await expect(kolkata).toHaveURL(/tz=Asia%2FKolkata/);
+  await expect(kolkata).toHaveURL(/tz=Asia%2F(Kolkata|Calcutta)/);
   // 05:30 in Kolkata is midnight UTC; the box shows it back in Kolkata's time.
   await expect(kolkata.getByLabel("From")).toHaveValue("2026-01-01T05:30");
   const href = await kolkata.getByRole("link", { name: "Newest" }).getAttribute("href");
