@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { accountLogHours, accountLogTotals, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { idSpanOf, rowConditions, usernameMatches } from "./selection";
+import { idSpanOf, rowConditions, usernamesWhere } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -121,9 +121,7 @@ function chartRange(filters: AccountLogFilters, now: Date, defaultMs: number): C
 async function estimateRows(executor: Executor, filters: AccountLogFilters, { from, end }: ChartRange): Promise<number> {
   const [row] = rowsOf<{ search: string | number | null; total: string | number | null; in_range: string | number | null }>(
     await executor.execute(sql`
-      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${
-        filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${sql`array[${sql.join([0, ...filters.usernameKeys].map((key) => sql`${key}`), sql`, `)}]::int[]`})` : usernameMatches(filters)
-      }) as search,
+      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernamesWhere(filters)}) as search,
         (select sum(${accountLogTotals.rowCount}) from ${accountLogTotals}) as total,
         (select sum(${accountLogHours.rowCount}) from ${accountLogHours}
           where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz) as in_range`),

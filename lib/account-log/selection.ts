@@ -52,7 +52,7 @@ export async function resolveUsernameKeys(executor: Executor, filters: AccountLo
 const keyArray = (keys: readonly number[]) => sql`array[${sql.join([0, ...keys].map((key) => sql`${key}`), sql`, `)}]::int[]`;
 
 /** A condition on `account_log_usernames` for the search. */
-function usernamesWhere(filters: AccountLogFilters): SQL {
+export function usernamesWhere(filters: AccountLogFilters): SQL {
   return filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${keyArray(filters.usernameKeys)})` : usernameMatches(filters);
 }
 

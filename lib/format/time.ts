@@ -1,18 +1,10 @@
+import { localTimeOf } from "@/lib/account-log/time-zone";
+
 /** "2026-11-26 13:05:12 UTC": what the server renders, and what a page without JavaScript keeps. */
 export function formatUtc(at: Date): string {
   const iso = at.toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
-
-const WALL_CLOCK = {
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-  hourCycle: "h23",
-} as const;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -43,12 +35,12 @@ function zoneName(at: Date, timeZone: string, locale: string | undefined): strin
  * "GMT+5:30" in en-US). Falls back to UTC for a zone this runtime does not know.
  */
 export function formatInZone(at: Date, timeZone: string, locale?: string): string {
-  let parts: Intl.DateTimeFormatPart[];
+  let clock: ReturnType<typeof localTimeOf>;
   try {
-    parts = formatter(`clock|${timeZone}`, () => new Intl.DateTimeFormat("en-US", { ...WALL_CLOCK, timeZone })).formatToParts(at);
+    clock = localTimeOf(at, timeZone);
   } catch {
     return formatUtc(at);
   }
-  const field = (type: Intl.DateTimeFormatPartTypes) => parts.find((part) => part.type === type)?.value ?? "";
-  return `${field("year")}-${field("month")}-${field("day")} ${field("hour")}:${field("minute")}:${field("second")} ${zoneName(at, timeZone, locale)}`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${clock.year}-${pad(clock.month)}-${pad(clock.day)} ${pad(clock.hour)}:${pad(clock.minute)}:${pad(clock.second)} ${zoneName(at, timeZone, locale)}`;
 }
