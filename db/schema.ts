@@ -82,6 +82,11 @@ export const accountLogUsernames = pgTable(
     rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
     /** The newest log row of this username: which usernames can be on a search's first page. */
     lastId: bigint("last_id", { mode: "number" }),
+    /**
+     * The results this username's rows have had, one bit each in the order of
+     * `ACCOUNT_LOG_RESULTS` (new results go at the end): which results a search can skip.
+     */
+    resultsSeen: integer("results_seen").notNull().default(0),
   },
   (table) => [index("account_log_usernames_trgm_idx").using("gin", sql`${table.usernameNormalized} gin_trgm_ops`)],
 );
@@ -124,6 +129,40 @@ export const accountLogUsernameResults = pgTable(
   (table) => [primaryKey({ columns: [table.usernameKey, table.result] })],
 );
 
+/**
+ * Rows per address and result, like `accountLogUsernameResults` for usernames: exact counts for
+ * an address or network filter, and which address-result pairs a page reads.
+ */
+export const accountLogAddressResults = pgTable(
+  "account_log_address_results",
+  {
+    ip: inet("ip").notNull(),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull(),
+    lastId: bigint("last_id", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.ip, table.result] })],
+);
+
+/**
+ * Where a time bound falls among the IDs, in one index probe each (`docs/investigation.md`).
+ * A ceiling is the newest ID among rows of its hour or earlier; only hours that raise it are
+ * kept, so the newest ceiling at or before an hour answers for that hour.
+ */
+export const accountLogHourCeilings = pgTable("account_log_hour_ceilings", {
+  hour: timestamp("hour", { withTimezone: true }).primaryKey(),
+  lastId: bigint("last_id", { mode: "number" }).notNull(),
+});
+
+/**
+ * A floor is the oldest ID among rows of its hour or later; only hours that lower it are kept
+ * (an hour newer than every row so far), so the oldest floor at or after an hour answers for it.
+ */
+export const accountLogHourFloors = pgTable("account_log_hour_floors", {
+  hour: timestamp("hour", { withTimezone: true }).primaryKey(),
+  firstId: bigint("first_id", { mode: "number" }).notNull(),
+});
+
 export const accountLogs = pgTable(
   "account_logs",
   {
@@ -165,9 +204,10 @@ export const accountLogs = pgTable(
     index("account_logs_user_failures_idx")
       .on(table.userId, table.id)
       .where(sql`${table.result} = 'login_failed_wrong_password'`),
-    // Filters by result and by address or network, newest first.
+    // Filters by result, and by address or network (one ordered scan per address and result),
+    // newest first.
     index("account_logs_result_id_idx").on(table.result, table.id),
-    index("account_logs_ip_id_idx").on(table.ip, table.id),
+    index("account_logs_ip_result_id_idx").on(table.ip, table.result, table.id),
     // Sign-ins from a new address or country, for "Needs attention": a small index.
     index("account_logs_new_place_idx")
       .on(table.id)

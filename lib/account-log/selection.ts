@@ -1,19 +1,32 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
-import { accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames } from "@/db/schema";
+import {
+  accountLogAddressResults,
+  accountLogHourCeilings,
+  accountLogHourFloors,
+  accountLogHours,
+  accountLogTotals,
+  accountLogUsernameResults,
+  accountLogUsernames,
+  ACCOUNT_LOG_RESULTS,
+  type AccountLogResult,
+} from "@/db/schema";
 import { escapeLike, type AccountLogFilters } from "./search-params";
 
 /**
  * How the log is read for a set of filters, exactly and without scanning it:
  * - counts come from counters the insert trigger keeps (per username, per username and result,
- *   per hour and result), plus at most two partial hours counted row by row;
- * - rows come newest first from ordered index scans (one per username, username and result, or
- *   result) merged, or from one walk of an index, always by keyset on the ID;
- * - a time range becomes the span of IDs its hours hold, so old ranges cost no more than new ones.
+ *   per address and result, per hour and result), plus at most two partial hours counted row
+ *   by row;
+ * - rows come newest first from ordered index scans (one per username, username and result,
+ *   address and result, or result) merged, or from one walk of an index, always by keyset on
+ *   the ID;
+ * - a time range becomes a span of IDs, found in the hour ceilings and floors, so old ranges
+ *   cost no more than new ones.
  */
 
-/** Above this many matching usernames (or username-result pairs), one index walk beats a probe each. */
-export const PER_USERNAME_PROBE_LIMIT = 200;
+/** Above this many streams (usernames, or username-result or address-result pairs), one index walk beats a probe each. */
+export const PER_STREAM_PROBE_LIMIT = 200;
 
 const HOUR_MS = 3_600_000;
 
@@ -29,23 +42,35 @@ export function usernameMatches({ q, exact }: Pick<AccountLogFilters, "q" | "exa
 /**
  * The IDs a time range's rows lie between (`lo`–`hi`), and within them the IDs no row outside the
  * range can have (strictly between `outsideBelow` and `outsideAbove`), so counting those needs no
- * look at each row's time; null when the range's hours hold no row. IDs follow time closely,
+ * look at each row's time; null when no row can be in the range. IDs follow time closely,
  * so in practice only a partial hour at each end is checked row by row.
  */
 export type IdSpan = { lo: number; hi: number; outsideBelow: number; outsideAbove: number; newestId: number } | null;
 
+/** A result's bit in `account_log_usernames.results_seen`: its place in the list of results. */
+export const resultBit = (result: AccountLogResult) => 1 << ACCOUNT_LOG_RESULTS.indexOf(result);
+
 /**
- * The username keys a search selects, looked up once per page when there are few, so the
- * statements that follow compare keys instead of repeating the substring search.
+ * What a search selects, looked up once per page: its username keys when there are few, so the
+ * statements that follow compare keys instead of repeating the substring search; and, with
+ * results, only the results its usernames have ever had, so a result that only other usernames
+ * have (an attack on unknown names, say) is not walked row by row.
  */
 export async function resolveUsernameKeys(executor: Executor, filters: AccountLogFilters): Promise<AccountLogFilters> {
   if (!filters.q || filters.usernameKeys) return filters;
-  const keys = await executor
-    .select({ id: accountLogUsernames.id })
-    .from(accountLogUsernames)
-    .where(usernameMatches(filters))
-    .limit(PER_USERNAME_PROBE_LIMIT + 1);
-  return keys.length > PER_USERNAME_PROBE_LIMIT ? filters : { ...filters, usernameKeys: keys.map((key) => key.id) };
+  const matches = usernameMatches(filters);
+  const [row] = rowsOf<{ keys: (number | string)[]; seen: number | string | null }>(
+    await executor.execute(sql`
+      select array(select ${accountLogUsernames.id} from ${accountLogUsernames} where ${matches} limit ${PER_STREAM_PROBE_LIMIT + 1}) as keys,
+        ${filters.results.length ? sql`(select bit_or(${accountLogUsernames.resultsSeen}) from ${accountLogUsernames} where ${matches})` : sql`null`} as seen`),
+  );
+  const keys = (row?.keys ?? []).map(Number);
+  const resolved = keys.length > PER_STREAM_PROBE_LIMIT ? filters : { ...filters, usernameKeys: keys };
+  if (!filters.results.length) return resolved;
+  const seen = Number(row?.seen ?? 0);
+  const results = filters.results.filter((result) => (seen & resultBit(result)) !== 0);
+  // No selected result was ever had by these usernames: nothing matches.
+  return results.length ? { ...resolved, results } : { ...resolved, usernameKeys: [] };
 }
 
 // A zero key never exists: it keeps the array literal typed when the search matches nobody.
@@ -68,36 +93,37 @@ const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 const textArray = (values: readonly string[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
 const intArray = (values: readonly number[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::int[]`;
 const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
-
-function hourConditions(filters: AccountLogFilters): SQL[] {
-  const conditions: SQL[] = [];
-  if (filters.from) conditions.push(sql`${accountLogHours.hour} >= ${iso(floorHour(filters.from))}`);
-  if (filters.to) conditions.push(sql`${accountLogHours.hour} < ${iso(filters.to)}`);
-  if (filters.results.length) conditions.push(resultIn(sql`${accountLogHours.result}`, filters.results));
-  return conditions;
-}
+/** An address column within the filter's address or network. */
+const addressIn = (column: SQL, ip: string) => (ip.includes("/") ? sql`${column} <<= ${ip}::inet` : sql`${column} = ${ip}::inet`);
 
 const floorHour = (date: Date) => new Date(Math.floor(date.getTime() / HOUR_MS) * HOUR_MS);
 const where = (conditions: SQL[]) => (conditions.length ? sql`where ${sql.join(conditions, sql` and `)}` : sql``);
 
-/** The ID span of a time range (undefined without one), from the hourly counters. */
+/**
+ * The ID span of a time range (undefined without one): four index probes of the hour ceilings
+ * and floors, whatever the range's length or age. The span ignores results: it bounds the IDs,
+ * and the statements that read it apply the results.
+ */
 export async function idSpanOf(executor: Executor, filters: AccountLogFilters): Promise<IdSpan | undefined> {
-  if (!filters.from && !filters.to) return undefined;
-  const results = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
-  // Rows before the range are in its first hour or earlier ones; rows after it in its last
-  // hour or later ones (only rows with the selected results matter).
-  const below = filters.from
-    ? sql`(select max(${accountLogHours.maxId}) from ${accountLogHours} ${where([sql`${accountLogHours.hour} <= ${iso(floorHour(filters.from))}`, ...results])})`
-    : sql`null::bigint`;
-  const above = filters.to
-    ? sql`(select min(${accountLogHours.minId}) from ${accountLogHours} ${where([sql`${accountLogHours.hour} >= ${iso(floorHour(filters.to))}`, ...results])})`
-    : sql`null::bigint`;
+  const { from, to } = filters;
+  if (!from && !to) return undefined;
+  // A row's hour is at or before its time: rows at or after an instant lie in hours from its
+  // hour on; rows before it, in hours that start before it.
+  const floorFrom = (instant: Date) =>
+    sql`(select ${accountLogHourFloors.firstId} from ${accountLogHourFloors} where ${accountLogHourFloors.hour} >= ${iso(floorHour(instant))}
+      order by ${accountLogHourFloors.hour} limit 1)`;
+  const ceilingBefore = (instant: Date) =>
+    sql`(select ${accountLogHourCeilings.lastId} from ${accountLogHourCeilings} where ${accountLogHourCeilings.hour} < ${iso(instant)}
+      order by ${accountLogHourCeilings.hour} desc limit 1)`;
   const [span] = rowsOf<Record<"lo" | "hi" | "below" | "above" | "newest", string | number | null>>(
     await executor.execute(sql`
-      select s.lo, s.hi, ${below} as below, ${above} as above, (select max(id) from account_logs) as newest
-      from (select min(${accountLogHours.minId}) as lo, max(${accountLogHours.maxId}) as hi from ${accountLogHours} ${where(hourConditions(filters))}) s`),
+      select ${from ? floorFrom(from) : sql`(select min(id) from account_logs)`} as lo,
+        ${to ? ceilingBefore(to) : sql`(select max(id) from account_logs)`} as hi,
+        ${from ? ceilingBefore(from) : sql`null::bigint`} as below,
+        ${to ? floorFrom(to) : sql`null::bigint`} as above,
+        (select max(id) from account_logs) as newest`),
   );
-  if (span?.lo == null || span.hi == null) return null;
+  if (span?.lo == null || span.hi == null || Number(span.lo) > Number(span.hi)) return null;
   const lo = Number(span.lo);
   const hi = Number(span.hi);
   return {
@@ -113,13 +139,18 @@ export async function idSpanOf(executor: Executor, filters: AccountLogFilters): 
 export function rowConditions(
   filters: AccountLogFilters,
   span: IdSpan | undefined,
-  { byUsername, byResult, byTime = true }: { byUsername: boolean; byResult: boolean; byTime?: boolean },
+  {
+    byUsername,
+    byResult,
+    byAddress = false,
+    byTime = true,
+  }: { byUsername: boolean; byResult: boolean; byAddress?: boolean; byTime?: boolean },
 ): SQL[] {
   const conditions: SQL[] = [];
   if (span && byTime) conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
   if (filters.from && byTime) conditions.push(sql`l.occurred_at >= ${iso(filters.from)}`);
   if (filters.to && byTime) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
-  if (filters.ip) conditions.push(filters.ip.includes("/") ? sql`l.ip <<= ${filters.ip}::inet` : sql`l.ip = ${filters.ip}::inet`);
+  if (filters.ip && !byAddress) conditions.push(addressIn(sql`l.ip`, filters.ip));
   if (filters.q && !byUsername) {
     conditions.push(keyOfSearch(sql`l.username_key`, filters));
   }
@@ -141,13 +172,23 @@ function countersTotal(filters: AccountLogFilters): SQL {
       and ${keyOfSearch(sql`r.username_key`, filters)})`;
 }
 
+/** The address-result pairs (alias `a`) an address or network and the results select. */
+function addressPairs(filters: AccountLogFilters): SQL {
+  const conditions = [addressIn(sql`a.ip`, filters.ip!), ...(filters.results.length ? [resultIn(sql`a.result`, filters.results)] : [])];
+  return sql`(select * from ${accountLogAddressResults} a ${where(conditions)}) a`;
+}
+
 /** The exact number of rows the filters select. */
 export async function countLogs(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<number> {
   if (span === null) return 0;
   const { q } = filters;
   let statement: SQL;
+  // An address without a search is counted per address and result, like a search per username.
+  const byAddress = Boolean(filters.ip && !q);
   if (!filters.ip && span === undefined) {
     statement = sql`select ${countersTotal(filters)} as n`;
+  } else if (byAddress && span === undefined) {
+    statement = sql`select (select coalesce(sum(a.row_count), 0) from ${addressPairs(filters)}) as n`;
   } else if (!filters.ip && !q) {
     statement = countByHours(filters);
   } else if (!span) {
@@ -167,9 +208,29 @@ export async function countLogs(executor: Executor, filters: AccountLogFilters, 
       // outside the inner IDs, reads fewer index entries.
       // One statement, so a row written meanwhile is either in every part or in none.
       statement = sql`select ${countersTotal(filters)} - ${eachEdge(others)} + ${eachEdge(timed)} as n`;
+    } else if (byAddress) {
+      // One index-only count per address and result, each within the inner IDs.
+      statement = sql`select (select coalesce(sum(c.n), 0) from ${addressPairs(filters)}
+        cross join lateral (select count(*) as n from account_logs l
+          where l.ip = a.ip and l.result = a.result and l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove}) c)
+        + ${eachEdge(timed)} as n`;
     } else {
-      const inner = [sql`l.id > ${span.outsideBelow}`, sql`l.id < ${span.outsideAbove}`, ...others];
-      statement = sql`select (select count(*) from account_logs l ${where(inner)}) + ${eachEdge(timed)} as n`;
+      const innerIds = [sql`l.id > ${span.outsideBelow}`, sql`l.id < ${span.outsideAbove}`];
+      let inner = sql`(select count(*) from account_logs l ${where([...innerIds, ...others])})`;
+      if (q && !filters.usernameKeys && filters.results.length && !filters.ip) {
+        // A search of many usernames with results: when the results are a small part of the
+        // span (the hourly counters say), read their IDs from the (result, id) index alone and
+        // look up only those rows, rather than every row of the span.
+        const resultsInSpan = sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours}
+          where ${accountLogHours.hour} >= ${iso(floorHour(filters.from ?? new Date(0)))}
+            ${filters.to ? sql`and ${accountLogHours.hour} < ${iso(filters.to)}` : sql``}
+            and ${resultIn(sql`${accountLogHours.result}`, filters.results)})`;
+        const candidates = sql`(select l.id from account_logs l ${where([...innerIds, resultIn(sql`l.result`, filters.results)])})`;
+        const fewFirst = sql`(with candidates as materialized ${candidates}
+          select count(*) from account_logs l where l.id in (select id from candidates) and ${keyOfSearch(sql`l.username_key`, filters)})`;
+        inner = sql`(case when ${resultsInSpan} * 10 < ${innerWidth} then ${fewFirst} else ${inner} end)`;
+      }
+      statement = sql`select ${inner} + ${eachEdge(timed)} as n`;
     }
   }
   const [row] = rowsOf<{ n: string | number | null }>(await executor.execute(statement));
@@ -228,31 +289,55 @@ export async function rowIdsStatement(
   const towardsNewer = after !== undefined;
   const direction = towardsNewer ? sql`asc` : sql`desc`;
   const cursor = towardsNewer ? [sql`l.id > ${after}`] : before !== undefined ? [sql`l.id < ${before}`] : [];
-  const walk = (byUsername: boolean, byResult: boolean, extra: SQL[] = []) => [
-    ...extra,
-    ...cursor,
-    ...rowConditions(filters, span, { byUsername, byResult }),
-  ];
-  const indexWalk = () => sql`select l.id from account_logs l ${where(walk(false, false))} order by l.id ${direction} limit ${limit}`;
+  type Scans = { byUsername: boolean; byResult: boolean; byAddress?: boolean };
+  const walk = (scans: Scans, extra: SQL[] = []) => [...extra, ...cursor, ...rowConditions(filters, span, scans)];
+  const indexWalk = () =>
+    sql`select l.id from account_logs l ${where(walk({ byUsername: false, byResult: false }))} order by l.id ${direction} limit ${limit}`;
   // One ordered scan per stream (`k`), merged: each stops after `limit` rows.
   // The stream's own columns lead the ORDER BY (constant within it), which names the index to
   // read in order; by ID alone the planner may walk the whole ID index instead.
-  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], byUsername: boolean, byResult: boolean) => {
-    const order = [...(byUsername ? [sql`l.username_key`] : []), ...(byResult ? [sql`l.result`] : []), sql`l.id`];
+  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], scans: Scans) => {
+    const order = [
+      ...(scans.byAddress ? [sql`l.ip`] : []),
+      ...(scans.byUsername ? [sql`l.username_key`] : []),
+      ...(scans.byResult ? [sql`l.result`] : []),
+      sql`l.id`,
+    ];
     return sql`
     select l.id from ${streams} as k(${streamColumns})
     cross join lateral (
-      select l.id from account_logs l ${where(walk(byUsername, byResult, match))}
+      select l.id from account_logs l ${where(walk(scans, match))}
       order by ${sql.join(order.map((column) => sql`${column} ${direction}`), sql`, `)} limit ${limit}
     ) l
     order by l.id ${direction} limit ${limit}`;
   };
 
   const { q, results } = filters;
-  // With an address, its (ip, id) index narrows the most; the planner combines the rest.
+  const firstPage = before === undefined && after === undefined;
+  // The span as a range of the (result, id) index too: by the ID range alone, the planner may
+  // walk the primary key through every other result's rows.
+  const resultSpan = span ? [sql`(l.result, l.id) between (k.result, ${span.lo}) and (k.result, ${span.hi})`] : [];
+  const byResults = () =>
+    merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`, ...resultSpan], { byUsername: false, byResult: true });
+  if (filters.ip && !q) {
+    const byPairs = (source: SQL) =>
+      merged(source, sql`ip, result`, [sql`l.ip = k.ip`, sql`l.result = k.result`], { byUsername: false, byResult: true, byAddress: true });
+    // As for usernames: a first page comes from the `limit` pairs with the newest rows.
+    if (firstPage && !filters.from && !filters.to) {
+      return byPairs(sql`(select a.ip, a.result from ${addressPairs(filters)} order by a.last_id desc limit ${limit})`);
+    }
+    const pairs = rowsOf<{ ip: string; result: string }>(
+      await executor.execute(sql`select a.ip::text as ip, a.result from ${addressPairs(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+    );
+    if (pairs.length === 0) return undefined;
+    if (pairs.length > PER_STREAM_PROBE_LIMIT) return results.length ? byResults() : indexWalk();
+    const addresses = sql`array[${sql.join(pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[]`;
+    return byPairs(sql`unnest(${addresses}, ${textArray(pairs.map((pair) => pair.result))})`);
+  }
+  // With an address and a search, the planner combines the indexes.
   if (filters.ip) return indexWalk();
   if (!q && !results.length) return indexWalk();
-  if (!q) return merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`], false, true);
+  if (!q) return byResults();
 
   const byPair = results.length > 0;
   const streamColumns = byPair ? sql`key, result` : sql`key`;
@@ -264,23 +349,23 @@ export async function rowIdsStatement(
           where ${usernamesWhere(filters)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
       : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernamesWhere(filters)} ${order} limit ${streamLimit}`;
 
-  if (before === undefined && after === undefined && !filters.from && !filters.to) {
+  if (firstPage && !filters.from && !filters.to) {
     // The first page's rows can only come from the `limit` streams with the newest rows: each
     // other stream has at least `limit` newer matches ahead of it.
     const newest = byPair ? sql`order by r.last_id desc` : sql`order by ${accountLogUsernames.lastId} desc nulls last`;
-    return merged(sql`(${streamsOf(newest, limit)})`, streamColumns, match, true, byPair);
+    return merged(sql`(${streamsOf(newest, limit)})`, streamColumns, match, { byUsername: true, byResult: byPair });
   }
   const streams = rowsOf<{ username_key?: number; id?: number; result?: string }>(
-    await executor.execute(streamsOf(sql``, PER_USERNAME_PROBE_LIMIT + 1)),
+    await executor.execute(streamsOf(sql``, PER_STREAM_PROBE_LIMIT + 1)),
   );
   if (streams.length === 0) return undefined;
   // Many streams: matches are common, so walking an index from the cursor finds them soon: the
   // results' own indexes when results are chosen (they skip the other results), else the IDs.
-  if (streams.length > PER_USERNAME_PROBE_LIMIT) {
-    return byPair ? merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`], false, true) : indexWalk();
+  if (streams.length > PER_STREAM_PROBE_LIMIT) {
+    return byPair ? byResults() : indexWalk();
   }
   const source = byPair
     ? sql`unnest(${intArray(streams.map((s) => Number(s.username_key)))}, ${textArray(streams.map((s) => s.result!))})`
     : sql`unnest(${intArray(streams.map((s) => Number(s.id)))})`;
-  return merged(source, streamColumns, match, true, byPair);
+  return merged(source, streamColumns, match, { byUsername: true, byResult: byPair });
 }

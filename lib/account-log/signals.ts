@@ -74,31 +74,27 @@ const failedIn = sql.raw(`(${FAILED_SIGN_IN_RESULTS.map((result) => `'${result}'
 /**
  * What deserves a look in the last 24 hours: addresses spraying passwords across usernames,
  * accounts with bursts of failures, and sign-ins from new places. Each reads only the window's
- * rows, through the result index and the hourly counters' ID span.
+ * rows, through the result index and the window's ID span.
  */
 export async function findAttention(now = new Date(), executor?: Executor): Promise<Attention> {
   const db = executor ?? (await getDb());
   const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * 3_600_000);
   const window: AccountLogFilters = { term: "", q: "", exact: false, results: FAILED_SIGN_IN_RESULTS, from: since };
-  const [failureSpan, anySpan] = await Promise.all([
-    idSpanOf(db, window),
-    idSpanOf(db, { ...window, results: ["login_successful"] }),
-  ]);
-  const inWindow = (span: typeof failureSpan) =>
-    span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
+  const span = await idSpanOf(db, window);
+  const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
   const hour = sql`date_trunc('hour', l.occurred_at, 'UTC')`;
   const [spraying, bursts, newPlaces, newPlacesTotal] = await Promise.all([
     db.execute(sql`
       select host(l.ip) as ip, ${hour} as hour, count(distinct l.username_key) as usernames, count(*) as failures
       from account_logs l
-      where l.result in ${failedIn} and ${inWindow(failureSpan)} and l.ip is not null
+      where l.result in ${failedIn} and ${inWindow} and l.ip is not null
       group by 1, 2 having count(distinct l.username_key) >= ${SPRAYING_MIN_USERNAMES}
       order by usernames desc, hour desc limit ${SHOWN}`),
     db.execute(sql`
       select u.username_normalized as username, b.hour, b.failures from (
         select l.username_key, ${hour} as hour, count(*) as failures
         from account_logs l
-        where l.result in ${failedIn} and ${inWindow(failureSpan)}
+        where l.result in ${failedIn} and ${inWindow}
         group by 1, 2 having count(*) >= ${BURST_MIN_FAILURES}
       ) b join ${accountLogUsernames} u on u.id = b.username_key
       order by b.failures desc, b.hour desc limit ${SHOWN}`),
@@ -107,9 +103,9 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
         coalesce((l.metadata->'signals'->>'newIp')::boolean, false) as new_ip,
         coalesce((l.metadata->'signals'->>'newCountry')::boolean, false) as new_country
       from account_logs l
-      where (l.metadata->'signals') is not null and ${inWindow(anySpan)}
+      where (l.metadata->'signals') is not null and ${inWindow}
       order by l.id desc limit ${SHOWN}`),
-    db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow(anySpan)}`),
+    db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow}`),
   ]);
   return {
     since,

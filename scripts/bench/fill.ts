@@ -114,8 +114,30 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
     insert into account_log_username_results (username_key, result, row_count, last_id)
     select username_key, result, count(*), max(id) from account_logs group by 1, 2`);
   await db.execute(sql`
+    update account_log_usernames u set results_seen = s.bits
+    from (select username_key, bit_or(account_log_result_bit(result)) as bits from account_log_username_results group by 1) s
+    where u.id = s.username_key`);
+  await db.execute(sql`
     insert into account_log_hours (hour, result, row_count, min_id, max_id)
     select date_trunc('hour', occurred_at, 'UTC'), result, count(*), min(id), max(id) from account_logs group by 1, 2`);
+  await db.execute(sql`
+    insert into account_log_address_results (ip, result, row_count, last_id)
+    select ip, result, count(*), max(id) from account_logs where ip is not null group by 1, 2`);
+  // The same bounds as migration 0010 builds: ceilings beat every earlier hour, floors every later one.
+  await db.execute(sql`
+    insert into account_log_hour_ceilings (hour, last_id)
+    select hour, last_id from (
+      select hour, max(max_id) as last_id,
+        max(max(max_id)) over (order by hour rows between unbounded preceding and 1 preceding) as earlier
+      from account_log_hours group by hour) h
+    where earlier is null or last_id > earlier`);
+  await db.execute(sql`
+    insert into account_log_hour_floors (hour, first_id)
+    select hour, first_id from (
+      select hour, min(min_id) as first_id,
+        min(min(min_id)) over (order by hour desc rows between unbounded preceding and 1 preceding) as later
+      from account_log_hours group by hour) h
+    where later is null or first_id < later`);
   await db.execute(sql`
     update users set locked_at = now(), failed_attempts = 6
     where username_normalized in (${sql.join(VICTIMS.map((v) => sql`${accountName(v)}`), sql`, `)})`);

@@ -2,10 +2,11 @@ import ipaddr from "ipaddr.js";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb, rowsOf } from "@/db";
-import { accountLogs, type AccountLogResult } from "@/db/schema";
+import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogResult } from "@/db/schema";
 import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { resultBit } from "@/lib/account-log/selection";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -73,26 +74,29 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     const db = await getDb();
     const next = random(kind === "pglite" ? 7 : 11);
     const pick = <T,>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
-    const make = (username: string, at: number) => ({
+    const make = (username: string, at: number, ip = pick(IPS)) => ({
       username,
       usernameNormalized: username.toLowerCase(),
       result: pick(RESULTS),
-      ip: pick(IPS),
+      ip,
       occurredAt: new Date(at),
     });
     // Mostly in time order, as the app writes; then rows with earlier times written late (a
     // clock set back, a backfill), which the time filters must still place exactly.
     const inOrder = Array.from({ length: 700 }, (_, i) => make(pick(NAMES), START + i * 8 * 60_000 + Math.floor(next() * 60_000)));
     const late = Array.from({ length: 60 }, () => make(pick(NAMES), START + Math.floor(next() * 90 * HOUR)));
-    // Enough usernames that a search matching all of them walks the ID index instead.
-    const bulk = Array.from({ length: 230 }, (_, i) => make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR)));
+    // Enough usernames (and addresses in 10.0.0.0/8) that a search or network matching all of
+    // them walks an index instead of probing each.
+    const bulk = Array.from({ length: 230 }, (_, i) =>
+      make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR), `10.1.${i >> 4}.${i & 15}`),
+    );
     for (const batch of [inOrder, bulk, late]) {
       for (let i = 0; i < batch.length; i += 100) await db.insert(accountLogs).values(batch.slice(i, i + 100));
     }
     rows = rowsOf<Row>(await db.execute(sql`select id, username_normalized, result, occurred_at, host(ip) as ip from account_logs`));
   });
 
-  it("keeps the hourly and per-username result counters equal to the log", async () => {
+  it("keeps the hourly, per-username and per-address counters equal to the log", async () => {
     const db = await getDb();
     const mismatches = (statement: ReturnType<typeof sql>) => db.execute(statement).then((result) => rowsOf(result));
     expect(
@@ -112,6 +116,55 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
         (select username_key, result, row_count, last_id from account_log_username_results
          except select username_key, result, count(*)::bigint, max(id) from account_logs group by 1, 2)`),
     ).toEqual([]);
+    expect(
+      await mismatches(sql`
+        (select ip, result, count(*)::bigint as n, max(id) as last from account_logs where ip is not null group by 1, 2
+         except select ip, result, row_count, last_id from account_log_address_results)
+        union all
+        (select ip, result, row_count, last_id from account_log_address_results
+         except select ip, result, count(*)::bigint, max(id) from account_logs where ip is not null group by 1, 2)`),
+    ).toEqual([]);
+    // Each username's results, one bit each, in the app's order of results.
+    const bits = rowsOf<{ result: string; bit: number }>(
+      await db.execute(sql`select r as result, account_log_result_bit(r) as bit from unnest(${sql.raw(`array[${ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", ")}]`)}) r`),
+    );
+    expect(bits.map(({ result, bit }) => [result, Number(bit)])).toEqual(ACCOUNT_LOG_RESULTS.map((result) => [result, resultBit(result)]));
+    const seen = rowsOf<{ username_normalized: string; results_seen: number }>(
+      await db.execute(sql`select username_normalized, results_seen from account_log_usernames`),
+    );
+    expect(seen.length).toBe(new Set(rows.map((row) => row.username_normalized)).size);
+    for (const { username_normalized: name, results_seen: resultsSeen } of seen) {
+      const had = new Set(rows.filter((row) => row.username_normalized === name).map((row) => row.result as AccountLogResult));
+      expect(Number(resultsSeen), name).toBe([...had].reduce((bitsOf, result) => bitsOf | resultBit(result), 0));
+    }
+  });
+
+  it("keeps every hour's ceiling and floor right, with rows written out of time order", async () => {
+    const db = await getDb();
+    // For every hour from before the first row to after the last: the newest ID at or before
+    // it and the oldest at or after it, from the log and from the bounds' nearest entries.
+    const disagreements = rowsOf(
+      await db.execute(sql`
+        with hours as (
+          select generate_series(${iso(START - 2 * HOUR)}::timestamptz, ${iso(START + 120 * HOUR)}::timestamptz, interval '1 hour') as hour)
+        select h.hour,
+          (select max(id) from account_logs where date_trunc('hour', occurred_at, 'UTC') <= h.hour) as newest_through,
+          (select last_id from account_log_hour_ceilings c where c.hour <= h.hour order by c.hour desc limit 1) as ceiling,
+          (select min(id) from account_logs where date_trunc('hour', occurred_at, 'UTC') >= h.hour) as oldest_from,
+          (select first_id from account_log_hour_floors f where f.hour >= h.hour order by f.hour limit 1) as floor
+        from hours h`),
+    ).filter((row) => {
+      const { newest_through: newest, ceiling, oldest_from: oldest, floor } = row as Record<string, unknown>;
+      return String(newest) !== String(ceiling) || String(oldest) !== String(floor);
+    });
+    expect(disagreements).toEqual([]);
+    // The late rows make some hours lose their place as a ceiling: the bounds are not just one
+    // entry per hour.
+    const [counts] = rowsOf<{ hours: number; ceilings: number }>(
+      await db.execute(sql`select (select count(distinct hour)::int from account_log_hours) as hours,
+        (select count(*)::int from account_log_hour_ceilings) as ceilings`),
+    );
+    expect(counts!.ceilings).toBeLessThan(counts!.hours);
   });
 
   it("counts exactly and returns the first page for every combination of filters", async () => {
@@ -148,6 +201,9 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { q: '"user1"', ...TIMES[1] },
       { result: ["login_failed_wrong_password", "account_locked"], ...TIMES[1] },
       { ip: "2001:db8::/64", ...TIMES[2] },
+      { ip: "203.0.113.7", result: ["login_successful", "logout"] },
+      { ip: "10.0.0.0/8", ...TIMES[5] },
+      { ip: "10.0.0.0/8", result: ["login_successful"] },
       { q: "user1", ip: "203.0.113.0/24" },
       { ...TIMES[4] },
     ];
