@@ -145,6 +145,24 @@ export const accountLogAddressResults = pgTable(
 );
 
 /**
+ * Failed sign-ins per UTC hour, username and address: what "Needs attention" groups to find
+ * password spraying (one address, many usernames) and failure bursts (one username, many
+ * failures) without reading the day's rows. Kept by the insert trigger.
+ */
+export const accountLogFailureHours = pgTable(
+  "account_log_failure_hours",
+  {
+    hour: timestamp("hour", { withTimezone: true }).notNull(),
+    usernameKey: integer("username_key")
+      .notNull()
+      .references(() => accountLogUsernames.id),
+    ip: inet("ip"),
+    failures: bigint("failures", { mode: "number" }).notNull(),
+  },
+  (table) => [unique("account_log_failure_hours_hour_username_ip_unique").on(table.hour, table.usernameKey, table.ip).nullsNotDistinct()],
+);
+
+/**
  * Where a time bound falls among the IDs, in one index probe each (`docs/investigation.md`).
  * A ceiling is the newest ID among rows of its hour or earlier; only hours that raise it are
  * kept, so the newest ceiling at or before an hour answers for that hour.

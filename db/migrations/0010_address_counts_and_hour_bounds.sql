@@ -6,6 +6,14 @@ CREATE TABLE "account_log_address_results" (
 	CONSTRAINT "account_log_address_results_ip_result_pk" PRIMARY KEY("ip","result")
 );
 --> statement-breakpoint
+CREATE TABLE "account_log_failure_hours" (
+	"hour" timestamp with time zone NOT NULL,
+	"username_key" integer NOT NULL,
+	"ip" "inet",
+	"failures" bigint NOT NULL,
+	CONSTRAINT "account_log_failure_hours_hour_username_ip_unique" UNIQUE NULLS NOT DISTINCT("hour","username_key","ip")
+);
+--> statement-breakpoint
 CREATE TABLE "account_log_hour_ceilings" (
 	"hour" timestamp with time zone PRIMARY KEY NOT NULL,
 	"last_id" bigint NOT NULL
@@ -18,6 +26,7 @@ CREATE TABLE "account_log_hour_floors" (
 --> statement-breakpoint
 DROP INDEX "account_logs_ip_id_idx";--> statement-breakpoint
 ALTER TABLE "account_log_usernames" ADD COLUMN "results_seen" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "account_log_failure_hours" ADD CONSTRAINT "account_log_failure_hours_username_key_account_log_usernames_id_fk" FOREIGN KEY ("username_key") REFERENCES "public"."account_log_usernames"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "account_logs_ip_result_id_idx" ON "account_logs" USING btree ("ip","result","id");
 --> statement-breakpoint
 LOCK TABLE "account_logs" IN SHARE ROW EXCLUSIVE MODE;--> statement-breakpoint
@@ -54,21 +63,35 @@ BEGIN
     ON CONFLICT ("ip", "result") DO UPDATE
       SET "row_count" = a."row_count" + 1, "last_id" = greatest(a."last_id", NEW."id");
   END IF;
+  -- Failed sign-ins (the app's FAILED_SIGN_IN_RESULTS), for "Needs attention".
+  IF NEW."result" IN ('login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_rate_limited') THEN
+    INSERT INTO "account_log_failure_hours" AS f ("hour", "username_key", "ip", "failures")
+    VALUES (row_hour, NEW."username_key", NEW."ip", 1)
+    ON CONFLICT ("hour", "username_key", "ip") DO UPDATE SET "failures" = f."failures" + 1;
+  END IF;
   INSERT INTO "account_log_hours" AS h ("hour", "result", "row_count", "min_id", "max_id")
   VALUES (row_hour, NEW."result", 1, NEW."id", NEW."id")
   ON CONFLICT ("hour", "result") DO UPDATE
     SET "row_count" = h."row_count" + 1, "min_id" = least(h."min_id", NEW."id"), "max_id" = greatest(h."max_id", NEW."id");
   -- IDs are drawn under the chain's lock, so this row's ID is the newest: every later hour
-  -- stops being a ceiling, and this hour becomes one; it is a floor only as the newest hour yet.
-  DELETE FROM "account_log_hour_ceilings" WHERE "hour" > row_hour;
+  -- stops being a ceiling, and this hour becomes one; it is a floor only as the newest hour yet
+  -- (the newest hour is always a floor). Each max() is one index probe; a range condition on a
+  -- variable could be planned as a scan of the whole table.
+  IF row_hour < (SELECT max("hour") FROM "account_log_hour_ceilings") THEN
+    DELETE FROM "account_log_hour_ceilings" WHERE "hour" > row_hour;
+  END IF;
   INSERT INTO "account_log_hour_ceilings" AS c ("hour", "last_id") VALUES (row_hour, NEW."id")
   ON CONFLICT ("hour") DO UPDATE SET "last_id" = greatest(c."last_id", NEW."id");
-  INSERT INTO "account_log_hour_floors" ("hour", "first_id")
-  SELECT row_hour, NEW."id" WHERE NOT EXISTS (SELECT 1 FROM "account_log_hour_floors" WHERE "hour" >= row_hour);
+  IF row_hour > coalesce((SELECT max("hour") FROM "account_log_hour_floors"), '-infinity') THEN
+    INSERT INTO "account_log_hour_floors" ("hour", "first_id") VALUES (row_hour, NEW."id");
+  END IF;
   RETURN NEW;
 END;
 $$;
 --> statement-breakpoint
+INSERT INTO "account_log_failure_hours" ("hour", "username_key", "ip", "failures")
+SELECT date_trunc('hour', "occurred_at", 'UTC'), "username_key", "ip", count(*) FROM "account_logs"
+WHERE "result" IN ('login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_rate_limited') GROUP BY 1, 2, 3;--> statement-breakpoint
 INSERT INTO "account_log_address_results" ("ip", "result", "row_count", "last_id")
 SELECT "ip", "result", count(*), max("id") FROM "account_logs" WHERE "ip" IS NOT NULL GROUP BY 1, 2;--> statement-breakpoint
 -- Ceilings: hours whose newest ID beats every earlier hour's; floors: hours whose oldest ID is

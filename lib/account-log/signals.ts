@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
-import { accountLogUsernames, accountSignInPlaces, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
-import type { AccountLogFilters } from "./search-params";
+import { accountLogFailureHours, accountLogUsernames, accountSignInPlaces, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
 import { idSpanOf } from "./selection";
 
 /** A sign-in from an address or country the account has not used for this long is marked new. */
@@ -13,7 +12,10 @@ export const BURST_MIN_FAILURES = 10;
 /** How far back "Needs attention" looks. */
 export const ATTENTION_WINDOW_HOURS = 24;
 
-/** What counts as a failed sign-in for the signals (not malformed requests). */
+/**
+ * What counts as a failed sign-in for the signals (not malformed requests). Migration 0010's
+ * insert trigger names the same results for `account_log_failure_hours`.
+ */
 export const FAILED_SIGN_IN_RESULTS: AccountLogResult[] = [
   "login_failed_wrong_password",
   "login_failed_unknown_user",
@@ -69,33 +71,32 @@ export type Attention = {
 };
 
 const SHOWN = 10;
-const failedIn = sql.raw(`(${FAILED_SIGN_IN_RESULTS.map((result) => `'${result}'`).join(", ")})`);
 
 /**
  * What deserves a look in the last 24 hours: addresses spraying passwords across usernames,
- * accounts with bursts of failures, and sign-ins from new places. Each reads only the window's
- * rows, through the result index and the window's ID span.
+ * accounts with bursts of failures (both from the failure counters per hour, username and
+ * address), and sign-ins from new places (a small index within the window's ID span).
  */
 export async function findAttention(now = new Date(), executor?: Executor): Promise<Attention> {
   const db = executor ?? (await getDb());
   const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * 3_600_000);
-  const window: AccountLogFilters = { term: "", q: "", exact: false, results: FAILED_SIGN_IN_RESULTS, from: since };
-  const span = await idSpanOf(db, window);
+  const span = await idSpanOf(db, { term: "", q: "", exact: false, results: [], from: since });
   const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
-  const hour = sql`date_trunc('hour', l.occurred_at, 'UTC')`;
+  // Spraying and bursts are per clock hour: every hour the window touches, whole.
+  const hours = sql`f.hour >= ${new Date(Math.floor(since.getTime() / 3_600_000) * 3_600_000).toISOString()}::timestamptz`;
   const [spraying, bursts, newPlaces, newPlacesTotal] = await Promise.all([
     db.execute(sql`
-      select host(l.ip) as ip, ${hour} as hour, count(distinct l.username_key) as usernames, count(*) as failures
-      from account_logs l
-      where l.result in ${failedIn} and ${inWindow} and l.ip is not null
-      group by 1, 2 having count(distinct l.username_key) >= ${SPRAYING_MIN_USERNAMES}
-      order by usernames desc, hour desc limit ${SHOWN}`),
+      select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
+      from ${accountLogFailureHours} f
+      where ${hours} and f.ip is not null
+      group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}
+      order by usernames desc, f.hour desc limit ${SHOWN}`),
     db.execute(sql`
       select u.username_normalized as username, b.hour, b.failures from (
-        select l.username_key, ${hour} as hour, count(*) as failures
-        from account_logs l
-        where l.result in ${failedIn} and ${inWindow}
-        group by 1, 2 having count(*) >= ${BURST_MIN_FAILURES}
+        select f.username_key, f.hour, sum(f.failures) as failures
+        from ${accountLogFailureHours} f
+        where ${hours}
+        group by 1, 2 having sum(f.failures) >= ${BURST_MIN_FAILURES}
       ) b join ${accountLogUsernames} u on u.id = b.username_key
       order by b.failures desc, b.hour desc limit ${SHOWN}`),
     db.execute(sql`

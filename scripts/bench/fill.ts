@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "@/db";
 import { rowsOf } from "@/db";
 import { hashPassword } from "@/lib/auth/password";
+import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 
 export const BENCH_PASSWORD = "bench-password-1";
 export const REAL_ACCOUNTS = 10_000;
@@ -120,6 +121,10 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
   await db.execute(sql`
     insert into account_log_hours (hour, result, row_count, min_id, max_id)
     select date_trunc('hour', occurred_at, 'UTC'), result, count(*), min(id), max(id) from account_logs group by 1, 2`);
+  await db.execute(sql`
+    insert into account_log_failure_hours (hour, username_key, ip, failures)
+    select date_trunc('hour', occurred_at, 'UTC'), username_key, ip, count(*) from account_logs
+    where result in (${sql.join(FAILED_SIGN_IN_RESULTS.map((result) => sql`${result}`), sql`, `)}) group by 1, 2, 3`);
   await db.execute(sql`
     insert into account_log_address_results (ip, result, row_count, last_id)
     select ip, result, count(*), max(id) from account_logs where ip is not null group by 1, 2`);

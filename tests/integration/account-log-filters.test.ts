@@ -7,6 +7,7 @@ import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
 import { resultBit } from "@/lib/account-log/selection";
+import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -123,6 +124,17 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
         union all
         (select ip, result, row_count, last_id from account_log_address_results
          except select ip, result, count(*)::bigint, max(id) from account_logs where ip is not null group by 1, 2)`),
+    ).toEqual([]);
+    const failed = sql.join(FAILED_SIGN_IN_RESULTS.map((result) => sql`${result}`), sql`, `);
+    expect(
+      await mismatches(sql`
+        (select date_trunc('hour', occurred_at, 'UTC') as hour, username_key, ip, count(*)::bigint as n from account_logs
+           where result in (${failed}) group by 1, 2, 3
+         except select hour, username_key, ip, failures from account_log_failure_hours)
+        union all
+        (select hour, username_key, ip, failures from account_log_failure_hours
+         except select date_trunc('hour', occurred_at, 'UTC'), username_key, ip, count(*)::bigint from account_logs
+           where result in (${failed}) group by 1, 2, 3)`),
     ).toEqual([]);
     // Each username's results, one bit each, in the app's order of results.
     const bits = rowsOf<{ result: string; bit: number }>(
