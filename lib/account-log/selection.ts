@@ -178,6 +178,21 @@ function addressPairs(filters: AccountLogFilters): SQL {
   return sql`(select * from ${accountLogAddressResults} a ${where(conditions)}) a`;
 }
 
+/**
+ * The address-result pairs of an address filter without a search, as a list to scan one by one
+ * (`k(ip, result)`); undefined when there are too many to probe each.
+ */
+export async function addressPairStreams(executor: Executor, filters: AccountLogFilters): Promise<{ source: SQL; count: number } | undefined> {
+  const pairs = rowsOf<{ ip: string; result: string }>(
+    await executor.execute(sql`select a.ip::text as ip, a.result from ${addressPairs(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+  );
+  if (pairs.length > PER_STREAM_PROBE_LIMIT) return undefined;
+  const addresses = sql`array[${sql.join([sql`null`, ...pairs.map((pair) => sql`${pair.ip}`)], sql`, `)}]::inet[]`;
+  // The leading null pair keeps the arrays typed when there is no pair; it matches no row.
+  const results = sql`array[${sql.join([sql`null`, ...pairs.map((pair) => sql`${pair.result}`)], sql`, `)}]::text[]`;
+  return { source: sql`unnest(${addresses}, ${results})`, count: pairs.length };
+}
+
 /** The exact number of rows the filters select. */
 export async function countLogs(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<number> {
   if (span === null) return 0;
@@ -326,13 +341,9 @@ export async function rowIdsStatement(
     if (firstPage && !filters.from && !filters.to) {
       return byPairs(sql`(select a.ip, a.result from ${addressPairs(filters)} order by a.last_id desc limit ${limit})`);
     }
-    const pairs = rowsOf<{ ip: string; result: string }>(
-      await executor.execute(sql`select a.ip::text as ip, a.result from ${addressPairs(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`),
-    );
-    if (pairs.length === 0) return undefined;
-    if (pairs.length > PER_STREAM_PROBE_LIMIT) return results.length ? byResults() : indexWalk();
-    const addresses = sql`array[${sql.join(pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[]`;
-    return byPairs(sql`unnest(${addresses}, ${textArray(pairs.map((pair) => pair.result))})`);
+    const pairs = await addressPairStreams(executor, filters);
+    if (!pairs) return results.length ? byResults() : indexWalk();
+    return pairs.count === 0 ? undefined : byPairs(pairs.source);
   }
   // With an address and a search, the planner combines the indexes.
   if (filters.ip) return indexWalk();
