@@ -1,7 +1,7 @@
 import { and, asc, count, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { getDb, type Transaction } from "@/db";
-import { accountLogs, accountLogUsernames, users, type AccountLogMetadata, type AccountLogResult, type UserRole } from "@/db/schema";
+import { accountLogs, accountLogUsernameResults, accountLogUsernames, users, type AccountLogMetadata, type AccountLogResult, type UserRole } from "@/db/schema";
 import { adminReasonSchema } from "@/lib/account-log/reason";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { escapeLike } from "@/lib/account-log/search-params";
@@ -16,7 +16,7 @@ import { newPasswordSchema, normalizeUsername, USERNAME_MAX_LENGTH } from "./use
 export type AdminRequest = { admin: Pick<CurrentUser, "id" | "username">; context: RequestContext };
 
 /** At most this many users are listed; a filter narrows the rest. */
-export const USER_LIST_LIMIT = 200;
+export const USER_LIST_LIMIT = 50;
 
 // Serializes the changes that can take away an active admin (demotion, lock), so two admins
 // demoting or locking each other at once cannot both pass the last-admin check.
@@ -48,11 +48,13 @@ export async function listUsers({ q = "", limit = USER_LIST_LIMIT }: { q?: strin
   const db = await getDb();
   const term = normalizeUsername(q);
   const where = term ? sql`${users.usernameNormalized} like ${`%${escapeLike(term)}%`}` : undefined;
+  // The newest success from the per-username counters, then that one row: three index probes
+  // per user, however long the account's history.
   const lastSignIn = sql<Date | null>`(
-    select l.occurred_at from ${accountLogs} l
-    join ${accountLogUsernames} k on k.id = l.username_key
-    where k.username_normalized = ${users}.username_normalized and l.result = 'login_successful'
-    order by l.username_key desc, l.result desc, l.id desc limit 1)`.mapWith((value: string | Date) => new Date(value));
+    select l.occurred_at from ${accountLogUsernames} k
+    join ${accountLogUsernameResults} r on r.username_key = k.id and r.result = 'login_successful'
+    join ${accountLogs} l on l.id = r.last_id
+    where k.username_normalized = ${users}.username_normalized)`.mapWith((value: string | Date) => new Date(value));
   const [rows, [total]] = await Promise.all([
     db
       .select({
