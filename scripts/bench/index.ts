@@ -191,7 +191,10 @@ async function main() {
     log(`verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s; export: ${audit.export.rows} rows in ${audit.export.seconds} s`);
 
     let peakRssMb: number | undefined;
-    if (!args["skip-http"]) peakRssMb = await measureHttp(target.url, shapes, results);
+    // Beside the log's shapes: the Users page over the data set's 10,000 accounts, and the
+    // sign-in page, the smallest page: what the framework costs before any query.
+    const pages: Record<string, Stats> = {};
+    if (!args["skip-http"]) peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages);
 
     console.log("\n" + table(
       ["shape", "rows matched", "p50 ms", "p95 ms", "naive p95 ms", "naive/ours", "HTTP p50 ms", "HTTP p95 ms"],
@@ -202,6 +205,7 @@ async function main() {
     console.log(`hash chain: one insert ${chain.with_chain_p50_ms} ms p50 with the chain, ${chain.without_chain_p50_ms} ms without (+${chain.cost_p50_ms} ms)`);
     console.log(`audit:verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s (${audit.verify.rows_per_second}/s), peak RSS ${audit.verify.peak_rss_mb} MB, intact: ${audit.verify.intact}`);
     console.log(`export (${audit.export.format}, q=${audit.export.q}): ${audit.export.rows} rows, ${audit.export.megabytes} MB in ${audit.export.seconds} s (${audit.export.rows_per_second}/s), peak RSS ${audit.export.peak_rss_mb} MB`);
+    for (const [name, stats] of Object.entries(pages)) console.log(`HTTP ${name}: ${stats.p50_ms} ms p50 / ${stats.p95_ms} ms p95`);
     if (peakRssMb) console.log(`server peak RSS during HTTP runs: ${peakRssMb} MB`);
     console.log(JSON.stringify({
       rows,
@@ -213,6 +217,7 @@ async function main() {
       log_writes: { per_second: writesPerSecond, writers: 8, attempts, rows_written: written, lost: attempts - written },
       hash_chain: chain,
       audit,
+      pages: Object.fromEntries(Object.entries(pages).map(([name, stats]) => [name, { http_p50_ms: stats.p50_ms, http_p95_ms: stats.p95_ms }])),
       peak_rss_mb: peakRssMb,
     }));
   } finally {
@@ -311,7 +316,13 @@ async function measureAudit(db: import("@/db").Database, busyUsername: string) {
   };
 }
 
-async function measureHttp(url: string, shapes: Shape[], results: Record<string, { http?: Stats }>): Promise<number> {
+async function measureHttp(
+  url: string,
+  shapes: Shape[],
+  results: Record<string, { http?: Stats }>,
+  otherPages: Record<string, string>,
+  pages: Record<string, Stats>,
+): Promise<number> {
   const { buildIfNeeded } = await import("../build-if-needed");
   buildIfNeeded();
   const port = await freePort();
@@ -347,6 +358,16 @@ async function measureHttp(url: string, shapes: Shape[], results: Record<string,
         await response.arrayBuffer();
       }, { samples });
       log(`HTTP ${shape.name}: p95 ${results[shape.name]!.http!.p95_ms} ms`);
+    }
+    for (const [name, pagePath] of Object.entries(otherPages)) {
+      const check = await fetch(`${base}${pagePath}`, { headers: { cookie }, redirect: "manual" });
+      if (check.status !== 200) throw new Error(`page ${pagePath} answered ${check.status}`);
+      await check.arrayBuffer();
+      pages[name] = await measure(async () => {
+        const response = await fetch(`${base}${pagePath}`, { headers: { cookie } });
+        await response.arrayBuffer();
+      }, { samples });
+      log(`HTTP ${name}: p95 ${pages[name]!.p95_ms} ms`);
     }
     const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
     return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
