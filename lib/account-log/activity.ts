@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { addressPairStreams, idSpanOf, resolveUsernameKeys, rowConditions, usernamesWhere, type IdSpan } from "./selection";
+import { addressPairStreams, idSpanOf, keyArray, resolveUsernameKeys, rowConditions, usernamesWhere, type IdSpan } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -125,7 +125,7 @@ async function chartedRows(executor: Executor, filters: AccountLogFilters, span:
         where l.ip = k.ip and l.result = k.result and ${conditions({ byUsername: false, byResult: true, byAddress: true })}) l`;
     }
   } else if (filters.usernameKeys && !filters.ip) {
-    return sql`unnest(array[${sql.join([0, ...filters.usernameKeys].map((key) => sql`${key}`), sql`, `)}]::int[]) as k(key) cross join lateral (
+    return sql`unnest(${keyArray(filters.usernameKeys)}) as k(key) cross join lateral (
       select l.occurred_at, l.result from account_logs l
       where l.username_key = k.key and ${conditions({ byUsername: true, byResult: false })}) l`;
   }

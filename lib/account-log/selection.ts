@@ -74,7 +74,7 @@ export async function resolveUsernameKeys(executor: Executor, filters: AccountLo
 }
 
 // A zero key never exists: it keeps the array literal typed when the search matches nobody.
-const keyArray = (keys: readonly number[]) => sql`array[${sql.join([0, ...keys].map((key) => sql`${key}`), sql`, `)}]::int[]`;
+export const keyArray = (keys: readonly number[]) => sql`array[${sql.join([0, ...keys].map((key) => sql`${key}`), sql`, `)}]::int[]`;
 
 /** A condition on `account_log_usernames` for the search. */
 export function usernamesWhere(filters: AccountLogFilters): SQL {
