@@ -88,7 +88,8 @@ export async function findActivity(
     const span = await idSpanOf(executor, range);
     if (span === null) return { buckets: emptyBuckets(from, end, size.ms), bucketLabel: size.label, from, to: end, note };
     const signIns = filters.results.length ? filters.results.filter(isSignIn) : SIGN_IN_RESULTS;
-    const charted: AccountLogFilters = { ...(await resolveUsernameKeys(executor, range)), results: signIns };
+    // Only the keys: the chart replaces the results with the sign-in results among them.
+    const charted: AccountLogFilters = { ...(await resolveUsernameKeys(executor, { ...range, results: [] })), results: signIns };
     statement = sql`
       select date_bin(${interval}, l.occurred_at, ${origin}) as bucket,
         count(*) filter (where l.result = ${SUCCESS}) as successes,

@@ -80,11 +80,24 @@ const SHOWN = 10;
 export async function findAttention(now = new Date(), executor?: Executor): Promise<Attention> {
   const db = executor ?? (await getDb());
   const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * 3_600_000);
-  const span = await idSpanOf(db, { term: "", q: "", exact: false, results: [], from: since });
-  const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
   // Spraying and bursts are per clock hour: every hour the window touches, whole.
   const hours = sql`f.hour >= ${new Date(Math.floor(since.getTime() / 3_600_000) * 3_600_000).toISOString()}::timestamptz`;
-  const [spraying, bursts, newPlaces, newPlacesTotal] = await Promise.all([
+  // Only the new places need the window's ID span: the counters' queries do not wait for it.
+  const newPlacesInWindow = async () => {
+    const span = await idSpanOf(db, { term: "", q: "", exact: false, results: [], from: since });
+    const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
+    return Promise.all([
+      db.execute(sql`
+        select l.id, l.username, l.occurred_at, host(l.ip) as ip, l.metadata->'location'->>'country' as country,
+          coalesce((l.metadata->'signals'->>'newIp')::boolean, false) as new_ip,
+          coalesce((l.metadata->'signals'->>'newCountry')::boolean, false) as new_country
+        from account_logs l
+        where (l.metadata->'signals') is not null and ${inWindow}
+        order by l.id desc limit ${SHOWN}`),
+      db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow}`),
+    ]);
+  };
+  const [spraying, bursts, [newPlaces, newPlacesTotal]] = await Promise.all([
     db.execute(sql`
       select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
       from ${accountLogFailureHours} f
@@ -99,14 +112,7 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
         group by 1, 2 having sum(f.failures) >= ${BURST_MIN_FAILURES}
       ) b join ${accountLogUsernames} u on u.id = b.username_key
       order by b.failures desc, b.hour desc limit ${SHOWN}`),
-    db.execute(sql`
-      select l.id, l.username, l.occurred_at, host(l.ip) as ip, l.metadata->'location'->>'country' as country,
-        coalesce((l.metadata->'signals'->>'newIp')::boolean, false) as new_ip,
-        coalesce((l.metadata->'signals'->>'newCountry')::boolean, false) as new_country
-      from account_logs l
-      where (l.metadata->'signals') is not null and ${inWindow}
-      order by l.id desc limit ${SHOWN}`),
-    db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow}`),
+    newPlacesInWindow(),
   ]);
   return {
     since,
