@@ -1,4 +1,5 @@
 import { useId, type CSSProperties, type ReactNode } from "react";
+import { ScrollRegion } from "./scroll-region";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 
@@ -207,13 +208,7 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
       {buckets.length > 0 && (
         <details className="mt-2">
           <summary className="cursor-pointer text-blue-800 underline">Chart data</summary>
-          {/* Scrolls sideways on a narrow screen, and takes focus so the keyboard can scroll it. */}
-          <div
-            role="region"
-            aria-label="Chart data"
-            tabIndex={0}
-            className="relative mt-1 overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600"
-          >
+          <ScrollRegion label="Chart data" className="mt-1">
             <table className="text-left text-xs tabular-nums">
               <caption className="sr-only">{caption}</caption>
               <thead>
@@ -245,7 +240,7 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         </details>
       )}
     </figure>

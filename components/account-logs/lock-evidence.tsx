@@ -2,6 +2,7 @@ import type { AttemptSummary, LockedAccount } from "@/lib/account-log/queries";
 import { countryName, countryOf } from "@/lib/ip-location/locate";
 import { assessLock } from "@/lib/account-log/lock-evidence";
 import { LogTime } from "./log-time";
+import { ScrollRegion } from "./scroll-region";
 
 const TONES = {
   familiar: "border-green-300 bg-green-50 text-green-950",
@@ -35,13 +36,7 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
         )}
         <p data-testid="lock-verdict">{assessment.summary}</p>
         {account.failures.length > 0 && (
-          // Focusable so the keyboard can scroll it on a narrow screen: the table holds no links.
-          <div
-            role="region"
-            aria-label={`Wrong passwords that locked ${account.username}`}
-            tabIndex={0}
-            className="relative overflow-x-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600"
-          >
+          <ScrollRegion label={`Wrong passwords that locked ${account.username}`}>
             <table className="min-w-full text-left text-xs">
               <caption className="sr-only">Wrong passwords that locked {account.username}, newest first</caption>
               <thead>
@@ -72,7 +67,7 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
                 })}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )}
         <p>
           {recentSuccesses.length === 0 ? (
