@@ -86,6 +86,22 @@ function lookUpCountry(address: string): Country | null {
  */
 export function locateIp(ip: string | null | undefined): IpLocation {
   if (ip === null || ip === undefined) return { kind: "none" };
+  const known = recentLocations.get(ip);
+  if (known) return known;
+  const location = locateUncached(ip);
+  if (ip.length > 100) return location;
+  if (recentLocations.size >= RECENT_LOCATIONS_KEPT) recentLocations.delete(recentLocations.keys().next().value!);
+  recentLocations.set(ip, location);
+  return location;
+}
+
+// A page shows the same few addresses again and again, and each lookup costs tens of
+// microseconds; the answers cannot change while the process has the same database open. No
+// address is longer than 100 characters, so nothing longer is kept.
+const RECENT_LOCATIONS_KEPT = 10_000;
+const recentLocations = new Map<string, IpLocation>();
+
+function locateUncached(ip: string): IpLocation {
   const classified = classifyAddress(ip);
   if (classified.kind === "invalid") return { kind: "invalid", label: "Not an IP address" };
   if (classified.kind !== "public") return { kind: classified.kind, label: SPECIAL_ADDRESS_LABELS[classified.kind] };
