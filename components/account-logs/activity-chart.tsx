@@ -55,6 +55,9 @@ function tickIndexes(buckets: ActivityBucket[]): number[] {
 }
 
 const plural = (n: number, one: string, many: string) => `${count(n)} ${n === 1 ? one : many}`;
+/** "24 hours", "1 day", "57 periods of 3 hours". */
+const bucketCount = (n: number, label: string) =>
+  /^\d/.test(label) ? plural(n, `period of ${label}`, `periods of ${label}`) : plural(n, label, `${label}s`);
 
 /** Bar geometry in plot units, rounded to 0.01: heights are proportional to the peak total. */
 export function barGeometry(buckets: ActivityBucket[]) {
@@ -78,6 +81,21 @@ export function barGeometry(buckets: ActivityBucket[]) {
       };
     }),
   };
+}
+
+type Bar = ReturnType<typeof barGeometry>["bars"][number];
+
+/**
+ * One path per series instead of a rectangle per bar: a chart of 60 buckets stays a handful of
+ * elements for the page to render and send.
+ */
+export function barsPath(bars: Bar[], series: "success" | "failure"): string {
+  return bars
+    .flatMap((bar) => {
+      const [y, height] = series === "success" ? [bar.successY, bar.successHeight] : [bar.failureY, bar.failureHeight];
+      return height > 0 ? [`M${bar.x} ${y}h${bar.width}v${height}h${-bar.width}z`] : [];
+    })
+    .join("");
 }
 
 function Swatch({ fill, children }: { fill: string; children?: ReactNode }) {
@@ -117,7 +135,7 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
   const failures = buckets.reduce((sum, b) => sum + b.failures, 0);
   const peakBucket = buckets.find((b) => b.successes + b.failures === peak);
   const summary =
-    `${caption}: ${plural(successes + failures, "sign-in", "sign-ins")} in ${plural(buckets.length, bucketLabel, `${bucketLabel}s`)}, ` +
+    `${caption}: ${plural(successes + failures, "sign-in", "sign-ins")} in ${bucketCount(buckets.length, bucketLabel)}, ` +
     `${plural(successes, "success", "successes")} and ${plural(failures, "failure", "failures")}` +
     (peakBucket && peak > 0 ? `; peak ${count(peak)} in ${bucketPeriod(peakBucket)}.` : ".");
 
@@ -162,34 +180,16 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
                 <HatchPattern id={hatchId} />
               </defs>
               <line x1="0" x2={CHART_WIDTH} y1="0" y2="0" stroke="#cbd5e1" strokeDasharray="4 4" vectorEffect="non-scaling-stroke" />
+              <path data-series="successes" d={barsPath(bars, "success")} fill={SUCCESS_COLOUR} />
+              <path data-series="failures" d={barsPath(bars, "failure")} fill={`url(#${hatchId})`} />
+              {/* On top of the bars, so hovering anywhere in a bucket's column shows its values. */}
               {bars.map((bar, index) => {
                 const bucket = buckets[index]!;
                 if (bucket.successes + bucket.failures === 0) return null;
                 return (
-                  <g key={bucket.start.toISOString()} className="group">
+                  <rect key={bar.slotX} x={bar.slotX} width={bar.slot} y="0" height={CHART_HEIGHT} className="fill-transparent hover:fill-slate-900/10">
                     <title>{`${bucketPeriod(bucket)}: ${plural(bucket.successes, "success", "successes")}, ${plural(bucket.failures, "failure", "failures")}`}</title>
-                    <rect x={bar.slotX} width={bar.slot} y="0" height={CHART_HEIGHT} className="fill-transparent group-hover:fill-slate-200" />
-                    {bar.successHeight > 0 && (
-                      <rect
-                        data-series="successes"
-                        x={bar.x}
-                        width={bar.width}
-                        y={bar.successY}
-                        height={bar.successHeight}
-                        fill={SUCCESS_COLOUR}
-                      />
-                    )}
-                    {bar.failureHeight > 0 && (
-                      <rect
-                        data-series="failures"
-                        x={bar.x}
-                        width={bar.width}
-                        y={bar.failureY}
-                        height={bar.failureHeight}
-                        fill={`url(#${hatchId})`}
-                      />
-                    )}
-                  </g>
+                  </rect>
                 );
               })}
               <line x1="0" x2={CHART_WIDTH} y1={CHART_HEIGHT} y2={CHART_HEIGHT} stroke="#475569" vectorEffect="non-scaling-stroke" />
@@ -209,20 +209,19 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
         <details className="mt-2">
           <summary className="cursor-pointer text-blue-800 underline">Chart data</summary>
           <ScrollRegion label="Chart data" className="mt-1">
-            <table className="text-left text-xs tabular-nums">
+            {/* Cell styles are set once on the table: it can have 60 rows. */}
+            <table className="text-left text-xs tabular-nums [&_td]:text-right [&_:is(th,td)]:pr-4 [&_thead_th]:font-semibold [&_tbody_th]:font-normal">
               <caption className="sr-only">{caption}</caption>
               <thead>
                 <tr>
-                  <th scope="col" className="pr-4 font-semibold">
-                    Period (UTC)
-                  </th>
-                  <th scope="col" className="pr-4 text-right font-semibold">
+                  <th scope="col">Period (UTC)</th>
+                  <th scope="col" className="text-right">
                     Successes
                   </th>
-                  <th scope="col" className="pr-4 text-right font-semibold">
+                  <th scope="col" className="text-right">
                     Failures
                   </th>
-                  <th scope="col" className="text-right font-semibold">
+                  <th scope="col" className="text-right">
                     Total
                   </th>
                 </tr>
@@ -230,12 +229,10 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
               <tbody>
                 {buckets.map((bucket) => (
                   <tr key={bucket.start.toISOString()}>
-                    <th scope="row" className="pr-4 font-normal">
-                      {bucketPeriod(bucket)}
-                    </th>
-                    <td className="pr-4 text-right">{count(bucket.successes)}</td>
-                    <td className="pr-4 text-right">{count(bucket.failures)}</td>
-                    <td className="text-right">{count(bucket.successes + bucket.failures)}</td>
+                    <th scope="row">{bucketPeriod(bucket)}</th>
+                    <td>{count(bucket.successes)}</td>
+                    <td>{count(bucket.failures)}</td>
+                    <td>{count(bucket.successes + bucket.failures)}</td>
                   </tr>
                 ))}
               </tbody>

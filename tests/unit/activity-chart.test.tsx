@@ -18,11 +18,10 @@ function render(buckets: ActivityBucket[]) {
   return renderToStaticMarkup(<ActivityChart buckets={buckets} bucketLabel="hour" caption="Sign-ins, last 4 hours, by hour" />);
 }
 
-/** Heights of the bars of one series, in bucket order. */
+/** Heights of the bars of one series, in bucket order: each bar is a closed "M x y h w v height h -w z". */
 function heights(html: string, series: "successes" | "failures"): number[] {
-  return [...html.matchAll(/<rect[^>]*data-series="(\w+)"[^>]*>/g)]
-    .filter((match) => match[1] === series)
-    .map((match) => Number(/ height="([\d.]+)"/.exec(match[0])![1]));
+  const path = new RegExp(`<path data-series="${series}" d="([^"]*)"`).exec(html)![1]!;
+  return [...path.matchAll(/M[\d.]+ [\d.]+h[\d.]+v([\d.]+)h-[\d.]+z/g)].map((match) => Number(match[1]));
 }
 
 describe("ActivityChart", () => {
@@ -42,7 +41,12 @@ describe("ActivityChart", () => {
     expect(html).toContain('data-testid="activity-chart-max">127<');
   });
 
-  it("gives each bar with sign-ins a title with its exact values, and empty buckets none", () => {
+  it("names buckets of several hours as periods", () => {
+    const threeHourly = renderToStaticMarkup(<ActivityChart buckets={buckets} bucketLabel="3 hours" caption="Sign-ins" />);
+    expect(threeHourly).toContain("182 sign-ins in 4 periods of 3 hours,");
+  });
+
+  it("gives each bucket with sign-ins a title with its exact values, and empty buckets none", () => {
     const titles = [...html.matchAll(/<title>([^<]*)<\/title>/g)].map((match) => match[1]);
     expect(titles).toEqual([
       "2026-11-26 12:00–13:00 UTC: 120 successes, 7 failures",
