@@ -1,25 +1,13 @@
-import { ipLocationDatabaseInfo, locateIp, type IpLocation } from "@/lib/ip-location/locate";
+import { ipLocationDatabaseInfo, locateIp } from "@/lib/ip-location/locate";
 
-function credit(): string {
+/** The credit the country data asks for, once under the table rather than on every address. */
+export function IpLocationCredit() {
   const info = ipLocationDatabaseInfo();
   const built = info ? `, built ${info.builtAt.toISOString().slice(0, 10)}` : "";
-  return `Country from the offline database geo-whois-asn-country${built}; data by NRO (nro.net), CC BY 4.0`;
-}
-
-function LocationText({ location }: { location: Exclude<IpLocation, { kind: "none" }> }) {
-  if (location.kind !== "public") {
-    return (
-      <>
-        <span className="sr-only">Range: </span>
-        {location.label}
-      </>
-    );
-  }
   return (
-    <span title={credit()}>
-      <span className="sr-only">Located in </span>
-      {location.country ? `${location.country.name} (${location.country.code})` : "Country unknown"}
-    </span>
+    <p className="text-xs text-slate-600" data-testid="ip-location-credit">
+      Countries from the offline database geo-whois-asn-country{built}; data by NRO (nro.net), CC BY 4.0.
+    </p>
   );
 }
 
@@ -27,13 +15,18 @@ function LocationText({ location }: { location: Exclude<IpLocation, { kind: "non
 export function IpAddressCell({ ip }: { ip: string | null }) {
   const location = locateIp(ip);
   if (location.kind === "none") return <span className="font-mono text-xs">—</span>;
+  const [prefix, text] =
+    location.kind !== "public"
+      ? ["Range: ", location.label]
+      : ["Located in ", location.country ? `${location.country.name} (${location.country.code})` : "Country unknown"];
   return (
     <span className="flex flex-wrap items-baseline gap-x-2">
       <span className="font-mono text-xs break-all" data-testid="ip-address">
         {ip}
       </span>
       <span className="text-xs whitespace-nowrap text-slate-600" data-testid="ip-location">
-        <LocationText location={location} />
+        <span className="sr-only">{prefix}</span>
+        {text}
       </span>
     </span>
   );

@@ -37,12 +37,12 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
         <p data-testid="lock-verdict">{assessment.summary}</p>
         {account.failures.length > 0 && (
           <ScrollRegion label={`Wrong passwords that locked ${account.username}`}>
-            <table className="min-w-full text-left text-xs">
+            <table className="min-w-full text-left text-xs [&_:is(th,td)]:px-2 [&_:is(th,td)]:py-1">
               <caption className="sr-only">Wrong passwords that locked {account.username}, newest first</caption>
               <thead>
                 <tr>
                   {["Time", "IP Address", "Country", "Browser", "Address seen in recent sign-ins", "Country seen", "Browser seen"].map((column) => (
-                    <th key={column} scope="col" className="px-2 py-1 font-semibold">
+                    <th key={column} scope="col" className="font-semibold">
                       {column}
                     </th>
                   ))}
@@ -53,15 +53,15 @@ export function LockEvidence({ account }: { account: LockedAccount }) {
                   const match = matchOf.get(failure.id)!;
                   return (
                     <tr key={failure.id} className="border-t border-current/20">
-                      <td className="px-2 py-1">
+                      <td>
                         <LogTime at={failure.at} />
                       </td>
-                      <td className="px-2 py-1 font-mono">{failure.ip ?? "—"}</td>
-                      <td className="px-2 py-1">{failure.country ? `${countryName(failure.country)} (${failure.country})` : "—"}</td>
-                      <td className="px-2 py-1">{failure.browser ?? "—"}</td>
-                      <td className="px-2 py-1">{yesNo(match.knownIp)}</td>
-                      <td className="px-2 py-1">{failure.country ? yesNo(match.knownCountry) : "—"}</td>
-                      <td className="px-2 py-1">{yesNo(match.knownBrowser)}</td>
+                      <td className="font-mono">{failure.ip ?? "—"}</td>
+                      <td>{failure.country ? `${countryName(failure.country)} (${failure.country})` : "—"}</td>
+                      <td>{failure.browser ?? "—"}</td>
+                      <td>{yesNo(match.knownIp)}</td>
+                      <td>{failure.country ? yesNo(match.knownCountry) : "—"}</td>
+                      <td>{yesNo(match.knownBrowser)}</td>
                     </tr>
                   );
                 })}

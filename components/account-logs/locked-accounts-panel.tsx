@@ -1,4 +1,3 @@
-import Link from "next/link";
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
 import type { LockedAccount } from "@/lib/account-log/queries";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
@@ -24,9 +23,9 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
         <ul className="mt-2 space-y-2">
           {accounts.map((account) => (
             <li key={account.id} className="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm">
-              <Link href={accountLogHref({ term: exactUsernameTerm(account.username) })} className="font-medium text-blue-800 underline">
+              <a href={accountLogHref({ term: exactUsernameTerm(account.username) })} className="font-medium text-blue-800 underline">
                 {account.username}
-              </Link>
+              </a>
               <span>
                 locked since <LogTime at={account.lockedAt} />
               </span>

@@ -1,4 +1,3 @@
-import Link from "next/link";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import { ATTENTION_WINDOW_HOURS, FAILED_SIGN_IN_RESULTS, type Attention } from "@/lib/account-log/signals";
 import { countryName } from "@/lib/ip-location/locate";
@@ -7,7 +6,7 @@ import { LogTime } from "./log-time";
 const HOUR_MS = 3_600_000;
 const linkClass = "text-blue-800 underline";
 
-/** The last day's signals, each linking to the filtered view that shows its rows. */
+/** The last day's signals, each linking to the filtered view that shows its rows (plain links, like the table's). */
 export function NeedsAttention({ attention, lockedTotal }: { attention: Attention; lockedTotal: number }) {
   const { spraying, bursts, newPlaces, newPlacesTotal } = attention;
   const items = lockedTotal + spraying.length + bursts.length + newPlacesTotal;
@@ -31,29 +30,29 @@ export function NeedsAttention({ attention, lockedTotal }: { attention: Attentio
           {spraying.map((entry) => (
             <li key={`${entry.ip}-${entry.hour.getTime()}`} data-testid="attention-spraying">
               Password spraying:{" "}
-              <Link href={accountLogHref({ ip: entry.ip, results: FAILED_SIGN_IN_RESULTS, ...hourOf(entry.hour) })} className={`${linkClass} font-mono`}>
+              <a href={accountLogHref({ ip: entry.ip, results: FAILED_SIGN_IN_RESULTS, ...hourOf(entry.hour) })} className={`${linkClass} font-mono`}>
                 {entry.ip}
-              </Link>{" "}
+              </a>{" "}
               failed against {entry.usernames} usernames ({entry.failures} attempts) in the hour from <LogTime at={entry.hour} />
             </li>
           ))}
           {bursts.map((entry) => (
             <li key={`${entry.username}-${entry.hour.getTime()}`} data-testid="attention-burst">
               Failure burst:{" "}
-              <Link
+              <a
                 href={accountLogHref({ term: exactUsernameTerm(entry.username), results: FAILED_SIGN_IN_RESULTS, ...hourOf(entry.hour) })}
                 className={linkClass}
               >
                 {entry.username}
-              </Link>{" "}
+              </a>{" "}
               had {entry.failures} failed sign-ins in the hour from <LogTime at={entry.hour} />
             </li>
           ))}
           {newPlaces.map((entry) => (
             <li key={entry.id} data-testid="attention-new-place">
-              <Link href={accountLogHref({ term: exactUsernameTerm(entry.username), before: entry.id + 1 })} className={linkClass}>
+              <a href={accountLogHref({ term: exactUsernameTerm(entry.username), before: entry.id + 1 })} className={linkClass}>
                 {entry.username}
-              </Link>{" "}
+              </a>{" "}
               signed in from {entry.newCountry && entry.country ? `a new country, ${countryName(entry.country)} (${entry.country})` : "a new address"}
               {entry.ip && <span className="font-mono"> {entry.ip}</span>} at <LogTime at={entry.at} />
             </li>
@@ -61,9 +60,9 @@ export function NeedsAttention({ attention, lockedTotal }: { attention: Attentio
           {newPlacesTotal > newPlaces.length && (
             <li>
               and {newPlacesTotal - newPlaces.length} more sign-ins from new places (
-              <Link href={accountLogHref({ results: ["login_successful"], from: attention.since })} className={linkClass}>
+              <a href={accountLogHref({ results: ["login_successful"], from: attention.since })} className={linkClass}>
                 successful sign-ins of the last {ATTENTION_WINDOW_HOURS} hours
-              </Link>
+              </a>
               )
             </li>
           )}
