@@ -1,45 +1,87 @@
 import type { Metadata } from "next";
+import { AccountStatusCard } from "@/components/account-logs/account-status";
+import { ActivityChart } from "@/components/account-logs/activity-chart";
 import { ChainStatusPanel } from "@/components/account-logs/chain-status";
 import { ExportLinks } from "@/components/account-logs/export-links";
 import { LockedAccountsPanel } from "@/components/account-logs/locked-accounts-panel";
 import { LogTable } from "@/components/account-logs/log-table";
+import { NeedsAttention } from "@/components/account-logs/needs-attention";
 import { Pager } from "@/components/account-logs/pager";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
-import { AccountStatusCard } from "@/components/account-logs/account-status";
-import { ActivityChart } from "@/components/account-logs/activity-chart";
 import { findActivity, type Activity } from "@/lib/account-log/activity";
-import { NeedsAttention } from "@/components/account-logs/needs-attention";
 import { findAccountLogs, findAccountStatus, listLockedAccounts } from "@/lib/account-log/queries";
 import { hasFilters, parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
 import { findAttention } from "@/lib/account-log/signals";
-import { env } from "@/lib/env";
 import { chainStatus } from "@/lib/audit/verify";
 import { requireAdmin } from "@/lib/auth/session";
-import { getDb } from "@/db";
+import { env } from "@/lib/env";
 import { logServerError } from "@/lib/server-log";
+import { getDb } from "@/db";
 import { unlockAccountAction } from "./actions";
 
 export const metadata: Metadata = { title: "Account Logs" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-async function loadPage(query: AccountLogQuery, now: Date) {
-  try {
-    const db = await getDb();
-    const [{ numberOfLogs, page }, locked, chain, attention, account, activity] = await Promise.all([
-      findAccountLogs(query),
-      listLockedAccounts(),
-      chainStatus(db),
-      findAttention(now),
-      query.exact ? findAccountStatus(query.q) : undefined,
-      findActivity(db, query, now),
-    ]);
-    return { numberOfLogs, page, locked, chain, attention, account, activity };
-  } catch (error) {
-    logServerError("account log page could not be loaded", error);
+/** A part's data, or undefined once its failure is logged: one failed query leaves the rest of the page. */
+function settle<T>(part: string, load: () => Promise<T>): Promise<T | undefined> {
+  return load().catch((error: unknown) => {
+    logServerError(`account log page: ${part} could not be loaded`, error);
     return undefined;
-  }
+  });
+}
+
+/**
+ * Every query starts at once, and each part of the page renders as soon as its own data is in,
+ * while the slower queries still run.
+ */
+function loadPage(query: AccountLogQuery, now: Date) {
+  const db = getDb();
+  return {
+    logs: settle("log entries", () => findAccountLogs(query)),
+    locked: settle("locked accounts", () => listLockedAccounts()),
+    chain: settle("audit chain", async () => chainStatus(await db)),
+    attention: settle("signals", () => findAttention(now)),
+    account: query.exact ? settle("account", () => findAccountStatus(query.q)) : Promise.resolve(undefined),
+    activity: settle("activity", async () => findActivity(await db, query, now)),
+  };
+}
+
+type Page = ReturnType<typeof loadPage>;
+
+function LoadError({ what }: { what: string }) {
+  return (
+    <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900" data-testid="load-error">
+      {what} could not be loaded right now. Try again in a moment.
+    </p>
+  );
+}
+
+async function Attention({ page }: { page: Page }) {
+  const [attention, locked] = await Promise.all([page.attention, page.locked]);
+  return attention && locked ? <NeedsAttention attention={attention} lockedTotal={locked.total} /> : null;
+}
+
+async function NumberOfLogs({ page, query }: { page: Page; query: AccountLogQuery }) {
+  const logs = await page.logs;
+  return (
+    <div className="flex flex-wrap items-center justify-between gap-2">
+      {logs ? (
+        <p className="text-lg" data-testid="number-of-logs">
+          <span className="font-semibold">Number of Logs:</span> {logs.numberOfLogs.toLocaleString("en-US")}
+        </p>
+      ) : (
+        <LoadError what="The account log" />
+      )}
+      <ExportLinks filters={query} />
+    </div>
+  );
+}
+
+async function AccountStatus({ page }: { page: Page }) {
+  const account = await page.account;
+  return account ? <AccountStatusCard status={account} threshold={env().LOCKOUT_THRESHOLD} /> : null;
 }
 
 const minute = (date: Date) => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
@@ -48,17 +90,83 @@ function activityCaption({ bucketLabel, from, to }: Activity, filtered: boolean)
   return `Sign-ins per ${bucketLabel}, ${minute(from)} to ${minute(to)}${filtered ? ", for this search and filters" : ""}`;
 }
 
+async function ActivitySection({ page, query }: { page: Page; query: AccountLogQuery }) {
+  const activity = await page.activity;
+  if (!activity) return <LoadError what="The activity chart" />;
+  return (
+    <>
+      {activity.note && (
+        <p className="text-sm text-slate-700" data-testid="activity-note">
+          {activity.note}
+        </p>
+      )}
+      {activity.buckets.length > 0 && (
+        <ActivityChart buckets={activity.buckets} bucketLabel={activity.bucketLabel} caption={activityCaption(activity, hasFilters(query))} />
+      )}
+    </>
+  );
+}
+
+async function ChainStatus({ page }: { page: Page }) {
+  const chain = await page.chain;
+  return chain ? <ChainStatusPanel status={chain} /> : <LoadError what="The audit chain's status" />;
+}
+
+async function LockedAccounts({ page }: { page: Page }) {
+  const locked = await page.locked;
+  return locked ? (
+    <LockedAccountsPanel accounts={locked.accounts} total={locked.total} unlockAction={unlockAccountAction} />
+  ) : (
+    <LoadError what="The locked accounts" />
+  );
+}
+
+async function LogEntries({ page, query }: { page: Page; query: AccountLogQuery }) {
+  const [logs, locked, attention] = await Promise.all([page.logs, page.locked, page.attention]);
+  if (!logs) return null;
+  const paged = query.before !== undefined || query.after !== undefined;
+  if (logs.page.rows.length === 0) {
+    return (
+      <>
+        <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
+          {paged
+            ? "No more entries in this direction."
+            : hasFilters(query)
+              ? "No log entries match this search and these filters."
+              : "The log has no entries yet."}
+        </p>
+        {paged && <Pager query={query} />}
+      </>
+    );
+  }
+  return (
+    <>
+      <LogTable
+        rows={logs.page.rows}
+        lockedUserIds={new Set(locked?.accounts.map((account) => account.id))}
+        flagged={
+          attention && {
+            sprayingIps: new Set(attention.spraying.map((entry) => entry.ip)),
+            burstUsernames: new Set(attention.bursts.map((entry) => entry.username)),
+          }
+        }
+        unlockAction={unlockAccountAction}
+      />
+      <Pager query={query} newerCursor={logs.page.newerCursor} olderCursor={logs.page.olderCursor} />
+    </>
+  );
+}
+
 export default async function AccountLogsPage({ searchParams }: Props) {
   await requireAdmin();
   const { query, problems } = parseAccountLogQuery(await searchParams);
   const now = new Date();
-  const data = await loadPage(query, now);
-  const paged = query.before !== undefined || query.after !== undefined;
+  const page = loadPage(query, now);
 
   return (
     <main className="mx-auto max-w-7xl space-y-4 p-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      {data && <NeedsAttention attention={data.attention} lockedTotal={data.locked.total} />}
+      <Attention page={page} />
       <SearchForm query={query} now={now} />
       {problems.length > 0 && (
         <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
@@ -67,62 +175,14 @@ export default async function AccountLogsPage({ searchParams }: Props) {
           ))}
         </ul>
       )}
-      {!data ? (
-        <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900" data-testid="load-error">
-          The account log could not be loaded right now. Try again in a moment.
-        </p>
-      ) : (
-        <UnlockNoticeProvider>
-          <div className="flex flex-wrap items-center justify-between gap-2">
-            <p className="text-lg" data-testid="number-of-logs">
-              <span className="font-semibold">Number of Logs:</span> {data.numberOfLogs.toLocaleString("en-US")}
-            </p>
-            <ExportLinks filters={query} />
-          </div>
-          {data.account && <AccountStatusCard status={data.account} threshold={env().LOCKOUT_THRESHOLD} />}
-          {data.activity.note && (
-            <p className="text-sm text-slate-700" data-testid="activity-note">
-              {data.activity.note}
-            </p>
-          )}
-          {data.activity.buckets.length > 0 && (
-            <ActivityChart
-              buckets={data.activity.buckets}
-              bucketLabel={data.activity.bucketLabel}
-              caption={activityCaption(data.activity, hasFilters(query))}
-            />
-          )}
-          <ChainStatusPanel status={data.chain} />
-          <LockedAccountsPanel accounts={data.locked.accounts} total={data.locked.total} unlockAction={unlockAccountAction} />
-          {data.page.rows.length === 0 ? (
-            <>
-              <p className="rounded border border-slate-200 bg-white p-4 text-slate-700" data-testid="no-results">
-                {paged ? (
-                  "No more entries in this direction."
-                ) : hasFilters(query) ? (
-                  "No log entries match this search and these filters."
-                ) : (
-                  "The log has no entries yet."
-                )}
-              </p>
-              {paged && <Pager query={query} />}
-            </>
-          ) : (
-            <>
-              <LogTable
-                rows={data.page.rows}
-                lockedUserIds={new Set(data.locked.accounts.map((account) => account.id))}
-                flagged={{
-                  sprayingIps: new Set(data.attention.spraying.map((entry) => entry.ip)),
-                  burstUsernames: new Set(data.attention.bursts.map((entry) => entry.username)),
-                }}
-                unlockAction={unlockAccountAction}
-              />
-              <Pager query={query} newerCursor={data.page.newerCursor} olderCursor={data.page.olderCursor} />
-            </>
-          )}
-        </UnlockNoticeProvider>
-      )}
+      <UnlockNoticeProvider>
+        <NumberOfLogs page={page} query={query} />
+        <AccountStatus page={page} />
+        <ActivitySection page={page} query={query} />
+        <ChainStatus page={page} />
+        <LockedAccounts page={page} />
+        <LogEntries page={page} query={query} />
+      </UnlockNoticeProvider>
     </main>
   );
 }
