@@ -215,17 +215,18 @@ export const accountLogs = pgTable(
     // Ascending IDs: a backward scan gives `ORDER BY id DESC` (an index declared `DESC NULLS
     // LAST` would not match it, and the planner would sort instead of stopping early).
     index("account_logs_username_key_id_idx").on(table.usernameKey, table.id),
-    // A search combined with results: one ordered scan per username and result.
-    index("account_logs_username_key_result_id_idx").on(table.usernameKey, table.result, table.id),
+    // A search combined with results: one ordered scan per username and result. The time at
+    // the end lets the activity chart count a username's sign-ins from the index alone.
+    index("account_logs_username_key_result_id_at_idx").on(table.usernameKey, table.result, table.id, table.occurredAt),
     index("account_logs_user_id_id_idx").on(table.userId, table.id),
     // The failures behind a lock, newest first, without walking the account's whole history.
     index("account_logs_user_failures_idx")
       .on(table.userId, table.id)
       .where(sql`${table.result} = 'login_failed_wrong_password'`),
     // Filters by result, and by address or network (one ordered scan per address and result),
-    // newest first.
+    // newest first; with the time, an address's chart is read from the index alone.
     index("account_logs_result_id_idx").on(table.result, table.id),
-    index("account_logs_ip_result_id_idx").on(table.ip, table.result, table.id),
+    index("account_logs_ip_result_id_at_idx").on(table.ip, table.result, table.id, table.occurredAt),
     // Sign-ins from a new address or country, for "Needs attention": a small index.
     index("account_logs_new_place_idx")
       .on(table.id)

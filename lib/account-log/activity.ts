@@ -1,8 +1,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
-import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernames, type AccountLogResult } from "@/db/schema";
+import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { addressPairStreams, idSpanOf, keyArray, resolveUsernameKeys, rowConditions, usernamesWhere, type IdSpan } from "./selection";
+import { addressPairStreams, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -49,15 +49,38 @@ export async function findActivity(
   { rowBudget = ACTIVITY_ROW_BUDGET }: { rowBudget?: number } = {},
 ): Promise<Activity> {
   let chart = chartRange(filters, now, DEFAULT_ACTIVITY_MS);
+  const interval = (range: ChartRange) => sql`${`${range.size.ms / 1000} seconds`}::interval`;
+  const origin = sql`timestamptz '1970-01-01 00:00:00+00'`;
+  let statement: SQL;
   let note: string | undefined;
-  if (filters.q && !filters.ip) {
+  if (!filters.q && !filters.ip) {
+    const { from, end } = chart;
+    const results = filters.results.length ? sql`and ${accountLogHours.result} in (${sql.join(filters.results.map((r) => sql`${r}`), sql`, `)})` : sql``;
+    statement = sql`
+      select date_bin(${interval(chart)}, ${accountLogHours.hour}, ${origin}) as bucket,
+        coalesce(sum(${accountLogHours.rowCount}) filter (where ${accountLogHours.result} = ${SUCCESS}), 0) as successes,
+        coalesce(sum(${accountLogHours.rowCount}) filter (where ${isFailure(sql`${accountLogHours.result}`)}), 0) as failures
+      from ${accountLogHours}
+      where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz ${results}
+      group by 1`;
+  } else {
+    const spanOf = (range: ChartRange) => idSpanOf(executor, { ...filters, from: range.from, to: range.end });
+    // Only the keys: the chart replaces the results with the sign-in results among them.
+    const keysOf = () => resolveUsernameKeys(executor, { ...filters, results: [] });
     // A search reads its rows in the range: estimated from the counters (the search's share of
-    // the log times the rows in the range) before reading any.
-    let rows = await estimateRows(executor, filters, chart);
+    // the log times the rows in the range) before reading any. The range's IDs and the search's
+    // usernames are looked up meanwhile.
+    const [estimate, keyed, firstSpan] = await Promise.all([
+      filters.q && !filters.ip ? estimateRows(executor, filters, chart) : undefined,
+      keysOf(),
+      spanOf(chart),
+    ]);
+    let rows = estimate ?? 0;
+    let span = firstSpan;
     if (rows > rowBudget && !filters.from && !filters.to) {
       note = `Showing the last 24 hours: a week of this search holds about ${rows.toLocaleString("en-US")} rows.`;
       chart = chartRange(filters, now, SHORT_ACTIVITY_MS);
-      rows = await estimateRows(executor, filters, chart);
+      [rows, span] = await Promise.all([estimateRows(executor, filters, chart), spanOf(chart)]);
     }
     if (rows > rowBudget) {
       return {
@@ -68,35 +91,17 @@ export async function findActivity(
         note: `Not charted: this range holds about ${rows.toLocaleString("en-US")} rows of this search. Narrow the time range or the search to chart it.`,
       };
     }
-  }
-  const { size, from, end } = chart;
-  const interval = sql`${`${size.ms / 1000} seconds`}::interval`;
-  const origin = sql`timestamptz '1970-01-01 00:00:00+00'`;
-  const range: AccountLogFilters = { ...filters, from, to: end };
-
-  let statement: SQL;
-  if (!filters.q && !filters.ip) {
-    const results = filters.results.length ? sql`and ${accountLogHours.result} in (${sql.join(filters.results.map((r) => sql`${r}`), sql`, `)})` : sql``;
-    statement = sql`
-      select date_bin(${interval}, ${accountLogHours.hour}, ${origin}) as bucket,
-        coalesce(sum(${accountLogHours.rowCount}) filter (where ${accountLogHours.result} = ${SUCCESS}), 0) as successes,
-        coalesce(sum(${accountLogHours.rowCount}) filter (where ${isFailure(sql`${accountLogHours.result}`)}), 0) as failures
-      from ${accountLogHours}
-      where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz ${results}
-      group by 1`;
-  } else {
-    const span = await idSpanOf(executor, range);
-    if (span === null) return { buckets: emptyBuckets(from, end, size.ms), bucketLabel: size.label, from, to: end, note };
+    if (span === null) return { buckets: emptyBuckets(chart.from, chart.end, chart.size.ms), bucketLabel: chart.size.label, from: chart.from, to: chart.end, note };
     const signIns = filters.results.length ? filters.results.filter(isSignIn) : SIGN_IN_RESULTS;
-    // Only the keys: the chart replaces the results with the sign-in results among them.
-    const charted: AccountLogFilters = { ...(await resolveUsernameKeys(executor, { ...range, results: [] })), results: signIns };
+    const charted: AccountLogFilters = { ...keyed, from: chart.from, to: chart.end, results: signIns };
     statement = sql`
-      select date_bin(${interval}, l.occurred_at, ${origin}) as bucket,
+      select date_bin(${interval(chart)}, l.occurred_at, ${origin}) as bucket,
         count(*) filter (where l.result = ${SUCCESS}) as successes,
         count(*) filter (where ${isFailure(sql`l.result`)}) as failures
       from ${await chartedRows(executor, charted, span)}
       group by 1`;
   }
+  const { size, from, end } = chart;
   const counts = new Map(
     rowsOf<{ bucket: string | Date; successes: string | number; failures: string | number }>(await executor.execute(statement)).map((row) => [
       new Date(row.bucket).getTime(),
@@ -126,9 +131,13 @@ async function chartedRows(executor: Executor, filters: AccountLogFilters, span:
         where l.ip = k.ip and l.result = k.result and ${conditions({ byUsername: false, byResult: true, byAddress: true })}) l`;
     }
   } else if (filters.usernameKeys && !filters.ip) {
-    return sql`unnest(${keyArray(filters.usernameKeys)}) as k(key) cross join lateral (
-      select l.occurred_at, l.result from account_logs l
-      where l.username_key = k.key and ${conditions({ byUsername: true, byResult: false })}) l`;
+    // Per username and each sign-in result it has had: with the time in that index, the scan
+    // never visits the table.
+    return sql`(select r.username_key as key, r.result from ${accountLogUsernameResults} r
+        where r.username_key = any(${keyArray(filters.usernameKeys)}) and ${resultIn(sql`r.result`, filters.results)}) k
+      cross join lateral (
+        select l.occurred_at, l.result from account_logs l
+        where l.username_key = k.key and l.result = k.result and ${conditions({ byUsername: true, byResult: true })}) l`;
   }
   return sql`(select l.occurred_at, l.result from account_logs l where ${conditions({ byUsername: false, byResult: false })}) l`;
 }

@@ -92,7 +92,7 @@ const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** A list as an array literal: `unnest` of it stays a scan, where a one-row VALUES would be folded into a constant. */
 const textArray = (values: readonly string[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
 const intArray = (values: readonly number[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::int[]`;
-const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
+export const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
 /** An address column within the filter's address or network. */
 const addressIn = (column: SQL, ip: string) => (ip.includes("/") ? sql`${column} <<= ${ip}::inet` : sql`${column} = ${ip}::inet`);
 
@@ -147,9 +147,21 @@ export function rowConditions(
   }: { byUsername: boolean; byResult: boolean; byAddress?: boolean; byTime?: boolean },
 ): SQL[] {
   const conditions: SQL[] = [];
-  if (span && byTime) conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
-  if (filters.from && byTime) conditions.push(sql`l.occurred_at >= ${iso(filters.from)}`);
-  if (filters.to && byTime) conditions.push(sql`l.occurred_at < ${iso(filters.to)}`);
+  const time = [
+    ...(filters.from ? [sql`l.occurred_at >= ${iso(filters.from)}`] : []),
+    ...(filters.to ? [sql`l.occurred_at < ${iso(filters.to)}`] : []),
+  ];
+  if (span && byTime) {
+    conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
+    // The IDs between the outside rows are all within the range: only rows at the edges need
+    // their time checked. Checking it everywhere would also mislead the planner, which takes
+    // the ID range and the time range for independent and expects a few rows, not thousands.
+    if (time.length && (span.outsideBelow >= span.lo || span.outsideAbove <= span.hi)) {
+      conditions.push(sql`(l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove} or ${sql.join(time, sql` and `)})`);
+    }
+  } else if (byTime) {
+    conditions.push(...time);
+  }
   if (filters.ip && !byAddress) conditions.push(addressIn(sql`l.ip`, filters.ip));
   if (filters.q && !byUsername) {
     conditions.push(keyOfSearch(sql`l.username_key`, filters));
