@@ -143,13 +143,11 @@ async function LogEntries({ page, query }: { page: Page; query: AccountLogQuery 
     <>
       <LogTable
         rows={logs.page.rows}
-        lockedUserIds={new Set(locked?.accounts.map((account) => account.id))}
-        flagged={
-          attention && {
-            sprayingIps: new Set(attention.spraying.map((entry) => entry.ip)),
-            burstUsernames: new Set(attention.bursts.map((entry) => entry.username)),
-          }
-        }
+        flags={{
+          lockedUserIds: new Set(locked?.accounts.map((account) => account.id)),
+          sprayingIps: new Set(attention?.spraying.map((entry) => entry.ip)),
+          burstUsernames: new Set(attention?.bursts.map((entry) => entry.username)),
+        }}
         unlockAction={unlockAccountAction}
       />
       <Pager query={query} newerCursor={logs.page.newerCursor} olderCursor={logs.page.olderCursor} />

@@ -1,0 +1,106 @@
+import type { AccountLog, AccountLogMetadata, AccountLogResult } from "@/db/schema";
+import { locateIp } from "@/lib/ip-location/locate";
+import { accountLogHref, exactUsernameTerm } from "./search-params";
+
+/**
+ * One row of the log table, as the browser needs it: plain values the server worked out (the
+ * address's country, the signals, the details behind the metadata), so the table's markup is
+ * rendered from a compact list rather than sent as an element tree.
+ */
+export type LogRowView = {
+  id: number;
+  username: string;
+  usernameNormalized: string;
+  usernameTruncated: boolean;
+  /** The exact-username view this username links to. */
+  href: string;
+  /** "Failure burst": the username had a burst of failures in the last day. */
+  burst: boolean;
+  at: Date;
+  result: AccountLogResult;
+  /** Signals shown beside the result: "New IP", "New country", "Password spraying". */
+  marks: string[];
+  ip: string | null;
+  /** What the visually hidden prefix and the text beside the address say: "Located in " "Germany (DE)". */
+  place: [prefix: string, text: string] | null;
+  summary: string;
+  /** Name and value of everything else recorded, behind the summary. */
+  details: [string, string][];
+  /** The account to offer Unlock for, when it is locked. */
+  unlockUserId: number | null;
+};
+
+/** What an export selected, every filter named: an auditor reads what left the system. */
+function describeExportFilter(filter: NonNullable<AccountLogMetadata["export"]>["filter"]): string {
+  const parts = [
+    filter.q && (filter.exact ? `username “${filter.q}”` : `usernames containing “${filter.q}”`),
+    filter.results?.length && `results ${filter.results.join(", ")}`,
+    filter.from && `from ${filter.from}`,
+    filter.to && `to ${filter.to}`,
+    filter.ip && `address ${filter.ip}`,
+  ].filter(Boolean);
+  return parts.length ? parts.join("; ") : "every row";
+}
+
+/** The raw user agent and what else a row recorded, each as a name and a value. */
+export function metadataDetails(metadata: AccountLogMetadata): [string, string][] {
+  const details: [string, string][] = [];
+  if (metadata.userAgent) {
+    const { value, length, truncated } = metadata.userAgent;
+    details.push(["User agent", truncated ? `${value}… (${length} characters, cut)` : value]);
+  }
+  for (const [name, value] of Object.entries(metadata.clientHints ?? {})) details.push([name, value]);
+  for (const [name, value] of Object.entries(metadata.forwardedHeaders ?? {})) details.push([`${name} (sent by client, untrusted)`, value]);
+  if (metadata.actor) {
+    const via = metadata.actor.via === "command line" ? " (command line)" : "";
+    details.push(["By", `${metadata.actor.username}${via}`]);
+  }
+  if (metadata.reason) details.push(["Reason", metadata.reason]);
+  if (metadata.role) details.push(["Role", metadata.role.from ? `${metadata.role.from} → ${metadata.role.to}` : metadata.role.to]);
+  if (metadata.export) {
+    const { format, filter } = metadata.export;
+    details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${describeExportFilter(filter)}`]);
+  }
+  if (metadata.resource) details.push(["Asked for", metadata.resource]);
+  if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);
+  return details;
+}
+
+/** The address's country, or the kind of range it is in; null without an address. */
+function placeOf(ip: string | null): LogRowView["place"] {
+  const location = locateIp(ip);
+  if (location.kind === "none") return null;
+  if (location.kind !== "public") return ["Range: ", location.label];
+  return ["Located in ", location.country ? `${location.country.name} (${location.country.code})` : "Country unknown"];
+}
+
+export type RowFlags = {
+  lockedUserIds: Set<number>;
+  /** Addresses spraying passwords and usernames with failure bursts, from "Needs attention". */
+  sprayingIps?: Set<string>;
+  burstUsernames?: Set<string>;
+};
+
+export function logRowView(row: AccountLog, { lockedUserIds, sprayingIps, burstUsernames }: RowFlags): LogRowView {
+  const marks = [
+    ...(row.metadata.signals?.newIp ? ["New IP"] : []),
+    ...(row.metadata.signals?.newCountry ? ["New country"] : []),
+    ...(row.ip && row.result.startsWith("login_failed") && sprayingIps?.has(row.ip) ? ["Password spraying"] : []),
+  ];
+  return {
+    id: row.id,
+    username: row.username,
+    usernameNormalized: row.usernameNormalized,
+    usernameTruncated: row.usernameTruncated,
+    href: accountLogHref({ term: exactUsernameTerm(row.usernameNormalized) }),
+    burst: burstUsernames?.has(row.usernameNormalized) ?? false,
+    at: row.occurredAt,
+    result: row.result,
+    marks,
+    ip: row.ip,
+    place: placeOf(row.ip),
+    summary: row.metadata.summary ?? "—",
+    details: metadataDetails(row.metadata),
+    unlockUserId: row.userId !== null && lockedUserIds.has(row.userId) ? row.userId : null,
+  };
+}
