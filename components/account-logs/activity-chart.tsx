@@ -1,3 +1,5 @@
+"use client";
+
 import { useId, type CSSProperties, type ReactNode } from "react";
 import { ScrollRegion } from "./scroll-region";
 
@@ -126,7 +128,9 @@ function tickStyle(index: number, n: number): CSSProperties {
 
 /**
  * Sign-ins over time, successes and failures stacked, drawn on the server as SVG. Hovering a
- * bar shows its exact values; the same numbers are in a table under "Chart data".
+ * bar shows its exact values; the same numbers are in a table under "Chart data". A client
+ * component only so that the page sends its buckets, not the hundreds of elements drawn from
+ * them; it has no state.
  */
 export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
   const hatchId = `failures-${useId().replace(/[^\w-]/g, "")}`;
