@@ -1,6 +1,7 @@
 import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
 import type { LockedAccount } from "@/lib/account-log/queries";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
+import { lockEvidenceView } from "@/lib/account-log/lock-evidence";
 import { LockEvidence } from "./lock-evidence";
 import { LogTime } from "./log-time";
 import { UnlockButton } from "./unlock-button";
@@ -38,7 +39,7 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
                 <span>by {account.lock?.actor ?? "an administrator"}</span>
               )}
               <UnlockButton userId={account.id} username={account.username} action={unlockAction} />
-              <LockEvidence account={account} />
+              <LockEvidence evidence={lockEvidenceView(account)} />
             </li>
           ))}
         </ul>

@@ -1,4 +1,5 @@
-import type { AttemptSummary } from "./queries";
+import { countryName, countryOf } from "@/lib/ip-location/locate";
+import type { AttemptSummary, LockedAccount } from "./queries";
 
 export type LockAssessment = {
   verdict: "familiar" | "mixed" | "unfamiliar" | "no_history" | "no_failures";
@@ -54,5 +55,58 @@ export function assessLock(failures: AttemptSummary[], recentSuccesses: AttemptS
     verdict: "mixed",
     summary: `${failures.length - familiar} of ${failures.length} failures came from addresses this user has not signed in from in the last 90 days. Check them, and confirm with the user, before unlocking.`,
     matches,
+  };
+}
+
+/** The lock panel's evidence for one account, as plain values for the page to draw. */
+export type LockEvidenceView = {
+  accountId: number;
+  username: string;
+  /** Who locked the account, when an administrator did, and why. */
+  lockedBy: { actor: string; reason: string | null } | null;
+  verdict: LockAssessment["verdict"];
+  summary: string;
+  failures: {
+    id: number;
+    at: Date;
+    ip: string | null;
+    /** "Germany (DE)". */
+    country: string | null;
+    browser: string | null;
+    knownIp: boolean;
+    /** Null when the failure's country is unknown. */
+    knownCountry: boolean | null;
+    knownBrowser: boolean;
+  }[];
+  /** The distinct places of the recent successful sign-ins: "198.51.100.20, DE, Chrome 131 · Windows 11". */
+  recentPlaces: string[];
+  recentCount: number;
+};
+
+export function lockEvidenceView(account: LockedAccount): LockEvidenceView {
+  // Rows written before countries were recorded get today's answer from the offline database.
+  const located = (attempts: AttemptSummary[]) => attempts.map((a) => ({ ...a, country: a.country ?? countryOf(a.ip) ?? null }));
+  // An admin's lock was not caused by the wrong passwords before it.
+  const failures = account.lock?.actor ? [] : located(account.failures);
+  const recentSuccesses = located(account.recentSuccesses);
+  const { verdict, summary, matches } = assessLock(failures, recentSuccesses);
+  return {
+    accountId: account.id,
+    username: account.username,
+    lockedBy: account.lock?.actor ? { actor: account.lock.actor, reason: account.lock.reason } : null,
+    verdict,
+    summary,
+    failures: failures.map((failure, index) => ({
+      id: failure.id,
+      at: failure.at,
+      ip: failure.ip,
+      country: failure.country ? `${countryName(failure.country)} (${failure.country})` : null,
+      browser: failure.browser,
+      knownIp: matches[index]!.knownIp,
+      knownCountry: failure.country ? matches[index]!.knownCountry : null,
+      knownBrowser: matches[index]!.knownBrowser,
+    })),
+    recentPlaces: [...new Set(recentSuccesses.map((s) => [s.ip ?? "no address", s.country, s.browser].filter(Boolean).join(", ")))],
+    recentCount: recentSuccesses.length,
   };
 }
