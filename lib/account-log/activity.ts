@@ -55,7 +55,7 @@ export async function findActivity(
   let note: string | undefined;
   if (!filters.q && !filters.ip) {
     const { from, end } = chart;
-    const results = filters.results.length ? sql`and ${accountLogHours.result} in (${sql.join(filters.results.map((r) => sql`${r}`), sql`, `)})` : sql``;
+    const results = filters.results.length ? sql`and ${resultIn(sql`${accountLogHours.result}`, filters.results)}` : sql``;
     statement = sql`
       select date_bin(${interval(chart)}, ${accountLogHours.hour}, ${origin}) as bucket,
         coalesce(sum(${accountLogHours.rowCount}) filter (where ${accountLogHours.result} = ${SUCCESS}), 0) as successes,
