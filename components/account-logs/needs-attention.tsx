@@ -1,6 +1,6 @@
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import { ATTENTION_WINDOW_HOURS, FAILED_SIGN_IN_RESULTS, type Attention } from "@/lib/account-log/signals";
-import { countryName } from "@/lib/ip-location/locate";
+import { countryLabel } from "@/lib/ip-location/locate";
 import { LogTime } from "./log-time";
 
 const HOUR_MS = 3_600_000;
@@ -53,7 +53,7 @@ export function NeedsAttention({ attention, lockedTotal }: { attention: Attentio
               <a href={accountLogHref({ term: exactUsernameTerm(entry.username), before: entry.id + 1 })} className={linkClass}>
                 {entry.username}
               </a>{" "}
-              signed in from {entry.newCountry && entry.country ? `a new country, ${countryName(entry.country)} (${entry.country})` : "a new address"}
+              signed in from {entry.newCountry && entry.country ? `a new country, ${countryLabel(entry.country)}` : "a new address"}
               {entry.ip && <span className="font-mono"> {entry.ip}</span>} at <LogTime at={entry.at} />
             </li>
           ))}

@@ -1,4 +1,4 @@
-import { countryName, countryOf } from "@/lib/ip-location/locate";
+import { countryLabel, countryOf } from "@/lib/ip-location/locate";
 import type { AttemptSummary, LockedAccount } from "./queries";
 
 export type LockAssessment = {
@@ -100,7 +100,7 @@ export function lockEvidenceView(account: LockedAccount): LockEvidenceView {
       id: failure.id,
       at: failure.at,
       ip: failure.ip,
-      country: failure.country ? `${countryName(failure.country)} (${failure.country})` : null,
+      country: failure.country ? countryLabel(failure.country) : null,
       browser: failure.browser,
       knownIp: matches[index]!.knownIp,
       knownCountry: failure.country ? matches[index]!.knownCountry : null,

@@ -1,5 +1,5 @@
 import type { AccountLog, AccountLogMetadata, AccountLogResult } from "@/db/schema";
-import { locateIp } from "@/lib/ip-location/locate";
+import { countryLabel, locateIp } from "@/lib/ip-location/locate";
 import { accountLogHref, exactUsernameTerm } from "./search-params";
 
 /**
@@ -71,7 +71,7 @@ function placeOf(ip: string | null): LogRowView["place"] {
   const location = locateIp(ip);
   if (location.kind === "none") return null;
   if (location.kind !== "public") return ["Range: ", location.label];
-  return ["Located in ", location.country ? `${location.country.name} (${location.country.code})` : "Country unknown"];
+  return ["Located in ", location.country ? countryLabel(location.country.code) : "Country unknown"];
 }
 
 export type RowFlags = {

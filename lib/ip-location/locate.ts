@@ -61,14 +61,25 @@ export function ipLocationDatabaseInfo(): IpLocationDatabaseInfo | undefined {
 
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 
-/** "Germany" for "DE"; the code itself for one Intl does not know. */
+const countryNames = new Map<string, string>();
+
+/** "Germany" for "DE"; the code itself for one Intl does not know. Kept: a page names the same few countries on every row. */
 export function countryName(code: string): string {
-  try {
-    return regionNames.of(code) ?? code;
-  } catch {
-    return code;
+  let name = countryNames.get(code);
+  if (name === undefined) {
+    try {
+      name = regionNames.of(code) ?? code;
+    } catch {
+      name = code;
+    }
+    // Codes come from the database and from rows; a bound keeps odd ones from piling up.
+    if (countryNames.size < 1_000) countryNames.set(code, name);
   }
+  return name;
 }
+
+/** "Germany (DE)": how the pages name a country. */
+export const countryLabel = (code: string) => `${countryName(code)} (${code})`;
 
 function lookUpCountry(address: string): Country | null {
   const open = database();
