@@ -2,7 +2,8 @@ import type { LogRowView } from "@/lib/account-log/row-view";
 
 /** The address as logged, and beside it its country or the kind of range it is in. */
 export function IpAddressCell({ ip, place }: Pick<LogRowView, "ip" | "place">) {
-  if (ip === null || place === null) return <span className="font-mono text-xs">—</span>;
+  // The place is null exactly when there is no address.
+  if (place === null) return <span className="font-mono text-xs">—</span>;
   const [prefix, text] = place;
   return (
     <span className="flex flex-wrap items-baseline gap-x-2">
