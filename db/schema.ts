@@ -287,7 +287,7 @@ export type AccountLogMetadata = {
   /** Forwarding headers as the client sent them: untrusted, kept for investigation. */
   forwardedHeaders?: Record<string, string>;
   /** For admin actions: who did it, and through what (the admin page or the command line). */
-  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" };
+  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" | "start-up" };
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */

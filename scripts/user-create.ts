@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createUser } from "@/lib/users/queries";
+import { createUser, shellOperator } from "@/lib/users/queries";
 import { readPassword } from "./read-password";
 import { runCli, UsageError } from "./cli";
 
@@ -21,6 +21,12 @@ runCli(async () => {
   if (!options.username) throw new UsageError(`--username is required.\n${USAGE}`);
   // Never from argv: other processes can read a command line.
   const password = await readPassword({ fromStdin: options["password-stdin"], confirm: true });
-  const user = await createUser({ username: options.username, password, role: options.admin ? "admin" : "user" });
-  console.log(`Created ${user.role} "${user.username}" (id ${user.id}).`);
+  const operator = shellOperator();
+  const user = await createUser({
+    username: options.username,
+    password,
+    role: options.admin ? "admin" : "user",
+    createdBy: { username: operator, via: "command line" },
+  });
+  console.log(`Created ${user.role} "${user.username}" (id ${user.id}; logged as user_created by ${operator}, command line).`);
 });

@@ -1,7 +1,7 @@
-import os from "node:os";
 import { parseArgs } from "node:util";
 import { COMMAND_LINE_UNLOCK_REASON } from "@/lib/account-log/reason";
 import { unlockAccountFromCommandLine } from "@/lib/account-log/unlock";
+import { shellOperator } from "@/lib/users/queries";
 import { runCli, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run user:unlock -- --username NAME [--reason TEXT] (default reason: "${COMMAND_LINE_UNLOCK_REASON}")`;
@@ -15,7 +15,7 @@ runCli(async () => {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   if (!options.username) throw new UsageError(`--username is required.\n${USAGE}`);
-  const operator = `${os.userInfo().username}@${os.hostname()}`;
+  const operator = shellOperator();
   const outcome = await unlockAccountFromCommandLine({ username: options.username, operator, reason: options.reason });
   if (outcome.status === "not_found") throw new UsageError(`No user named "${options.username}".`);
   console.log(

@@ -52,7 +52,7 @@ export function metadataDetails(metadata: AccountLogMetadata): [string, string][
   for (const [name, value] of Object.entries(metadata.clientHints ?? {})) details.push([name, value]);
   for (const [name, value] of Object.entries(metadata.forwardedHeaders ?? {})) details.push([`${name} (sent by client, untrusted)`, value]);
   if (metadata.actor) {
-    const via = metadata.actor.via === "command line" ? " (command line)" : "";
+    const via = metadata.actor.via === "command line" || metadata.actor.via === "start-up" ? ` (${metadata.actor.via})` : "";
     details.push(["By", `${metadata.actor.username}${via}`]);
   }
   if (metadata.reason) details.push(["Reason", metadata.reason]);

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
+import os from "node:os";
 import { and, eq, sql } from "drizzle-orm";
 import { getDb, type Executor } from "@/db";
-import { users, type UserRole } from "@/db/schema";
+import { users, type AccountLogMetadata, type UserRole } from "@/db/schema";
+import { appendAccountLog } from "@/lib/account-log/record";
 import { hashPassword } from "@/lib/auth/password";
 import { newPasswordSchema, newUsernameSchema, normalizeUsername } from "./username";
 
@@ -13,9 +15,36 @@ export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";
 }
 
-/** Creates an account; the username and password are validated here, at the boundary. */
-export async function createUser(input: { username: string; password: string; role?: UserRole }) {
-  return insertUser(await getDb(), await prepareNewUser(input));
+/** `user@host` of the operating-system account running this process, for rows written from a shell. */
+export function shellOperator(): string {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers).
+    user = `uid ${process.getuid?.() ?? "unknown"}`;
+  }
+  return `${user}@${os.hostname()}`;
+}
+
+/** Who created an account outside the admin page: an operating-system account, or the server's first start. */
+export type ShellActor = { username: string; via: "command line" | "start-up" };
+
+/**
+ * Creates an account; the username and password are validated here, at the boundary. With a
+ * `createdBy`, the `user_created` row naming it is written in the same transaction.
+ */
+export async function createUser(input: { username: string; password: string; role?: UserRole; createdBy?: ShellActor }) {
+  const prepared = await prepareNewUser(input);
+  const db = await getDb();
+  const { createdBy } = input;
+  if (!createdBy) return insertUser(db, prepared);
+  return db.transaction(async (tx) => {
+    const user = await insertUser(tx, prepared);
+    const actor: NonNullable<AccountLogMetadata["actor"]> = { userId: null, ...createdBy };
+    await appendAccountLog(tx, [{ username: user.username, userId: user.id, result: "user_created", metadata: { actor, role: { to: user.role } } }]);
+    return user;
+  });
 }
 
 export type NewUser = { username: string; usernameNormalized: string; passwordHash: string; role: UserRole };
@@ -106,6 +135,11 @@ export async function ensureFirstAdmin({
 }): Promise<{ username: string; generatedPassword?: string } | undefined> {
   if (await hasAdmin()) return undefined;
   const generatedPassword = password ? undefined : randomBytes(18).toString("base64url");
-  const created = await createUser({ username: username ?? "admin", password: password ?? generatedPassword!, role: "admin" });
+  const created = await createUser({
+    username: username ?? "admin",
+    password: password ?? generatedPassword!,
+    role: "admin",
+    createdBy: { username: shellOperator(), via: "start-up" },
+  });
   return { username: created.username, generatedPassword };
 }
