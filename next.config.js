@@ -11,10 +11,14 @@ const clientHints = [
 /** @type {import('next').NextConfig} */
 module.exports = {
   // PGlite ships wasm and data files that must be loaded from node_modules, not bundled.
-  serverExternalPackages: ["@electric-sql/pglite"],
+  // prom-client keeps its metrics in one registry that the custom server reads: load it from
+  // node_modules, not as a bundled copy.
+  serverExternalPackages: ["@electric-sql/pglite", "prom-client"],
   poweredByHeader: false,
   // forbidden() answers 403 for signed-in users who are not admins.
-  experimental: { authInterrupts: true },
+  // The server caps every body before Next.js reads it (lib/http/request-limits.ts); this is
+  // Next.js's own cap for server actions, at the same 64 KB.
+  experimental: { authInterrupts: true, serverActions: { bodySizeLimit: "64kb" } },
   async headers() {
     return [
       {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
 
 /**
@@ -16,9 +16,17 @@ async function main() {
   const { env, ConfigurationError } = await import("./lib/env");
   const { compileTrustPolicy, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
   const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
-  const { logServerInfo } = await import("./lib/server-log");
+  const { logServerError, logServerInfo } = await import("./lib/server-log");
   const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
+  const { bodyLimitFor, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
+  const { recordRejectedSignInRequest } = await import("./lib/account-log/sign-in");
+  const { requestContextFromHeaders } = await import("./lib/client/request-context");
+  const { metrics } = await import("./lib/metrics/registry");
+  const { checkReadiness } = await import("./lib/service/health");
+  const { answerMetrics } = await import("./lib/service/metrics-endpoint");
+  const { startBackgroundTasks, stopBackgroundTasks } = await import("./lib/service/background");
+  const { hopCountTrustWarning } = await import("./lib/client/ip");
 
   let config;
   try {
@@ -33,6 +41,8 @@ async function main() {
   } catch (error) {
     return fail((error as Error).message);
   }
+  const trustWarning = hopCountTrustWarning(config.TRUST_PROXY, config.HOST);
+  if (trustWarning) console.warn(`Warning: ${trustWarning}`);
   const target = configuredTarget();
 
   if (!config.NEXTAUTH_SECRET) {
@@ -89,10 +99,35 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const server = createServer((request, response) => {
+  const backgroundTasks: import("./lib/service/background").BackgroundTask[] = [];
+  let draining = false;
+  const inFlight = metrics().httpRequestsInFlight;
+
+  let requestsInFlight = 0;
+
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    requestsInFlight += 1;
+    inFlight.inc();
+    response.once("close", () => {
+      requestsInFlight -= 1;
+      inFlight.dec();
+    });
+    if (draining) response.setHeader("Connection", "close");
     stampClientAddress(request, trust);
     // As the router will see it: `/api/auth/../../admin` must not pass for `/api/auth/`.
     const path = safePathname(request.url);
+    if (OPERATIONS_PATHS.has(path)) return void answerOperations(path, request, response);
+
+    // Before Next.js buffers anything: a body over the route's limit is refused with 413.
+    const limit = bodyLimitFor(path, request.headers);
+    const withinLimit = limitRequestBody(request, response, limit, () => {
+      const signIn = isCredentialsSignIn(request.method, path);
+      metrics().oversizedRequests.inc({ route: signIn ? "sign_in" : request.headers["next-action"] ? "action" : "other" });
+      // Every sign-in attempt is a row, an oversized one too: bounded, its body never read.
+      if (signIn) void recordRejectedSignInRequest(undefined, requestContextFromHeaders(request.headers));
+    });
+    if (!withinLimit) return;
+
     const headers = { get: (name: string) => headerValue(request.headers[name]) };
     if (requiresSameOrigin(request.method, path) && !isSameOriginRequest(headers)) {
       logServerInfo("cross-origin request refused", {
@@ -106,28 +141,85 @@ async function main() {
       return;
     }
     void handle(request, response);
+  };
+
+  /** /livez, /readyz and /metrics: answered here, so they work while Next.js is busy or draining. */
+  const answerOperations = async (path: string, request: IncomingMessage, response: ServerResponse) => {
+    const send = (status: number, headers: Record<string, string>, body: string) => {
+      response.writeHead(status, headers);
+      response.end(request.method === "HEAD" ? undefined : body);
+    };
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return send(405, { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8" }, "Method not allowed\n");
+    }
+    const json = { "Content-Type": "application/json", "Cache-Control": "no-store" };
+    try {
+      if (path === "/livez") return send(200, json, `${JSON.stringify({ status: "live" })}\n`);
+      if (path === "/readyz") {
+        const readiness = await checkReadiness({ draining });
+        return send(readiness.ready ? 200 : 503, json, `${JSON.stringify({ status: readiness.ready ? "ready" : "not ready", ...readiness.checks })}\n`);
+      }
+      const answer = await answerMetrics(headerValue(request.headers.authorization) ?? undefined, config.METRICS_TOKEN);
+      return send(answer.status, answer.headers, answer.body);
+    } catch (error) {
+      logServerError("operations endpoint failed", error, { path });
+      if (!response.headersSent) send(500, json, `${JSON.stringify({ status: "error" })}\n`);
+    }
+  };
+
+  const server = createServer(onRequest);
+  // A client that asks before sending a large body is refused before it sends it.
+  server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+    const declared = Number(request.headers["content-length"] ?? 0);
+    if (declared <= bodyLimitFor(safePathname(request.url), request.headers)) response.writeContinue();
+    onRequest(request, response);
   });
+  // Bounds on slow clients: the headers within 20 s, the whole request within 30 s.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
   server.on("error", (error: NodeJS.ErrnoException) => {
     void closeDb().finally(() =>
       fail(error.code === "EADDRINUSE" ? `Port ${config.PORT} is in use: stop what runs there or set PORT.` : error.message),
     );
   });
   server.listen(config.PORT, config.HOST, () => {
+    startBackgroundTasks(backgroundTasks);
     console.log(`Account Logs is ready on ${process.env.NEXTAUTH_URL} (${dev ? "development" : "production"}).`);
   });
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: stopping.`);
-    server.close();
+  /**
+   * SIGTERM or SIGINT: /readyz answers 503 at once and no new connection is taken; requests in
+   * flight (sign-ins among them, each logged) finish; then background work stops, the database
+   * closes and the process exits. Whatever is still running after 10 s is cut off.
+   */
+  const stop = async (signal: string) => {
+    if (draining) return;
+    draining = true;
+    const startedAt = Date.now();
+    console.log(`${signal}: draining (${requestsInFlight} requests in flight).`);
+    const deadline = setTimeout(() => {
+      console.error(`${signal}: requests still running after ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway.`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections close as soon as they are idle; answers still to come say Connection: close.
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.closeIdleConnections();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS - 2_000))]);
+    clearInterval(idleSweep);
     server.closeAllConnections();
-    void closeDb().finally(() => process.exit(0));
+    await stopBackgroundTasks();
+    await closeDb().catch((error: unknown) => logServerError("database did not close cleanly", error));
+    console.log(`${signal}: stopped in ${Date.now() - startedAt} ms.`);
+    process.exit(0);
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
+
+const OPERATIONS_PATHS = new Set(["/livez", "/readyz", "/metrics"]);
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 function safePathname(url: string | undefined): string {
   try {

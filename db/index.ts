@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
@@ -26,6 +27,9 @@ export class DatabaseUnavailableError extends Error {
 
 const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 const MIGRATION_LOCK_KEY = 726_531_001;
+const POSTGRES_POOL_SIZE = 10;
+/** Names this process's connections in pg_stat_activity, so the pool can be read back from there. */
+const APPLICATION_NAME = `account-logs ${os.hostname().slice(0, 32)} ${process.pid}`;
 
 /** `DATABASE_URL` when set, else the embedded PGlite folder. */
 export function configuredTarget(): DatabaseTarget {
@@ -71,9 +75,10 @@ async function openPglite(dir: string): Promise<OpenClient> {
 async function openPostgres(url: string): Promise<OpenClient> {
   const { default: postgres } = await import("postgres");
   const client = postgres(url, {
-    max: 10,
+    max: POSTGRES_POOL_SIZE,
     connect_timeout: 10,
     onnotice: () => {},
+    connection: { application_name: APPLICATION_NAME },
   });
   try {
     await client`select 1`;
@@ -194,6 +199,38 @@ function wrapShared(open: OpenClient): Promise<Database> {
     wrapped.set(open.client, db);
   }
   return db;
+}
+
+/** Whether every migration in db/migrations is applied (PGlite applies them when it opens). */
+export async function migrationsApplied(): Promise<boolean> {
+  const { client } = await sharedHandle();
+  return client.kind === "pglite" ? true : postgresIsCurrent(client.client);
+}
+
+export type PoolState = { kind: DatabaseTarget["kind"]; max: number; connections: Record<string, number> };
+
+/** The process's database connections by state, as the server sees them (PGlite: its one). */
+export async function poolState(): Promise<PoolState> {
+  const { client } = await sharedHandle();
+  if (client.kind === "pglite") return { kind: "pglite", max: 1, connections: { open: 1 } };
+  const rows = await client.client<{ state: string; connections: number }[]>`
+    select coalesce(state, 'unknown') as state, count(*)::int as connections
+    from pg_stat_activity where application_name = ${APPLICATION_NAME} group by 1`;
+  return { kind: "postgres", max: POSTGRES_POOL_SIZE, connections: Object.fromEntries(rows.map((row) => [row.state, row.connections])) };
+}
+
+/** A trivial query on the open database, for readiness checks. */
+export async function pingDatabase(): Promise<void> {
+  const { client } = await sharedHandle();
+  if (client.kind === "pglite") await client.client.query("select 1");
+  else await client.client`select 1`;
+}
+
+async function sharedHandle(): Promise<DatabaseHandle> {
+  await getDb();
+  const handle = shared.__accountLogsDatabase;
+  if (!handle) throw new DatabaseUnavailableError("The database was closed.");
+  return handle;
 }
 
 export async function closeDb(): Promise<void> {

@@ -45,6 +45,8 @@ const envSchema = z.object({
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   SCRYPT_LOG2_N: integerInRange(14, 20, 17),
+  /** Bearer token for /metrics; without it the endpoint answers 404. */
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, "at least 16 characters").optional()),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { accountLogs, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
 import type { Executor } from "@/db";
+import { metrics } from "@/lib/metrics/registry";
 import { normalizeUsername } from "@/lib/users/username";
 import { boundUsername, storableText } from "./text";
 
@@ -60,13 +61,35 @@ const preparedSingleInserts = new WeakMap<Executor, ReturnType<typeof prepareSin
  */
 export async function appendAccountLog(executor: Executor, entries: AccountLogEntry[]) {
   if (entries.length === 0) return [];
-  if (entries.length === 1) {
-    let prepared = preparedSingleInserts.get(executor);
-    if (!prepared) {
-      prepared = prepareSingleInsert(executor);
-      preparedSingleInserts.set(executor, prepared);
+  let rows;
+  try {
+    if (entries.length === 1) {
+      let prepared = preparedSingleInserts.get(executor);
+      if (!prepared) {
+        prepared = prepareSingleInsert(executor);
+        preparedSingleInserts.set(executor, prepared);
+      }
+      rows = await prepared.execute(toRow(entries[0]!));
+    } else {
+      rows = await executor.insert(accountLogs).values(entries.map(toRow)).returning(returnedColumns);
     }
-    return prepared.execute(toRow(entries[0]!));
+  } catch (error) {
+    metrics().logWriteFailures.inc();
+    throw error;
   }
-  return executor.insert(accountLogs).values(entries.map(toRow)).returning(returnedColumns);
+  countWritten(entries);
+  return rows;
+}
+
+/**
+ * Counted when the insert returns. Inside a transaction that later rolls back the count runs
+ * ahead of the log; the attempt is then refused as unavailable, which the failures count.
+ */
+function countWritten(entries: AccountLogEntry[]): void {
+  const counters = metrics();
+  for (const { result, metadata } of entries) {
+    if (result.startsWith("login_")) counters.signInAttempts.inc({ result });
+    if (result === "login_failed_rate_limited") counters.throttleRefusals.inc();
+    if (result === "account_locked") counters.lockouts.inc({ by: metadata?.actor ? "admin" : "threshold" });
+  }
 }

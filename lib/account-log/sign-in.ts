@@ -234,12 +234,21 @@ export async function attemptThrottledSignIn(
   }
 }
 
-/** A sign-in request refused before its credentials were checked (bad CSRF token). */
-export async function recordRejectedSignInRequest(credentials: { username?: unknown; password?: unknown }, context: RequestContext) {
+/** Logged as the username of a sign-in whose body was too large to read. */
+export const USERNAME_NOT_READ = "(not read: request too large)";
+
+/**
+ * A sign-in request refused before its credentials were checked: a bad CSRF token, or a body
+ * over the limit (`credentials` is then undefined: the body was never read).
+ */
+export async function recordRejectedSignInRequest(
+  credentials: { username?: unknown; password?: unknown } | undefined,
+  context: RequestContext,
+) {
   try {
     await appendAccountLog(await getDb(), [
       {
-        username: loggedUsername(credentials),
+        username: credentials ? loggedUsername(credentials) : USERNAME_NOT_READ,
         ip: context.ip ?? null,
         metadata: requestMetadata(context),
         result: "login_failed_invalid_request",

@@ -4,6 +4,7 @@ import { appendAccountLog } from "@/lib/account-log/record";
 import { attemptThrottledSignIn } from "@/lib/account-log/sign-in";
 import { requestContextFromHeaders, requestMetadata } from "@/lib/client/request-context";
 import { getDb } from "@/db";
+import { metrics } from "@/lib/metrics/registry";
 import { logServerError, logServerInfo } from "@/lib/server-log";
 import { authRequestScope } from "./request-scope";
 
@@ -21,13 +22,16 @@ export const authOptions: NextAuthOptions = {
       },
       async authorize(credentials, req) {
         const context = requestContextFromHeaders(req.headers ?? {});
+        const endTimer = metrics().signInDuration.startTimer();
         let outcome;
         try {
           outcome = await attemptThrottledSignIn(credentials ?? {}, context);
         } catch {
+          endTimer({ outcome: "unavailable" });
           // Already logged with its cause; the client gets a fixed code, never the error text.
           throw new Error("SignInUnavailable");
         }
+        endTimer({ outcome: outcome.status === "signed_in" ? "signed_in" : outcome.reason });
         if (outcome.status === "signed_in") {
           const { user } = outcome;
           return { id: String(user.id), name: user.username, role: user.role, sessionVersion: user.sessionVersion };

@@ -38,6 +38,23 @@ export function compileTrustPolicy(setting: string): TrustPolicy {
   }
 }
 
+/**
+ * A hop count trusts whatever peer connects, so it is only safe when nothing but the proxy can
+ * reach the server. Listening beyond loopback with one, a client that connects directly can
+ * write its own X-Forwarded-For. Returns the warning to print at start, if any.
+ */
+export function hopCountTrustWarning(setting: string, host: string): string | undefined {
+  const value = setting.trim();
+  if (!/^\d+$/.test(value) || Number(value) === 0) return undefined;
+  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (loopback) return undefined;
+  return (
+    `TRUST_PROXY=${value} trusts ${value} hop(s) of X-Forwarded-For from any peer, and the server listens on ${host}: ` +
+    `a client that reaches it directly can choose its logged address. Listen on loopback (HOST=127.0.0.1) behind the proxy, ` +
+    `or give the proxy's addresses instead (TRUST_PROXY=10.0.0.5 or a CIDR).`
+  );
+}
+
 /** Plain dotted IPv4 for IPv4-mapped IPv6 peers, canonical text otherwise; undefined if invalid. */
 export function canonicalIp(address: string | undefined): string | undefined {
   if (!address || !ipaddr.isValid(address)) return undefined;

@@ -60,16 +60,20 @@ async function withoutEndedSession(response: Response): Promise<Response> {
 }
 
 async function handle(request: NextRequest, context: RouteContext) {
+  // NextAuth routes on the first two segments and ignores the rest (`/session/x` is the session
+  // action): the app's checks read the same segments, never the path's ending.
+  const [action, provider] = (await context.params).nextauth;
   // With a custom logger NextAuth also accepts client log entries at `_log`, with no CSRF
   // token: anyone could write server log lines. The app has no client logging; refuse it.
-  if ((await context.params).nextauth[0] === "_log") return new Response("Not found\n", { status: 404 });
+  if (action === "_log") return new Response("Not found\n", { status: 404 });
   const requestContext = requestContextFromHeaders(request.headers);
-  const isCredentialsPost = request.method === "POST" && request.nextUrl.pathname.endsWith("/callback/credentials");
+  const isCredentialsPost = request.method === "POST" && action === "callback" && provider === "credentials";
   const form = isCredentialsPost ? await request.clone().formData().catch(() => undefined) : undefined;
   const scope: AuthRequestScope = { context: requestContext, rateLimited: false };
   const response = await authRequestScope.run(scope, () => nextAuth(request, context));
   if (scope.rateLimited) return asTooManyRequests(response);
-  if (request.method === "GET" && request.nextUrl.pathname.endsWith("/session")) return withoutEndedSession(response);
+  // GET reads the session; a POST with the CSRF token (update()) answers it too.
+  if (action === "session") return withoutEndedSession(response);
   // Every attempt that reaches the server is one row, including those NextAuth turns away.
   if (isCredentialsPost && (await isCsrfRejection(response))) {
     await recordRejectedSignInRequest({ username: form?.get("username"), password: form?.get("password") }, requestContext);

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The app's Prometheus metrics. Labels never carry a username or an address: their number
+ * would grow with the traffic, and they would copy the log's personal data into another system.
+ */
+function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "account_logs_process_" });
+  return {
+    registry,
+    signInAttempts: new Counter({
+      name: "account_logs_sign_in_attempts_total",
+      help: "Sign-in attempts, by the result the log recorded.",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    lockouts: new Counter({
+      name: "account_logs_lockouts_total",
+      help: "Accounts locked, by who locked them: the lockout rule (threshold) or an admin.",
+      labelNames: ["by"] as const,
+      registers: [registry],
+    }),
+    throttleRefusals: new Counter({
+      name: "account_logs_throttle_refusals_total",
+      help: "Sign-ins refused because their address made too many failed attempts or too many at once.",
+      registers: [registry],
+    }),
+    signInDuration: new Histogram({
+      name: "account_logs_sign_in_duration_seconds",
+      help: "Time from a sign-in request reaching the credentials check to its answer, by outcome.",
+      labelNames: ["outcome"] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    logWriteFailures: new Counter({
+      name: "account_logs_log_write_failures_total",
+      help: "Account log writes that failed (the sign-in or action they belonged to was refused).",
+      registers: [registry],
+    }),
+    oversizedRequests: new Counter({
+      name: "account_logs_oversized_requests_total",
+      help: "Requests refused with 413 because their body was over the route's limit.",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+    databasePoolMax: new Gauge({
+      name: "account_logs_database_pool_max_connections",
+      help: "Connections this process may open to the database.",
+      registers: [registry],
+    }),
+    databasePoolConnections: new Gauge({
+      name: "account_logs_database_pool_connections",
+      help: "This process's open database connections, by the server's state for them (active, idle, idle in transaction).",
+      labelNames: ["state"] as const,
+      registers: [registry],
+    }),
+    databaseUp: new Gauge({
+      name: "account_logs_database_up",
+      help: "1 when the database answered the last scrape, else 0.",
+      registers: [registry],
+    }),
+    httpRequestsInFlight: new Gauge({
+      name: "account_logs_http_requests_in_flight",
+      help: "HTTP requests being answered by this process.",
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+// One set per process: the custom server and the Next.js bundle load separate copies of this module.
+const shared = globalThis as unknown as { __accountLogsMetrics?: Metrics };
+
+export function metrics(): Metrics {
+  shared.__accountLogsMetrics ??= createMetrics();
+  return shared.__accountLogsMetrics;
+}

@@ -1,0 +1,42 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { poolState } from "@/db";
+import { metrics } from "@/lib/metrics/registry";
+
+export type MetricsAnswer = { status: 200 | 401 | 404; headers: Record<string, string>; body: string };
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** `Authorization: Bearer <token>` against METRICS_TOKEN, in constant time. */
+export function hasMetricsToken(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return Boolean(match) && timingSafeEqual(digest(match![1]!), digest(token));
+}
+
+/**
+ * `/metrics` in Prometheus text. Without METRICS_TOKEN the endpoint does not exist (404); with
+ * it, a request without that bearer token gets 401.
+ */
+export async function answerMetrics(authorization: string | undefined, token: string | undefined): Promise<MetricsAnswer> {
+  const plain = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
+  if (!token) return { status: 404, headers: plain, body: "Not found\n" };
+  if (!hasMetricsToken(authorization, token)) {
+    return { status: 401, headers: { ...plain, "WWW-Authenticate": 'Bearer realm="metrics"' }, body: "A bearer token is required.\n" };
+  }
+  const counters = metrics();
+  try {
+    const pool = await poolState();
+    counters.databasePoolMax.set(pool.max);
+    counters.databasePoolConnections.reset();
+    for (const [state, count] of Object.entries(pool.connections)) counters.databasePoolConnections.set({ state }, count);
+    counters.databaseUp.set(1);
+  } catch {
+    counters.databaseUp.set(0);
+  }
+  return {
+    status: 200,
+    headers: { "Content-Type": counters.registry.contentType, "Cache-Control": "no-store" },
+    body: await counters.registry.metrics(),
+  };
+}
