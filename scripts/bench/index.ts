@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
-import { startPostgresCluster, freePort, createDatabase } from "../../tests/support/postgres-cluster";
+import { startPostgresCluster, freePort, createDatabase, postgresCanUse } from "../../tests/support/postgres-cluster";
 import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
 
@@ -30,8 +31,13 @@ const log = (message: string) => console.error(`[bench] ${message}`);
 
 async function benchDatabaseUrl(): Promise<{ url: string; stop: () => void }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => {} };
-  // One cluster per data-set size, kept in .data/bench so the next run reuses the rows.
-  const dataDir = path.resolve(".data", "bench", `pg-${rows}`);
+  // One cluster per data-set size, kept so the next run reuses the rows: in .data/bench, or in
+  // /var/tmp when the postgres user cannot reach this clone (a clone in root's home folder).
+  const local = path.resolve(".data", "bench");
+  fs.mkdirSync(local, { recursive: true });
+  const root = postgresCanUse(local) ? local : path.join(os.tmpdir() === "/tmp" ? "/var/tmp" : os.tmpdir(), "account-logs-bench");
+  if (root !== local) log(`the postgres user cannot reach ${local}; keeping the benchmark cluster in ${root}`);
+  const dataDir = path.join(root, `pg-${rows}`);
   const cluster = await startPostgresCluster({ durable: true, dataDir, port: await freePort() });
   const url = new URL(cluster.url);
   if (!cluster.reused) await createDatabase(cluster.url, "bench");

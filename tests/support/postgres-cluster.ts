@@ -42,6 +42,16 @@ function runAsOwner(bin: string, args: string[]) {
 }
 
 /**
+ * Whether the `postgres` user can enter `dir` (or, with `write`, create files in it): initdb and
+ * the server run as that user when we are root, so every folder above the cluster must let it
+ * through, and a clone in /root does not.
+ */
+export function postgresCanUse(dir: string, { write = false } = {}): boolean {
+  if (!isRoot) return true;
+  return spawnSync("runuser", ["-u", "postgres", "--", "test", write ? "-w" : "-x", dir]).status === 0;
+}
+
+/**
  * A PostgreSQL server on a free port bound to 127.0.0.1, with trust authentication for the
  * `postgres` user. By default a throwaway cluster in a temporary folder that `stop()` removes;
  * with `dataDir`, a kept cluster that later runs reuse (the benchmark's data set).
@@ -56,6 +66,12 @@ export async function startPostgresCluster({
   const root = keptDataDir ? path.dirname(keptDataDir) : fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pg-"));
   fs.mkdirSync(root, { recursive: true });
   if (isRoot) execFileSync("chown", ["postgres:postgres", root]);
+  if (!postgresCanUse(root, { write: true })) {
+    throw new Error(
+      `The postgres user cannot reach ${root}: a folder above it is closed to other users (${ancestorsClosedToOthers(root).join(", ")}). ` +
+        `Run from a clone outside such a folder, or open the folders to others for traversal (chmod o+x FOLDER).`,
+    );
+  }
   const dataDir = keptDataDir ?? path.join(root, "data");
   const reused = fs.existsSync(path.join(dataDir, "PG_VERSION"));
   if (!reused) {
@@ -87,6 +103,14 @@ export async function startPostgresCluster({
       }
     },
   };
+}
+
+function ancestorsClosedToOthers(dir: string): string[] {
+  const closed: string[] = [];
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    if ((fs.statSync(current).mode & 0o001) === 0) closed.push(current);
+    if (current === path.dirname(current)) return closed;
+  }
 }
 
 /** Creates a fresh database on the cluster and returns its URL. */

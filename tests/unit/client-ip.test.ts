@@ -7,6 +7,7 @@ import {
   clientIpFromHeaders,
   compileTrustPolicy,
   forwardedHeadersFrom,
+  hopCountTrustWarning,
   resolveClientIp,
   stampClientAddress,
 } from "@/lib/client/ip";
@@ -81,5 +82,17 @@ describe("stampClientAddress", () => {
     expect(forwardedHeadersFrom(request.headers)?.["x-forwarded-for"]).toHaveLength(256);
     expect(forwardedHeadersFrom({ [CLIENT_FORWARDED_HEADER]: "%E0%A4%A" })).toBeUndefined();
     expect(clientIpFromHeaders({ [CLIENT_IP_HEADER]: "not an ip" })).toBeUndefined();
+  });
+});
+
+describe("hopCountTrustWarning", () => {
+  it("warns about a hop count on an address beyond loopback", () => {
+    expect(hopCountTrustWarning("1", "0.0.0.0")).toMatch(/TRUST_PROXY=1 trusts 1 hop\(s\).*listens on 0\.0\.0\.0/);
+    expect(hopCountTrustWarning("2", "10.1.2.3")).toContain("HOST=127.0.0.1");
+  });
+
+  it("is quiet on loopback, without a hop count, or with proxy addresses", () => {
+    for (const host of ["127.0.0.1", "::1", "localhost"]) expect(hopCountTrustWarning("1", host)).toBeUndefined();
+    for (const setting of ["false", "0", "loopback", "10.0.0.0/8"]) expect(hopCountTrustWarning(setting, "0.0.0.0")).toBeUndefined();
   });
 });
