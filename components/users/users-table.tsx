@@ -11,7 +11,7 @@ type Props = {
   actions: UserActions;
 };
 
-const COLUMNS = ["Username", "Role", "Status", "Consecutive failures", "Last sign-in", "Actions"] as const;
+const COLUMNS = ["Username", "Role", "Status", "Consecutive failures", "Last sign-in", "Sessions", "Actions"] as const;
 
 /**
  * Scrolls sideways on a narrow screen (positioned, so the visually hidden labels inside scroll
@@ -54,9 +54,12 @@ export function UsersTable({ users, lockoutThreshold, currentUserId, actions }: 
                 {user.failedAttempts} of {lockoutThreshold}
               </td>
               <td className="px-3 py-2">{user.lastSignInAt ? <LogTime at={user.lastSignInAt} /> : "Never"}</td>
+              <td className="px-3 py-2 whitespace-nowrap tabular-nums" data-testid="session-count">
+                {user.sessions.length === 0 ? "None" : `${user.sessions.length} active`}
+              </td>
               <td className="px-3 py-2">
                 <UserActionsPanel
-                  user={{ id: user.id, username: user.username, role: user.role, locked: user.lockedAt !== null }}
+                  user={{ id: user.id, username: user.username, role: user.role, locked: user.lockedAt !== null, sessions: user.sessions }}
                   isCurrentUser={user.id === currentUserId}
                   actions={actions}
                 />

@@ -5,13 +5,28 @@ import { UsersTable } from "@/components/users/users-table";
 import { requireAdmin } from "@/lib/auth/session";
 import { logServerError } from "@/lib/server-log";
 import { listUsers, parseUserListQuery } from "@/lib/users/admin";
-import { changeRoleAction, createUserAction, lockAccountAction, resetPasswordAction, unlockUserAction } from "./actions";
+import {
+  changeRoleAction,
+  createUserAction,
+  endAllSessionsAction,
+  endSessionAction,
+  lockAccountAction,
+  resetPasswordAction,
+  unlockUserAction,
+} from "./actions";
 
 export const metadata: Metadata = { title: "Users" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-const userActions = { resetPassword: resetPasswordAction, changeRole: changeRoleAction, lock: lockAccountAction, unlock: unlockUserAction };
+const userActions = {
+  resetPassword: resetPasswordAction,
+  changeRole: changeRoleAction,
+  lock: lockAccountAction,
+  unlock: unlockUserAction,
+  endSession: endSessionAction,
+  endAllSessions: endAllSessionsAction,
+};
 
 async function loadUsers(q: string) {
   try {
