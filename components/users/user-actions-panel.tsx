@@ -17,6 +17,7 @@ export type UserActions = { resetPassword: Action; changeRole: Action; lock: Act
 type Props = {
   user: { id: number; username: string; role: UserRole; locked: boolean; sessions: SessionView[] };
   isCurrentUser: boolean;
+  currentSessionId: number;
   actions: UserActions;
 };
 
@@ -27,7 +28,7 @@ const IDLE: UserActionState = { status: "idle", message: "" };
  * The server actions are the forms' actions themselves, so they also work without JavaScript
  * (the disclosure is then rendered open with the outcome).
  */
-export function UserActionsPanel({ user, isCurrentUser, actions }: Props) {
+export function UserActionsPanel({ user, isCurrentUser, currentSessionId, actions }: Props) {
   const id = useId();
   const [resetState, resetAction, resetPending] = useActionState(actions.resetPassword, IDLE);
   const [roleState, roleAction, rolePending] = useActionState(actions.changeRole, IDLE);
@@ -99,7 +100,7 @@ export function UserActionsPanel({ user, isCurrentUser, actions }: Props) {
               <ul className="space-y-2" data-testid="active-sessions">
                 {user.sessions.map((session) => (
                   <li key={session.id} className="space-y-2 rounded border border-slate-200 bg-white p-2 text-sm" data-session-id={session.id}>
-                    <SessionDetails session={session} />
+                    <SessionDetails session={session} current={session.id === currentSessionId} />
                     <EndSessionsForm
                       idPrefix={`${id}-session-${session.id}`}
                       userId={user.id}

@@ -8,6 +8,8 @@ type Props = {
   users: UserSummary[];
   lockoutThreshold: number;
   currentUserId: number;
+  /** The admin's own session, marked in their row's list. */
+  currentSessionId: number;
   actions: UserActions;
 };
 
@@ -17,7 +19,7 @@ const COLUMNS = ["Username", "Role", "Status", "Consecutive failures", "Last sig
  * Scrolls sideways on a narrow screen (positioned, so the visually hidden labels inside scroll
  * with it instead of widening the page); every username opens that account's log.
  */
-export function UsersTable({ users, lockoutThreshold, currentUserId, actions }: Props) {
+export function UsersTable({ users, lockoutThreshold, currentUserId, currentSessionId, actions }: Props) {
   return (
     <div className="relative overflow-x-auto rounded border border-slate-200 bg-white">
       <table className="min-w-full text-left text-sm">
@@ -61,6 +63,7 @@ export function UsersTable({ users, lockoutThreshold, currentUserId, actions }: 
                 <UserActionsPanel
                   user={{ id: user.id, username: user.username, role: user.role, locked: user.lockedAt !== null, sessions: user.sessions }}
                   isCurrentUser={user.id === currentUserId}
+                  currentSessionId={currentSessionId}
                   actions={actions}
                 />
               </td>

@@ -4,7 +4,7 @@ import { getDb } from "@/db";
 import { userSessions } from "@/db/schema";
 import { attemptSignIn, SignInUnavailableError } from "@/lib/account-log/sign-in";
 import { authOptions } from "@/lib/auth/options";
-import { deleteEndedSessions } from "@/lib/sessions/cleanup";
+import { deleteEndedSessions, startSessionCleanup } from "@/lib/sessions/cleanup";
 import { endOwnSessions, endSessionsAsAdmin } from "@/lib/sessions/end";
 import { sessionKeyHash } from "@/lib/sessions/key";
 import { checkSessionRecord, listActiveSessions, touchSession } from "@/lib/sessions/queries";
@@ -293,5 +293,23 @@ describe.each(DATABASE_KINDS)("session records on %s", (kind) => {
     expect(left.map((row) => row.id).sort()).toEqual([active.id, recent.id].sort());
     expect(await countRows()).toBe(logRows);
     expect(await checkSessionRecord(await claimsOf(user, active))).toBeDefined();
+  });
+
+  it("startSessionCleanup deletes at once and then on its interval, until stopped", async () => {
+    const user = await createTestUser("timer");
+    const [first, second] = [(await signIn(user)).session, (await signIn(user)).session];
+    await setTimes(first.id, { revokedAgo: "2 days" });
+    const cleanup = startSessionCleanup({ intervalMs: 50 });
+    try {
+      await expect.poll(async () => (await record(first.id)) === undefined).toBe(true);
+      await setTimes(second.id, { revokedAgo: "2 days" });
+      await expect.poll(async () => (await record(second.id)) === undefined).toBe(true);
+    } finally {
+      await cleanup.stop();
+    }
+    const third = (await signIn(user)).session;
+    await setTimes(third.id, { revokedAgo: "2 days" });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await record(third.id)).toBeDefined();
   });
 });
