@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { getDb } from "@/db";
 import { userSessions } from "@/db/schema";
 import { attemptSignIn, SignInUnavailableError } from "@/lib/account-log/sign-in";
+import { verifyChain } from "@/lib/audit/verify";
 import { authOptions } from "@/lib/auth/options";
 import { deleteEndedSessions, startSessionCleanup } from "@/lib/sessions/cleanup";
 import { endOwnSessions, endSessionsAsAdmin } from "@/lib/sessions/end";
@@ -190,6 +191,8 @@ describe.each(DATABASE_KINDS)("session records on %s", (kind) => {
     });
     expect(rows[1]!.metadata).toMatchObject({ reason: "incident 7", sessions: { ended: 2, scope: "all" } });
     expect(JSON.stringify(rows)).not.toContain(a.key);
+    // The new result and its metadata hash like every other row.
+    expect((await verifyChain(await getDb())).intact).toBe(true);
     expect(await endSessionsAsAdmin({ ...request, userId: 2 ** 31 - 1, scope: { kind: "all" }, reason: "gone" })).toEqual({ status: "not_found" });
   });
 
