@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
+import type { BackgroundTask } from "./lib/service/background";
 
 /**
  * The app's HTTP server: Next.js behind a plain Node server, so that the client address comes
@@ -14,7 +15,7 @@ const dev = process.argv.includes("--dev");
 
 async function main() {
   const { env, ConfigurationError } = await import("./lib/env");
-  const { compileTrustPolicy, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
+  const { compileTrustPolicy, hopCountTrustWarning, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
   const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
   const { logServerError, logServerInfo } = await import("./lib/server-log");
   const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
@@ -26,7 +27,7 @@ async function main() {
   const { checkReadiness } = await import("./lib/service/health");
   const { answerMetrics } = await import("./lib/service/metrics-endpoint");
   const { startBackgroundTasks, stopBackgroundTasks } = await import("./lib/service/background");
-  const { hopCountTrustWarning } = await import("./lib/client/ip");
+  const { startSessionCleanup } = await import("./lib/sessions/cleanup");
 
   let config;
   try {
@@ -99,7 +100,7 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const backgroundTasks: import("./lib/service/background").BackgroundTask[] = [];
+  const backgroundTasks: BackgroundTask[] = [{ name: "session cleanup", start: () => startSessionCleanup().stop }];
   let draining = false;
   const inFlight = metrics().httpRequestsInFlight;
 

@@ -66,6 +66,7 @@ export const ACCOUNT_LOG_RESULTS = [
   "user_created",
   "password_reset",
   "role_changed",
+  "session_revoked",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -276,6 +277,43 @@ export const accountLogVerifications = pgTable("account_log_verifications", {
   brokenAtId: bigint("broken_at_id", { mode: "number" }),
 });
 
+/**
+ * One row per sign-in: what lets a session end on the server (sign-out, an admin, its owner, idle
+ * or absolute expiry) although the cookie is a self-contained JWT. The cookie carries a random
+ * key; only its SHA-256 is stored, so a reader of this table cannot replay a session.
+ */
+export const userSessions = pgTable(
+  "user_sessions",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    keyHash: bytea("key_hash").notNull().unique(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    /** The account's session version at sign-in: a lock, a new password or role raises it, and this session is over. */
+    sessionVersion: integer("session_version").notNull(),
+    /** "Chrome 131 · Windows 11", as the sign-in's log row describes the client. */
+    device: text("device"),
+    ip: inet("ip"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Written at most once a minute per session. */
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Absolute: the sign-in time plus the session lifetime, never moved by activity. */
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** "signed out", or the reason an admin gave, or what the owner did. */
+    revokedReason: text("revoked_reason"),
+    revokedBy: integer("revoked_by").references(() => users.id),
+  },
+  (table) => [
+    index("user_sessions_user_id_idx").on(table.userId).where(sql`${table.revokedAt} is null`),
+    index("user_sessions_expires_at_idx").on(table.expiresAt),
+    index("user_sessions_revoked_at_idx").on(table.revokedAt).where(sql`${table.revokedAt} is not null`),
+  ],
+);
+
+export type UserSession = typeof userSessions.$inferSelect;
+
 export type AccountLogMetadata = {
   /** "Chrome 131 · Windows 11": what the admin page shows. */
   summary?: string;
@@ -287,14 +325,16 @@ export type AccountLogMetadata = {
   /** Forwarding headers as the client sent them: untrusted, kept for investigation. */
   forwardedHeaders?: Record<string, string>;
   /** For admin actions: who did it, and through what (the admin page or the command line). */
-  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" | "start-up" };
+  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" | "start-up" | "sessions page" };
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
   export?: { format: string; filter: { q: string; exact?: true; results?: string[]; from?: string; to?: string; ip?: string } };
   /** For access_denied: what was asked for. */
   resource?: string;
-  /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */
+  /** For session_revoked: which sessions ended (one, or all of the account's, or all but the actor's own) and how many. */
+  sessions?: { ended: number; scope: "one" | "all" | "others"; id?: number; device?: string };
+  /** For admin actions on an account (unlock, lock, password reset, end sessions): the admin's reason. */
   reason?: string;
   /** For role_changed (from and to), and user_created (the new account's role, `to`). */
   role?: { from?: UserRole; to: UserRole };

@@ -41,6 +41,8 @@ const envSchema = z.object({
   SIGN_IN_RATE_LIMIT_CONCURRENT: integerInRange(1, 10_000, 10),
   /** Mean time after which an unknown username's failure count starts over (lib/account-log/lockout.ts). */
   UNKNOWN_USERNAME_RESET_HOURS: integerInRange(1, 8_760, 24),
+  /** Minutes without a request after which a session ends (lib/sessions/queries.ts). */
+  SESSION_IDLE_MINUTES: integerInRange(1, 1_440, 60),
   TRUST_PROXY: optionalText.transform((value) => value ?? "false"),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,

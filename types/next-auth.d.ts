@@ -4,10 +4,14 @@ declare module "next-auth" {
   interface User {
     role: UserRole;
     sessionVersion: number;
+    /** The key of the session record (only its hash is stored); it lives in the encrypted token. */
+    sessionKey: string;
   }
   interface Session {
     user: { id: number; name: string; role: UserRole };
     sessionVersion: number;
+    /** For the server's checks only: the session route removes it before answering. */
+    sessionKey?: string;
   }
 }
 
@@ -16,5 +20,6 @@ declare module "next-auth/jwt" {
     uid?: number;
     role?: UserRole;
     sessionVersion?: number;
+    sid?: string;
   }
 }

@@ -15,6 +15,7 @@ const TONES: Record<AccountLogResult, string> = {
   user_created: "bg-violet-100 text-violet-900 ring-violet-300",
   password_reset: "bg-violet-100 text-violet-900 ring-violet-300",
   role_changed: "bg-violet-100 text-violet-900 ring-violet-300",
+  session_revoked: "bg-slate-100 text-slate-800 ring-slate-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -32,6 +33,7 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   user_created: "admin created the account",
   password_reset: "admin reset the password",
   role_changed: "admin changed the role",
+  session_revoked: "sessions ended by an admin or the owner",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

@@ -11,7 +11,7 @@ import { localInputValue } from "@/lib/account-log/time-zone";
 import { TimeZoneField } from "./time-zone-field";
 
 const RESULT_GROUPS: { label: string; results: AccountLogResult[] }[] = [
-  { label: "Sign-ins", results: ["login_successful", "logout"] },
+  { label: "Sign-ins", results: ["login_successful", "logout", "session_revoked"] },
   { label: "Failures", results: ACCOUNT_LOG_RESULTS.filter((result) => result.startsWith("login_failed")) },
   { label: "Account and admin events", results: ["account_locked", "account_unlocked", "user_created", "password_reset", "role_changed", "logs_exported", "access_denied"] },
 ];

@@ -3,6 +3,8 @@
 import { useActionState, useId, useState } from "react";
 import type { UserActionState } from "@/app/(signed-in)/admin/users/actions";
 import type { UserRole } from "@/db/schema";
+import { EndSessionsForm } from "@/components/sessions/end-sessions-form";
+import { SessionDetails, type SessionView } from "@/components/sessions/session-details";
 import { AccountLockForm } from "./account-lock-form";
 import { ActionMessage } from "./action-message";
 import { ChangeRoleForm } from "./change-role-form";
@@ -10,11 +12,12 @@ import { ResetPasswordForm } from "./reset-password-form";
 
 type Action = (state: UserActionState, form: FormData) => Promise<UserActionState>;
 
-export type UserActions = { resetPassword: Action; changeRole: Action; lock: Action; unlock: Action };
+export type UserActions = { resetPassword: Action; changeRole: Action; lock: Action; unlock: Action; endSession: Action; endAllSessions: Action };
 
 type Props = {
-  user: { id: number; username: string; role: UserRole; locked: boolean };
+  user: { id: number; username: string; role: UserRole; locked: boolean; sessions: SessionView[] };
   isCurrentUser: boolean;
+  currentSessionId: number;
   actions: UserActions;
 };
 
@@ -25,15 +28,17 @@ const IDLE: UserActionState = { status: "idle", message: "" };
  * The server actions are the forms' actions themselves, so they also work without JavaScript
  * (the disclosure is then rendered open with the outcome).
  */
-export function UserActionsPanel({ user, isCurrentUser, actions }: Props) {
+export function UserActionsPanel({ user, isCurrentUser, currentSessionId, actions }: Props) {
   const id = useId();
   const [resetState, resetAction, resetPending] = useActionState(actions.resetPassword, IDLE);
   const [roleState, roleAction, rolePending] = useActionState(actions.changeRole, IDLE);
   const [lockState, lockAction, lockPending] = useActionState(actions.lock, IDLE);
   const [unlockState, unlockAction, unlockPending] = useActionState(actions.unlock, IDLE);
+  const [endState, endAction, endPending] = useActionState(actions.endSession, IDLE);
+  const [endAllState, endAllAction, endAllPending] = useActionState(actions.endAllSessions, IDLE);
 
   // The newest outcome: a lock swaps the lock form for the unlock form, and its message must stay.
-  const states = [resetState, roleState, lockState, unlockState];
+  const states = [resetState, roleState, lockState, unlockState, endState, endAllState];
   const [seen, setSeen] = useState(states);
   const [latest, setLatest] = useState(() => states.find((state) => state.status !== "idle"));
   const changed = states.find((state, index) => state !== seen[index]);
@@ -84,6 +89,45 @@ export function UserActionsPanel({ user, isCurrentUser, actions }: Props) {
             errorId={errorOn(lockState, "reason")}
           />
         )}
+        <section aria-label={`Active sessions of ${user.username}`} className="space-y-2 border-t border-slate-200 pt-3">
+          <h3 className="text-xs font-semibold">
+            Active sessions <span className="font-normal text-slate-600">({user.sessions.length})</span>
+          </h3>
+          {user.sessions.length === 0 ? (
+            <p className="text-xs text-slate-600">No active sessions.</p>
+          ) : (
+            <>
+              <ul className="space-y-2" data-testid="active-sessions">
+                {user.sessions.map((session) => (
+                  <li key={session.id} className="space-y-2 rounded border border-slate-200 bg-white p-2 text-sm" data-session-id={session.id}>
+                    <SessionDetails session={session} current={session.id === currentSessionId} />
+                    <EndSessionsForm
+                      idPrefix={`${id}-session-${session.id}`}
+                      userId={user.id}
+                      sessionId={session.id}
+                      label="End session"
+                      detail={`${session.device ?? "unknown device"}, ${session.ip ?? "unknown address"}, of ${user.username}`}
+                      askReason
+                      action={endAction}
+                      pending={endPending}
+                      errorId={errorOn(endState, "reason")}
+                    />
+                  </li>
+                ))}
+              </ul>
+              <EndSessionsForm
+                idPrefix={`${id}-sessions`}
+                userId={user.id}
+                label="End all sessions"
+                detail={`of ${user.username}`}
+                askReason
+                action={endAllAction}
+                pending={endAllPending}
+                errorId={errorOn(endAllState, "reason")}
+              />
+            </>
+          )}
+        </section>
         <ActionMessage id={messageId} state={latest} />
       </div>
     </details>

@@ -8,16 +8,18 @@ type Props = {
   users: UserSummary[];
   lockoutThreshold: number;
   currentUserId: number;
+  /** The admin's own session, marked in their row's list. */
+  currentSessionId: number;
   actions: UserActions;
 };
 
-const COLUMNS = ["Username", "Role", "Status", "Consecutive failures", "Last sign-in", "Actions"] as const;
+const COLUMNS = ["Username", "Role", "Status", "Consecutive failures", "Last sign-in", "Sessions", "Actions"] as const;
 
 /**
  * Scrolls sideways on a narrow screen (positioned, so the visually hidden labels inside scroll
  * with it instead of widening the page); every username opens that account's log.
  */
-export function UsersTable({ users, lockoutThreshold, currentUserId, actions }: Props) {
+export function UsersTable({ users, lockoutThreshold, currentUserId, currentSessionId, actions }: Props) {
   return (
     <div className="relative overflow-x-auto rounded border border-slate-200 bg-white">
       <table className="min-w-full text-left text-sm">
@@ -54,10 +56,14 @@ export function UsersTable({ users, lockoutThreshold, currentUserId, actions }: 
                 {user.failedAttempts} of {lockoutThreshold}
               </td>
               <td className="px-3 py-2">{user.lastSignInAt ? <LogTime at={user.lastSignInAt} /> : "Never"}</td>
+              <td className="px-3 py-2 whitespace-nowrap tabular-nums" data-testid="session-count">
+                {user.sessions.length === 0 ? "None" : `${user.sessions.length} active`}
+              </td>
               <td className="px-3 py-2">
                 <UserActionsPanel
-                  user={{ id: user.id, username: user.username, role: user.role, locked: user.lockedAt !== null }}
+                  user={{ id: user.id, username: user.username, role: user.role, locked: user.lockedAt !== null, sessions: user.sessions }}
                   isCurrentUser={user.id === currentUserId}
+                  currentSessionId={currentSessionId}
                   actions={actions}
                 />
               </td>

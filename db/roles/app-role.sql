@@ -12,5 +12,7 @@ GRANT SELECT ON account_log_usernames, account_log_totals, account_log_username_
 GRANT SELECT, INSERT, UPDATE ON account_sign_in_places TO account_logs_app;
 GRANT SELECT, INSERT ON account_log_verifications TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;
+-- Session records: made at sign-in, marked seen and revoked, and deleted a day after they end.
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO account_logs_app;
 -- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

@@ -5,6 +5,7 @@ import { accountLogs, accountLogUsernames, users, type UserRole } from "@/db/sch
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "@/lib/auth/password";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
+import { createSessionRecord } from "@/lib/sessions/queries";
 import { logServerError } from "@/lib/server-log";
 import { findUserByUsername } from "@/lib/users/queries";
 import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from "@/lib/users/username";
@@ -17,8 +18,11 @@ import { lastResetPoint, resetScheduleKey } from "./unknown-username";
 
 export type SignedInUser = { id: number; username: string; role: UserRole; sessionVersion: number };
 
+/** The new session: `key` goes in the cookie, and only its hash in the database. */
+export type NewSession = { id: number; key: string; expiresAt: Date };
+
 export type SignInOutcome =
-  | { status: "signed_in"; user: SignedInUser; logId: number }
+  | { status: "signed_in"; user: SignedInUser; session: NewSession; logId: number }
   | { status: "rejected"; reason: "invalid_credentials" | "locked" | "rate_limited"; logId: number };
 
 /** Logged instead of a typed username that may be a password (see `loggedUsername`). */
@@ -72,9 +76,9 @@ function loggedUsername(credentials: { username?: unknown; password?: unknown })
 
 /**
  * One sign-in attempt: checks the password, applies the lockout rule and writes exactly one
- * attempt row (plus `account_locked` when this attempt locks the account). The account state
- * and the log rows change in one transaction; if the log cannot be written, nothing changes
- * and the attempt fails closed with SignInUnavailableError.
+ * attempt row (plus `account_locked` when this attempt locks the account). The account state,
+ * the log rows and a success's session record change in one transaction; if any cannot be
+ * written, nothing changes and the attempt fails closed with SignInUnavailableError.
  */
 export async function attemptSignIn(
   credentials: { username?: unknown; password?: unknown },
@@ -157,7 +161,13 @@ export async function attemptSignIn(
         const [row] = await appendAccountLog(tx, [
           { ...accountAttempt, result: "login_successful", metadata: { ...attempt.metadata, ...(signals && { signals }) } },
         ]);
-        return { status: "signed_in", user: account, logId: row!.id };
+        const session = await createSessionRecord(tx, {
+          userId: account.id,
+          sessionVersion: account.sessionVersion,
+          device: attempt.metadata.summary,
+          ip: attempt.ip,
+        });
+        return { status: "signed_in", user: account, session, logId: row!.id };
       }
 
       const failuresAfter = sql`${users.failedAttempts} + 1`;

@@ -6,12 +6,14 @@ import { requestContextFromHeaders, requestMetadata } from "@/lib/client/request
 import { getDb } from "@/db";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError, logServerInfo } from "@/lib/server-log";
+import { SESSION_LIFETIME_SECONDS } from "@/lib/sessions/key";
+import { revokeSessionByKey } from "@/lib/sessions/queries";
 import { authRequestScope } from "./request-scope";
 
-const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
-
 export const authOptions: NextAuthOptions = {
-  session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+  // NextAuth moves the cookie's expiry on at every session poll; the session record's absolute
+  // expiry (lib/sessions) is what ends a session, whatever the cookie says.
+  session: { strategy: "jwt", maxAge: SESSION_LIFETIME_SECONDS },
   pages: { signIn: "/login", error: "/login" },
   providers: [
     CredentialsProvider({
@@ -33,8 +35,8 @@ export const authOptions: NextAuthOptions = {
         }
         endTimer({ outcome: outcome.status === "signed_in" ? "signed_in" : outcome.reason });
         if (outcome.status === "signed_in") {
-          const { user } = outcome;
-          return { id: String(user.id), name: user.username, role: user.role, sessionVersion: user.sessionVersion };
+          const { user, session } = outcome;
+          return { id: String(user.id), name: user.username, role: user.role, sessionVersion: user.sessionVersion, sessionKey: session.key };
         }
         if (outcome.reason === "rate_limited") {
           // The route turns this into HTTP 429; the code depends on the address alone.
@@ -55,12 +57,14 @@ export const authOptions: NextAuthOptions = {
         token.uid = Number(user.id);
         token.role = user.role;
         token.sessionVersion = user.sessionVersion;
+        token.sid = user.sessionKey;
       }
       return token;
     },
     session({ session, token }) {
       session.user = { id: token.uid ?? 0, name: token.name ?? "", role: token.role ?? "user" };
       session.sessionVersion = token.sessionVersion ?? 0;
+      if (token.sid) session.sessionKey = token.sid;
       return session;
     },
     redirect({ url, baseUrl }) {
@@ -89,17 +93,22 @@ export const authOptions: NextAuthOptions = {
   events: {
     async signOut({ token }) {
       if (!token?.uid) return;
+      const userId = token.uid;
       const context = authRequestScope.getStore()?.context;
       try {
-        await appendAccountLog(await getDb(), [
-          {
-            username: token.name ?? "",
-            userId: token.uid,
-            result: "logout",
-            ip: context?.ip ?? null,
-            metadata: context ? requestMetadata(context) : {},
-          },
-        ]);
+        // The session record ends with the `logout` row, in one transaction.
+        await (await getDb()).transaction(async (tx) => {
+          if (token.sid) await revokeSessionByKey(tx, { userId, sessionKey: token.sid });
+          await appendAccountLog(tx, [
+            {
+              username: token.name ?? "",
+              userId,
+              result: "logout",
+              ip: context?.ip ?? null,
+              metadata: context ? requestMetadata(context) : {},
+            },
+          ]);
+        });
       } catch (error) {
         logServerError("sign-out could not be recorded", error, { userId: token.uid });
       }

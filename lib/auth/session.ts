@@ -6,36 +6,43 @@ import type { UserRole } from "@/db/schema";
 import { recordAccessDenied } from "@/lib/account-log/access-denied";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
 import { logServerError } from "@/lib/server-log";
-import { getUserSessionState } from "@/lib/users/queries";
+import { checkSessionRecord, type SessionClaims } from "@/lib/sessions/queries";
 import { authOptions } from "./options";
 
 export type CurrentUser = { id: number; username: string; role: UserRole };
 
-type SessionCheck = { user: CurrentUser } | { user: undefined; ended: boolean };
+type SessionCheck = { user: CurrentUser; sessionId: number } | { user: undefined; ended: boolean };
 
 /**
- * The signed-in user, checked against the database on every call: a locked account, a
- * changed session version or a changed role takes effect at the next request. Cached per
- * request: the layouts and the page ask the same question once.
+ * The signed-in user, checked against the database on every call: the session record (signed
+ * out, ended by an admin or its owner, idle, past its absolute expiry) and the account (locked,
+ * session version raised, role changed) take effect at the next request. Cached per request:
+ * the layouts and the page ask the same question once.
  */
 const checkSession = cache(async (): Promise<SessionCheck> => {
   const session = await getServerSession(authOptions);
   if (!session?.user?.id) return { user: undefined, ended: false };
-  const state = await currentSessionState(session.user.id, session.sessionVersion);
-  if (!state) return { user: undefined, ended: true };
-  return { user: { id: state.id, username: state.username, role: state.role } };
+  const checked = await checkSessionRecord({ userId: session.user.id, sessionVersion: session.sessionVersion, sessionKey: session.sessionKey });
+  if (!checked) return { user: undefined, ended: true };
+  return { user: checked.user, sessionId: checked.sessionId };
 });
 
-/** The account behind a session, or undefined when the session has ended (locked, removed, version raised). */
-async function currentSessionState(userId: number, sessionVersion: number | undefined) {
-  const state = await getUserSessionState(userId);
-  if (!state || state.lockedAt || state.sessionVersion !== sessionVersion) return undefined;
-  return state;
+/** For NextAuth's own session endpoint, which otherwise trusts the cookie alone. */
+export async function hasSessionEnded(claims: SessionClaims): Promise<boolean> {
+  return !(await checkSessionRecord(claims));
 }
 
-/** For NextAuth's own session endpoint, which otherwise trusts the cookie alone. */
-export async function hasSessionEnded(userId: number, sessionVersion: number | undefined): Promise<boolean> {
-  return !(await currentSessionState(userId, sessionVersion));
+/** The signed-in user and the ID of the session record they are using (the "this session" of Your sessions). */
+export async function requireUserSession(): Promise<{ user: CurrentUser; sessionId: number }> {
+  const check = await checkSession();
+  if (!check.user) redirect(check.ended ? "/login?error=SessionEnded" : "/login");
+  return check;
+}
+
+/** The signed-in user with their session ID, or undefined: for server actions, which answer instead of redirecting. */
+export async function getCurrentUserSession(): Promise<{ user: CurrentUser; sessionId: number } | undefined> {
+  const check = await checkSession();
+  return check.user ? check : undefined;
 }
 
 export async function getCurrentUser(): Promise<CurrentUser | undefined> {

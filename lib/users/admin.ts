@@ -9,6 +9,7 @@ import { hashPassword } from "@/lib/auth/password";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
+import { listActiveSessions, type ActiveSession } from "@/lib/sessions/queries";
 import { insertUser, prepareNewUser, UserInputError } from "./queries";
 import { newPasswordSchema, normalizeUsername, USERNAME_MAX_LENGTH } from "./username";
 
@@ -30,6 +31,8 @@ export type UserSummary = {
   failedAttempts: number;
   lastSignInAt: Date | null;
   createdAt: Date;
+  /** Active sessions, newest first. */
+  sessions: ActiveSession[];
 };
 
 export type UserList = { users: UserSummary[]; total: number; lockoutThreshold: number };
@@ -42,7 +45,8 @@ export function parseUserListQuery(params: Record<string, string | string[] | un
 
 /**
  * Users by username, with what an admin decides on: role, lock, consecutive failures and the
- * last successful sign-in. At most `USER_LIST_LIMIT`, with the total that matched the filter.
+ * last successful sign-in, and their active sessions. At most `USER_LIST_LIMIT`, with the total
+ * that matched the filter.
  */
 export async function listUsers({ q = "", limit = USER_LIST_LIMIT }: { q?: string; limit?: number } = {}): Promise<UserList> {
   const db = await getDb();
@@ -72,7 +76,9 @@ export async function listUsers({ q = "", limit = USER_LIST_LIMIT }: { q?: strin
       .limit(limit),
     db.select({ n: count() }).from(users).where(where),
   ]);
-  return { users: rows, total: total?.n ?? rows.length, lockoutThreshold: env().LOCKOUT_THRESHOLD };
+  const sessions = await listActiveSessions(rows.map((row) => row.id), db);
+  const listed = rows.map((row) => ({ ...row, sessions: sessions.filter((session) => session.userId === row.id) }));
+  return { users: listed, total: total?.n ?? rows.length, lockoutThreshold: env().LOCKOUT_THRESHOLD };
 }
 
 function parseOrRefuse<T>(schema: z.ZodType<T>, value: unknown): T {

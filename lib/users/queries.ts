@@ -89,23 +89,6 @@ export async function findUserByUsername(username: string, executor?: Executor) 
   return user;
 }
 
-/** What a session needs checked on every request: still there, same version, role, lock. */
-export async function getUserSessionState(userId: number) {
-  const db = await getDb();
-  const [user] = await db
-    .select({
-      id: users.id,
-      username: users.username,
-      role: users.role,
-      sessionVersion: users.sessionVersion,
-      lockedAt: users.lockedAt,
-    })
-    .from(users)
-    .where(eq(users.id, userId))
-    .limit(1);
-  return user;
-}
-
 export async function hasUnlockedAdmin(): Promise<boolean> {
   const db = await getDb();
   const [row] = await db

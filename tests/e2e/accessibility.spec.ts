@@ -132,7 +132,22 @@ for (const [name, viewport] of WIDTHS) {
     await form.getByRole("button", { name: "Create user" }).click();
     await expect(form.getByLabel("Username")).toHaveAttribute("aria-invalid", "true");
     await openDisclosure(admin.locator(`tbody tr[data-username="${KATE.username}"] summary`));
+    // The admin's own account has active sessions, each with its End session form.
+    await openDisclosure(admin.locator(`tbody tr[data-username="${ADMIN.username}"] summary`));
+    await expect(admin.locator(`tbody tr[data-username="${ADMIN.username}"]`).getByTestId("active-sessions")).toBeVisible();
     await expectNoAxeViolations(admin, `Users with a form error, ${name}`);
+    await admin.context().close();
+  });
+
+  test(`axe finds nothing on Your sessions, with this session and another, at ${name}`, async ({ browser }) => {
+    const other = await adminPage(browser, viewport);
+    const admin = await adminPage(browser, viewport);
+    await admin.goto("/account/sessions");
+    await expect(admin.locator('[data-testid="own-sessions"] li[data-current="true"]')).toBeVisible();
+    await expect(admin.locator('[data-testid="own-sessions"] li:not([data-current])').first()).toBeVisible();
+    await expectNoAxeViolations(admin, `Your sessions, ${name}`);
+    await expectNoHorizontalOverflow(admin, `Your sessions, ${name}`);
+    await other.context().close();
     await admin.context().close();
   });
 }
@@ -311,4 +326,6 @@ test("Account Logs and Users fit a 375 px screen: no sideways page scroll, and t
   await expectNoHorizontalOverflow(admin, "Users");
   await openDisclosure(admin.locator(`tbody tr[data-username="${KATE.username}"] summary`));
   await expectNoHorizontalOverflow(admin, "Users with an account's actions open");
+  await openDisclosure(admin.locator(`tbody tr[data-username="${ADMIN.username}"] summary`));
+  await expectNoHorizontalOverflow(admin, "Users with an account's sessions open");
 });

@@ -21,4 +21,6 @@ export const USERS = {
   ivan: { username: "ivan", password: "ivan-password-999999999" },
   kate: { username: "kate", password: "kate-password-1010101010" },
   leo: { username: "leo", password: "leo-password-11111111111" },
+  mia: { username: "mia", password: "mia-password-121212121212" },
+  noah: { username: "noah", password: "noah-password-1313131313131" },
 } as const;

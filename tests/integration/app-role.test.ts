@@ -5,6 +5,9 @@ import { closeDb, getDb, openDatabase } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { verifyChain } from "@/lib/audit/verify";
+import { deleteEndedSessions } from "@/lib/sessions/cleanup";
+import { endOwnSessions } from "@/lib/sessions/end";
+import { checkSessionRecord, touchSession } from "@/lib/sessions/queries";
 import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
 import { browserContext, createTestUser, logRowsFor } from "../support/accounts";
 
@@ -42,7 +45,15 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
       const db = await getDb();
       const [who] = await db.execute(sql`select current_user as name`).then((r) => [...(r as unknown as { name: string }[])]);
       expect(who!.name).toBe("account_logs_app");
-      expect((await attemptSignIn({ username: user.username, password: user.password }, browserContext)).status).toBe("signed_in");
+      const signedIn = await attemptSignIn({ username: user.username, password: user.password }, browserContext);
+      if (signedIn.status !== "signed_in") throw new Error("the role could not sign in");
+      // Session records: checked, marked seen, ended and cleaned up as that role.
+      const claims = { userId: user.id, sessionVersion: 1, sessionKey: signedIn.session.key };
+      await db.execute(sql`update user_sessions set last_seen_at = now() - interval '2 minutes' where id = ${signedIn.session.id}`);
+      expect(await checkSessionRecord(claims)).toBeDefined();
+      expect(await touchSession(db, signedIn.session.id)).toBe(0);
+      expect(await endOwnSessions({ user: { id: user.id, username: user.username }, context: browserContext, scope: { kind: "one", sessionId: signedIn.session.id } })).toMatchObject({ status: "ended" });
+      expect(await deleteEndedSessions({ retentionHours: 0 })).toBe(1);
       for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
       expect(await attemptSignIn({ username: user.username, password: user.password }, browserContext)).toMatchObject({ status: "rejected", reason: "locked" });
       await appendAccountLog(db, [{ username: "role-check", result: "logout" }]);
@@ -69,6 +80,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
     const rows = await logRowsFor(user.username);
     expect(rows.map((r) => r.result)).toEqual([
       "login_successful",
+      "session_revoked",
       ...Array(6).fill("login_failed_wrong_password"),
       "account_locked",
       "login_failed_account_locked",

@@ -31,6 +31,7 @@ describe("parseEnv", () => {
     const env = parseEnv({});
     expect(env.PORT).toBe(3000);
     expect(env.LOCKOUT_THRESHOLD).toBe(5);
+    expect(env.SESSION_IDLE_MINUTES).toBe(60);
     expect(env.PGLITE_DIR).toBe(".data/pglite");
     expect(env.DATABASE_URL).toBeUndefined();
   });
@@ -38,6 +39,8 @@ describe("parseEnv", () => {
   it("names the variable and what it expects", () => {
     expect(() => parseEnv({ PORT: "eighty" })).toThrow(/PORT: expected a whole number from 1 to 65535/);
     expect(() => parseEnv({ LOCKOUT_THRESHOLD: "0" })).toThrow(/LOCKOUT_THRESHOLD/);
+    expect(() => parseEnv({ SESSION_IDLE_MINUTES: "0" })).toThrow(/SESSION_IDLE_MINUTES: expected a whole number from 1 to 1440/);
+    expect(parseEnv({ SESSION_IDLE_MINUTES: " 15 " }).SESSION_IDLE_MINUTES).toBe(15);
     expect(() => parseEnv({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: expected a postgres:\/\//);
     expect(() => parseEnv({ NEXTAUTH_SECRET: "short" })).toThrow(/NEXTAUTH_SECRET: expected at least 32 characters/);
   });

@@ -10,6 +10,7 @@ import { isSameOriginRequest } from "@/lib/auth/same-origin";
 import { getCurrentUser, recordDeniedAdminRequest, type CurrentUser } from "@/lib/auth/session";
 import { requestContextFromHeaders, type RequestContext } from "@/lib/client/request-context";
 import { logServerError } from "@/lib/server-log";
+import { endSessionsAsAdmin, type EndSessionsOutcome } from "@/lib/sessions/end";
 import { changeRole, createUserAsAdmin, lockAccount, resetPassword } from "@/lib/users/admin";
 import { UserInputError, UsernameTakenError } from "@/lib/users/queries";
 import { newPasswordSchema, newUsernameSchema } from "@/lib/users/username";
@@ -38,6 +39,7 @@ const createInput = z.object({ username: newUsernameSchema, password: newPasswor
 const resetInput = z.object({ userId, password: newPasswordSchema });
 const roleInput = z.object({ userId, role });
 const reasonInput = z.object({ userId, reason: adminReasonSchema });
+const endSessionInput = z.object({ userId, sessionId: userId, reason: adminReasonSchema });
 
 type Authorized = { admin: CurrentUser; context: RequestContext };
 
@@ -75,6 +77,7 @@ function text(form: FormData, name: string): unknown {
 function revalidate() {
   revalidatePath("/admin/users");
   revalidatePath("/admin/account-logs");
+  revalidatePath("/account/sessions");
 }
 
 /** An unexpected failure: logged with its cause on the server, a plain message for the admin. */
@@ -179,5 +182,50 @@ export async function unlockUserAction(_previous: UserActionState, form: FormDat
     return { status: "error", message: "That account no longer exists." };
   } catch (error) {
     return failed("unlock failed", error, { userId: input.data.userId, adminId: authorized.admin.id }, "The account could not be unlocked. Try again.");
+  }
+}
+
+function endedMessage(outcome: EndSessionsOutcome, what: "one" | "all"): UserActionState {
+  switch (outcome.status) {
+    case "ended":
+      return { status: "success", message: `Ended ${outcome.ended === 1 ? "1 session" : `${outcome.ended} sessions`} of ${outcome.username}.` };
+    case "none":
+      return {
+        status: "success",
+        message: what === "one" ? `That session of ${outcome.username} has already ended; nothing changed.` : `${outcome.username} has no active sessions; nothing changed.`,
+      };
+    case "forbidden":
+      return REFUSED_ROLE;
+    case "not_found":
+      return { status: "error", message: "That account no longer exists." };
+  }
+}
+
+export async function endSessionAction(_previous: UserActionState, form: FormData): Promise<UserActionState> {
+  const authorized = await authorize("end session action");
+  if (isRefusal(authorized)) return authorized;
+  const input = endSessionInput.safeParse({ userId: form.get("userId"), sessionId: form.get("sessionId"), reason: text(form, "reason") });
+  if (!input.success) return invalidInput(input.error);
+  const { userId: target, sessionId, reason } = input.data;
+  try {
+    const outcome = await endSessionsAsAdmin({ ...authorized, userId: target, scope: { kind: "one", sessionId }, reason });
+    revalidate();
+    return endedMessage(outcome, "one");
+  } catch (error) {
+    return failed("ending a session failed", error, { userId: target, adminId: authorized.admin.id }, "The session could not be ended. Try again.");
+  }
+}
+
+export async function endAllSessionsAction(_previous: UserActionState, form: FormData): Promise<UserActionState> {
+  const authorized = await authorize("end all sessions action");
+  if (isRefusal(authorized)) return authorized;
+  const input = reasonInput.safeParse({ userId: form.get("userId"), reason: text(form, "reason") });
+  if (!input.success) return invalidInput(input.error);
+  try {
+    const outcome = await endSessionsAsAdmin({ ...authorized, userId: input.data.userId, scope: { kind: "all" }, reason: input.data.reason });
+    revalidate();
+    return endedMessage(outcome, "all");
+  } catch (error) {
+    return failed("ending sessions failed", error, { userId: input.data.userId, adminId: authorized.admin.id }, "The sessions could not be ended. Try again.");
   }
 }

@@ -2,16 +2,31 @@ import type { Metadata } from "next";
 import { CreateUserForm } from "@/components/users/create-user-form";
 import { UserFilterForm } from "@/components/users/user-filter-form";
 import { UsersTable } from "@/components/users/users-table";
-import { requireAdmin } from "@/lib/auth/session";
+import { requireAdmin, requireUserSession } from "@/lib/auth/session";
 import { logServerError } from "@/lib/server-log";
 import { listUsers, parseUserListQuery } from "@/lib/users/admin";
-import { changeRoleAction, createUserAction, lockAccountAction, resetPasswordAction, unlockUserAction } from "./actions";
+import {
+  changeRoleAction,
+  createUserAction,
+  endAllSessionsAction,
+  endSessionAction,
+  lockAccountAction,
+  resetPasswordAction,
+  unlockUserAction,
+} from "./actions";
 
 export const metadata: Metadata = { title: "Users" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-const userActions = { resetPassword: resetPasswordAction, changeRole: changeRoleAction, lock: lockAccountAction, unlock: unlockUserAction };
+const userActions = {
+  resetPassword: resetPasswordAction,
+  changeRole: changeRoleAction,
+  lock: lockAccountAction,
+  unlock: unlockUserAction,
+  endSession: endSessionAction,
+  endAllSessions: endAllSessionsAction,
+};
 
 async function loadUsers(q: string) {
   try {
@@ -24,6 +39,8 @@ async function loadUsers(q: string) {
 
 export default async function UsersPage({ searchParams }: Props) {
   const admin = await requireAdmin();
+  // Checked once per request: this only names the admin's own session in the list.
+  const { sessionId } = await requireUserSession();
   const { q } = parseUserListQuery(await searchParams);
   const list = await loadUsers(q);
 
@@ -49,7 +66,7 @@ export default async function UsersPage({ searchParams }: Props) {
                 ? `Showing the first ${list.users.length} of ${list.total} users by username; filter to find others.`
                 : `${list.total} ${list.total === 1 ? "user" : "users"}.`}
             </p>
-            <UsersTable users={list.users} lockoutThreshold={list.lockoutThreshold} currentUserId={admin.id} actions={userActions} />
+            <UsersTable users={list.users} lockoutThreshold={list.lockoutThreshold} currentUserId={admin.id} currentSessionId={sessionId} actions={userActions} />
           </>
         )}
       </section>

@@ -35,21 +35,33 @@ function asTooManyRequests(response: Response): Response {
 
 /**
  * NextAuth's session endpoint answers from the cookie alone; the app ends sessions in the
- * database (a lock, a raised session version). An ended session gets `{}` here too, and its
- * cookie is cleared, as the pages would treat it.
+ * database (sign-out, an admin or the owner ending it, idle or absolute expiry, a lock, a
+ * raised session version). An ended session gets `{}` here too, and its cookie is cleared, as
+ * the pages would treat it. A live one is answered without its session key, which only the
+ * server needs.
  */
 async function withoutEndedSession(response: Response): Promise<Response> {
-  const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: unknown }; sessionVersion?: number };
+  const body = (await response.clone().json().catch(() => ({}))) as {
+    user?: { id?: unknown };
+    sessionVersion?: number;
+    sessionKey?: string;
+  };
   const userId = body.user?.id;
   if (typeof userId !== "number") return response;
   let ended: boolean;
   try {
-    ended = await hasSessionEnded(userId, body.sessionVersion);
+    ended = await hasSessionEnded({ userId, sessionVersion: body.sessionVersion, sessionKey: body.sessionKey });
   } catch (error) {
     logServerError("session could not be checked; answered as signed out", error, { userId });
     return Response.json({}, { headers: { "Cache-Control": "no-store" } });
   }
-  if (!ended) return response;
+  if (!ended) {
+    const visible = { ...body };
+    delete visible.sessionKey;
+    const headers = new Headers(response.headers);
+    headers.delete("Content-Length");
+    return new Response(JSON.stringify(visible), { status: response.status, headers });
+  }
   const headers = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store" });
   for (const cookie of response.headers.getSetCookie()) {
     const name = cookie.slice(0, cookie.indexOf("="));
