@@ -253,12 +253,22 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { ip: "203.0.113.0/24", ...TIMES[5] },
       { result: ["login_successful", "login_failed_wrong_password"], ...TIMES[4] },
       { q: '"user1"', from: TIMES[1]!.from! },
+      // The widest range a URL can name: pulled in to the log's extent.
+      { from: "1970-01-01", to: "9999-12-31" },
+      { q: "bob", from: "1970-01-01", to: "9999-12-31" },
+      { ip: "203.0.113.0/24", from: "1970-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z" },
     ];
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery(shape);
       const activity = await findActivity(db, query, new Date(START + 100 * HOUR));
       expect(activity.buckets.length, JSON.stringify(shape)).toBeLessThanOrEqual(60);
       expect(activity.buckets[0]!.start).toEqual(activity.from);
+      if (shape.from === "1970-01-01" || shape.from === "1970-01-01T00:00:00Z") {
+        const oldest = Math.min(...rows.map((row) => new Date(row.occurred_at).getTime()));
+        expect(activity.from.getTime()).toBeLessThanOrEqual(oldest);
+        expect(activity.from.getTime()).toBeGreaterThan(oldest - activity.buckets[0]!.end.getTime() + activity.buckets[0]!.start.getTime() - HOUR);
+        expect(activity.to).toEqual(new Date(START + 100 * HOUR));
+      }
       // The chart's range is the filter's, widened to whole buckets: count the same rows.
       const inChart = expected(rows, { ...query, from: activity.from, to: activity.to });
       const byId = new Map(rows.map((row) => [Number(row.id), row]));
