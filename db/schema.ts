@@ -292,8 +292,17 @@ export type AccountLogMetadata = {
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
   export?: { format: string; filter: { q: string; exact?: true; results?: string[]; from?: string; to?: string; ip?: string } };
-  /** For access_denied: what was asked for. */
+  /** For access_denied: what was asked for (an aggregate row: every resource, comma-separated). */
   resource?: string;
+  /**
+   * For an access_denied row that stands for several refusals past the per-user limit: how many,
+   * of what, and the first and last of them (ISO 8601), with other addresses they came from.
+   */
+  count?: number;
+  resources?: Record<string, number>;
+  from?: string;
+  to?: string;
+  otherAddresses?: string[];
   /** For admin actions on an account (unlock, lock, password reset): the admin's reason. */
   reason?: string;
   /** For role_changed (from and to), and user_created (the new account's role, `to`). */
