@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { getDb } from "@/db";
 import { accountLogs } from "@/db/schema";
-import { AccessDenialLog, flushAccessDenials, recordAccessDenied } from "@/lib/account-log/access-denied";
+import { AccessDenialLog, flushAccessDenials, recordAccessDenied, startAccessDenialFlush } from "@/lib/account-log/access-denied";
 import { refusalsOf } from "@/lib/account-log/denial-window";
 import { appendAccountLog, type AccountLogEntry } from "@/lib/account-log/record";
 import { requestMetadata } from "@/lib/client/request-context";
@@ -29,6 +29,7 @@ describe.each(DATABASE_KINDS)("access_denied rows on %s", (kind) => {
   useFreshDatabase(kind);
   afterEach(() => {
     delete process.env.ACCESS_DENIED_ROW_LIMIT;
+    delete process.env.ACCESS_DENIED_WINDOW_SECONDS;
     delete (globalThis as { __accountLogsAccessDenials?: unknown }).__accountLogsAccessDenials;
     resetEnvCache();
   });
@@ -87,5 +88,23 @@ describe.each(DATABASE_KINDS)("access_denied rows on %s", (kind) => {
     expect(rows).toHaveLength(4);
     expect(refusalsIn(rows)).toBe(25);
     expect(rows.at(-1)!.metadata).toMatchObject({ count: 22, resource: "unlock action", resources: { "unlock action": 22 } });
+  });
+
+  it("startAccessDenialFlush writes a closed window without waiting for another refusal, and its stop writes the rest", async () => {
+    process.env.ACCESS_DENIED_ROW_LIMIT = "1";
+    process.env.ACCESS_DENIED_WINDOW_SECONDS = "1";
+    resetEnvCache();
+    const [early, late] = [await createTestUser("early"), await createTestUser("late")];
+    const stop = startAccessDenialFlush({ intervalMs: 100 });
+    try {
+      for (let i = 0; i < 4; i++) await recordAccessDenied({ user: early, resource: "admin pages", context: browserContext });
+      await expect.poll(async () => (await deniedRows(early.id)).length, { timeout: 10_000, interval: 200 }).toBe(2);
+      expect(refusalsIn(await deniedRows(early.id))).toBe(4);
+      for (let i = 0; i < 3; i++) await recordAccessDenied({ user: late, resource: "admin pages", context: browserContext });
+    } finally {
+      await stop();
+    }
+    // Stopped inside the late user's window: the stop wrote its held-back refusals anyway.
+    expect(refusalsIn(await deniedRows(late.id))).toBe(3);
   });
 });
