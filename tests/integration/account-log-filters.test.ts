@@ -6,7 +6,7 @@ import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogResult } from "@/db/sc
 import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
-import { resultBit } from "@/lib/account-log/selection";
+import { idSpanOf, resultBit, selectionSpanOf } from "@/lib/account-log/selection";
 import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
@@ -64,6 +64,8 @@ const TIMES: Record<string, string>[] = [
   { from: iso(START + 24 * HOUR), to: iso(START + 72 * HOUR) },
   { from: iso(START + 5 * HOUR + 59 * 60_000), to: iso(START + 90 * HOUR + 1) },
   { from: iso(START - 100 * HOUR), to: iso(START - 50 * HOUR) },
+  // Around the whole log: selected by the counters, as without a range.
+  { from: "1970-01-01T00:00:00Z", to: "9999-12-31T00:00:00Z" },
 ];
 const IP_FILTERS = ["", "203.0.113.7", "203.0.113.0/24", "2001:db8::/64", "10.0.0.0/8", "192.0.2.1"];
 
@@ -243,6 +245,17 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       }
       expect(back, JSON.stringify(shape)).toEqual(want);
     }
+  });
+
+  it("reads a range around the whole log, ending in the future, as no range; any other range as a span", async () => {
+    const db = await getDb();
+    const span = (shape: Record<string, string>) => idSpanOf(db, parseAccountLogQuery(shape).query);
+    expect(await span({ from: "1970-01-01", to: "9999-12-31" })).toMatchObject({ holdsWholeLog: true });
+    expect(await span({ to: "9999-12-31" })).toMatchObject({ holdsWholeLog: true });
+    expect(await selectionSpanOf(db, parseAccountLogQuery({ from: "1970-01-01", to: "9999-12-31" }).query)).toBeUndefined();
+    // Rows written later could fall after a `to` in the past, and a `from` inside the log leaves rows out.
+    expect(await span({ from: "1970-01-01", to: iso(Date.now() - HOUR) })).toMatchObject({ holdsWholeLog: false });
+    expect(await span({ from: iso(START + 30 * HOUR), to: "9999-12-31" })).toMatchObject({ holdsWholeLog: false });
   });
 
   it("charts successes and failures per bucket, exactly, for the filters' time range", async () => {
