@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { addressPairStreams, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
+import { addressPairStreams, addressRowsTotal, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -41,7 +41,7 @@ export const BUCKET_CEILING = 500;
 export const DEFAULT_ACTIVITY_MS = 7 * 24 * HOUR_MS;
 const SHORT_ACTIVITY_MS = 24 * HOUR_MS;
 /**
- * A search's chart reads its rows (about 1.5 µs each at 10 M rows); above about this many it
+ * A search's or an address filter's chart reads its rows (about 1.5 µs each at 10 M rows); above about this many it
  * shows a shorter range or asks for a narrower one, so the chart costs the page at most ~30 ms.
  */
 export const ACTIVITY_ROW_BUDGET = 20_000;
@@ -87,15 +87,12 @@ export async function findActivity(
     const spanOf = (range: ChartRange) => idSpanOf(executor, { ...filters, from: range.from, to: range.end });
     // Only the keys: the chart replaces the results with the sign-in results among them.
     const keysOf = () => resolveUsernameKeys(executor, { ...filters, results: [] });
-    // A search reads its rows in the range: estimated from the counters (the search's share of
-    // the log times the rows in the range) before reading any. The range's IDs and the search's
+    // A search or an address filter reads its rows in the range: estimated from the counters
+    // (the filter's share of the log times the rows in the range) before reading any, so even
+    // every address (0.0.0.0/0) from 1970 to 9999 reads at most the budget. The range's IDs and the search's
     // usernames are looked up meanwhile.
-    const [estimate, keyed, firstSpan] = await Promise.all([
-      filters.q && !filters.ip ? estimateRows(executor, filters, chart) : undefined,
-      keysOf(),
-      spanOf(chart),
-    ]);
-    let rows = estimate ?? 0;
+    const [estimate, keyed, firstSpan] = await Promise.all([estimateRows(executor, filters, chart), keysOf(), spanOf(chart)]);
+    let rows = estimate;
     let span = firstSpan;
     if (rows > rowBudget && !filters.from && !filters.to) {
       note = `Showing the last 24 hours: a week of this search holds about ${rows.toLocaleString("en-US")} rows.`;
@@ -201,10 +198,16 @@ export async function findLogExtent(executor: Executor): Promise<LogExtent | und
   return { firstHour: new Date(row.first), lastHour: new Date(row.last) };
 }
 
+/**
+ * The rows a search or an address filter has in a range, estimated from the counters: the
+ * filter's share of the log (the smaller of the two, with both) times the rows in the range.
+ */
 async function estimateRows(executor: Executor, filters: AccountLogFilters, { from, end }: ChartRange): Promise<number> {
+  const searchRows = filters.q ? sql`(select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernamesWhere(filters)})` : sql`null`;
+  const networkRows = filters.ip ? addressRowsTotal(filters) : sql`null`;
   const [row] = rowsOf<{ search: string | number | null; total: string | number | null; in_range: string | number | null }>(
     await executor.execute(sql`
-      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernamesWhere(filters)}) as search,
+      select least(${searchRows}, ${networkRows}) as search,
         (select sum(${accountLogTotals.rowCount}) from ${accountLogTotals}) as total,
         (select sum(${accountLogHours.rowCount}) from ${accountLogHours}
           where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz) as in_range`),

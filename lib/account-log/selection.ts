@@ -211,6 +211,11 @@ function addressPairs(filters: AccountLogFilters): SQL {
   return sql`(select * from ${accountLogAddressResults} a ${where(conditions)}) a`;
 }
 
+/** The rows of an address or network, whatever their result and time, from the counters. */
+export function addressRowsTotal(filters: AccountLogFilters): SQL {
+  return sql`(select coalesce(sum(a.row_count), 0) from ${addressPairs({ ...filters, results: [] })})`;
+}
+
 /**
  * The address-result pairs of an address filter without a search, as a list to scan one by one
  * (`k(ip, result)`); undefined when there are too many to probe each.

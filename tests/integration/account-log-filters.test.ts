@@ -310,5 +310,13 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     expect(explicit.note).toMatch(/^Not charted: this range holds about \d+ rows of this search\./);
     expect(explicit.buckets).toEqual([]);
     expect((await findActivity(db, parseAccountLogQuery({ q: "bob" }).query, now)).note).toBeUndefined();
+    // An address filter is estimated too: every address over every year reads no more than the budget.
+    const everyAddress = await findActivity(db, parseAccountLogQuery({ ip: "0.0.0.0/0", from: "1970-01-01", to: "9999-12-31" }).query, now, { rowBudget: 10 });
+    expect(everyAddress.note).toMatch(/^Not charted: this range holds about \d+ rows of this search\./);
+    expect(everyAddress.buckets).toEqual([]);
+    const networkWeek = await findActivity(db, parseAccountLogQuery({ ip: "203.0.113.0/24" }).query, now, { rowBudget: 40 });
+    // A week of it is over the budget: the last 24 hours, or nothing when those are too.
+    expect(networkWeek.note).toMatch(/^(Showing the last 24 hours: a week|Not charted: this range)/);
+    expect(networkWeek.to.getTime() - networkWeek.from.getTime()).toBe(24 * HOUR);
   });
 });
