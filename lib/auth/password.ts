@@ -52,23 +52,19 @@ function parseHash(stored: string): { parameters: ScryptParameters; salt: Buffer
 }
 
 /**
- * The derives that bring a check made at `stored` up to the work of one at `current`: none when
- * the stored hash costs as much or more; else derives at the current r and p whose N (powers of
- * two, largest first) add up to the difference, so the check costs what one at the current cost
- * does, not that plus a whole extra derive. An unreadable hash is padded with a whole one.
+ * The one derive that brings a check made at `stored` up to the work of one at `current`: none
+ * when the stored hash costs as much or more; else one at the smaller N with the r that makes up
+ * the difference (scrypt's work and memory are both proportional to N·r·p), so the check costs
+ * what one at the current cost does, in two derives instead of one. An unreadable hash is padded
+ * with a whole one.
  */
-export function paddingDerives(stored: ScryptParameters | undefined, current: ScryptParameters): ScryptParameters[] {
-  if (!stored) return [current];
-  let remaining = workOf(current) - workOf(stored);
-  const unit = current.r * current.p;
-  const derives: ScryptParameters[] = [];
-  for (let N = current.N; N >= 2; N /= 2) {
-    while (N * unit <= remaining) {
-      derives.push({ N, r: current.r, p: current.p });
-      remaining -= N * unit;
-    }
-  }
-  return derives;
+export function paddingDerive(stored: ScryptParameters | undefined, current: ScryptParameters): ScryptParameters | undefined {
+  if (!stored) return current;
+  const missing = workOf(current) - workOf(stored);
+  if (missing <= 0) return undefined;
+  // Both N are powers of two, so the difference is a whole multiple of the smaller one.
+  const N = Math.min(stored.N, current.N);
+  return { N, r: missing / N, p: 1 };
 }
 
 /**
@@ -80,7 +76,8 @@ export function paddingDerives(stored: ScryptParameters | undefined, current: Sc
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parseHash(stored);
   const candidate = parsed ? await derive(password, parsed.salt, parsed.parameters) : undefined;
-  for (const padding of paddingDerives(parsed?.parameters, currentParameters())) await derive(password, DUMMY_SALT, padding);
+  const padding = paddingDerive(parsed?.parameters, currentParameters());
+  if (padding) await derive(password, DUMMY_SALT, padding);
   return candidate !== undefined && candidate.length === parsed!.key.length && timingSafeEqual(candidate, parsed!.key);
 }
 

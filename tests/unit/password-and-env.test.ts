@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, needsRehash, paddingDerives, passwordWorkDone, verifyDummyPassword, verifyPassword, workOf } from "@/lib/auth/password";
+import { hashPassword, needsRehash, paddingDerive, passwordWorkDone, verifyDummyPassword, verifyPassword, workOf } from "@/lib/auth/password";
 import { parseEnv } from "@/lib/env";
 
 describe("password hashing", () => {
@@ -29,17 +29,18 @@ describe("password hashing", () => {
 describe("the cost of a password check", () => {
   const at = (log2N: number, r = 8) => ({ N: 2 ** log2N, r, p: 1 });
 
-  it("pads a cheaper hash up to the current cost exactly, and never pads one at or above it", () => {
-    expect(paddingDerives(at(17), at(17))).toEqual([]);
-    expect(paddingDerives(at(18), at(17))).toEqual([]);
-    expect(paddingDerives(at(14), at(17))).toEqual([at(16), at(15), at(14)]);
-    expect(paddingDerives(at(16), at(17))).toEqual([at(16)]);
-    for (const stored of [at(10), at(12), at(14, 4), at(16, 8), at(17, 1)]) {
-      const total = workOf(stored) + paddingDerives(stored, at(17)).reduce((sum, derive) => sum + workOf(derive), 0);
-      expect(total, JSON.stringify(stored)).toBe(workOf(at(17)));
+  it("pads a cheaper hash up to the current cost exactly, in one derive, and never pads one at or above it", () => {
+    expect(paddingDerive(at(17), at(17))).toBeUndefined();
+    expect(paddingDerive(at(18), at(17))).toBeUndefined();
+    expect(paddingDerive(at(14), at(17))).toEqual({ N: 2 ** 14, r: 8 * 7, p: 1 });
+    expect(paddingDerive(at(16), at(17))).toEqual({ N: 2 ** 16, r: 8, p: 1 });
+    for (const stored of [at(10), at(12), at(14, 4), at(16, 8), at(17, 1), { N: 2 ** 15, r: 8, p: 2 }]) {
+      const padding = paddingDerive(stored, at(17));
+      expect(workOf(stored) + (padding ? workOf(padding) : 0), JSON.stringify(stored)).toBe(workOf(at(17)));
+      if (padding) expect(Number.isInteger(padding.r) && padding.r >= 1, JSON.stringify(padding)).toBe(true);
     }
     // An unreadable hash costs one whole check at the current cost.
-    expect(paddingDerives(undefined, at(17))).toEqual([at(17)]);
+    expect(paddingDerive(undefined, at(17))).toEqual(at(17));
   });
 
   it("spends the same work on a low-cost hash, a current one, an unreadable one and the dummy (tests run at 2^14)", async () => {
