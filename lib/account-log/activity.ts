@@ -177,9 +177,10 @@ export function chartRange(
   extent?: LogExtent,
 ): ChartRange | undefined {
   let to = (filters.to ?? now).getTime();
+  if (filters.to) to = Math.min(to, Math.max(ceilHour(now.getTime()), extent ? extent.lastHour.getTime() + HOUR_MS : 0));
+  // Without a start, the default range ends where the chart does: `to=9999-12-31` alone is the last week.
   let from = filters.from?.getTime() ?? to - defaultMs;
   if (filters.from && extent) from = Math.max(from, extent.firstHour.getTime());
-  if (filters.to) to = Math.min(to, Math.max(ceilHour(now.getTime()), extent ? extent.lastHour.getTime() + HOUR_MS : 0));
   const end = ceilHour(to);
   if (!(from < end)) return undefined;
   const bucketsOf = (ms: number) => Math.ceil((end - Math.floor(from / ms) * ms) / ms);

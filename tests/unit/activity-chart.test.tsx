@@ -166,6 +166,9 @@ describe("chartRange", () => {
     expect(chartRange(future, now, DEFAULT_ACTIVITY_MS, extent)!.end).toEqual(new Date("2026-11-26T13:00:00Z"));
     const skewed = { ...extent, lastHour: new Date("2026-11-27T05:00:00Z") };
     expect(chartRange(future, now, DEFAULT_ACTIVITY_MS, skewed)!.end).toEqual(new Date("2026-11-27T06:00:00Z"));
+    // A far-future end alone: the week before the chart's end, not the week before 9999.
+    const endOnly = chartRange({ to: new Date("9999-12-31T00:00:00Z") }, now, DEFAULT_ACTIVITY_MS, extent)!;
+    expect(endOnly).toMatchObject({ size: { label: "3 hours" }, from: new Date("2026-11-19T12:00:00Z"), end: new Date("2026-11-26T13:00:00Z") });
     // A range that ends before now is left as asked.
     const past = { from: new Date("2025-01-01T00:00:00Z"), to: new Date("2025-01-02T10:30:00Z") };
     expect(chartRange(past, now, DEFAULT_ACTIVITY_MS, extent)).toMatchObject({ from: past.from, end: new Date("2025-01-02T11:00:00Z") });
