@@ -28,6 +28,7 @@ async function main() {
   const { answerMetrics } = await import("./lib/service/metrics-endpoint");
   const { startBackgroundTasks, stopBackgroundTasks } = await import("./lib/service/background");
   const { startSessionCleanup } = await import("./lib/sessions/cleanup");
+  const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
 
   let config;
   try {
@@ -100,7 +101,11 @@ async function main() {
   const handle = app.getRequestHandler();
   await app.prepare();
 
-  const backgroundTasks: BackgroundTask[] = [{ name: "session cleanup", start: () => startSessionCleanup().stop }];
+  const backgroundTasks: BackgroundTask[] = [
+    { name: "session cleanup", start: () => startSessionCleanup().stop },
+    // Its stop writes the refusals it holds, so it runs before the database closes.
+    { name: "access denial flush", start: () => startAccessDenialFlush() },
+  ];
   let draining = false;
   const inFlight = metrics().httpRequestsInFlight;
 

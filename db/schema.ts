@@ -330,8 +330,17 @@ export type AccountLogMetadata = {
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
   export?: { format: string; filter: { q: string; exact?: true; results?: string[]; from?: string; to?: string; ip?: string } };
-  /** For access_denied: what was asked for. */
+  /** For access_denied: what was asked for (an aggregate row: every resource, comma-separated). */
   resource?: string;
+  /**
+   * For an access_denied row that stands for several refusals past the per-user limit: how many,
+   * of what, and the first and last of them (ISO 8601), with other addresses they came from.
+   */
+  count?: number;
+  resources?: Record<string, number>;
+  from?: string;
+  to?: string;
+  otherAddresses?: string[];
   /** For session_revoked: which sessions ended (one, or all of the account's, or all but the actor's own) and how many. */
   sessions?: { ended: number; scope: "one" | "all" | "others"; id?: number; device?: string };
   /** For admin actions on an account (unlock, lock, password reset, end sessions): the admin's reason. */

@@ -43,6 +43,12 @@ const envSchema = z.object({
   UNKNOWN_USERNAME_RESET_HOURS: integerInRange(1, 8_760, 24),
   /** Minutes without a request after which a session ends (lib/sessions/queries.ts). */
   SESSION_IDLE_MINUTES: integerInRange(1, 1_440, 60),
+  /**
+   * `access_denied` rows one user's refusals may write per window in one app process; refusals
+   * past it are counted into one row per window (lib/account-log/access-denied.ts).
+   */
+  ACCESS_DENIED_ROW_LIMIT: integerInRange(1, 100_000, 10),
+  ACCESS_DENIED_WINDOW_SECONDS: integerInRange(1, 86_400, 60),
   TRUST_PROXY: optionalText.transform((value) => value ?? "false"),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,

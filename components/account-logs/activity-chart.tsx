@@ -43,9 +43,13 @@ export function bucketPeriod({ start, end }: Pick<ActivityBucket, "start" | "end
   return `${isoDate(start)} ${isoMinute(start)} – ${isoDate(end)} ${isoMinute(end)} UTC`;
 }
 
-/** A short axis label: the date for a bucket that starts a day, else the hour. */
-function tickLabel(bucket: ActivityBucket): string {
-  return startsDay(bucket.start) ? isoDate(bucket.start).slice(5) : isoMinute(bucket.start);
+/**
+ * A short axis label: the date for a bucket that starts a day (year and month when buckets span
+ * months, so years apart stay apart), else the hour. The first bucket is whole, so it gives the size.
+ */
+function tickLabel(bucket: ActivityBucket, first: ActivityBucket): string {
+  if (!startsDay(bucket.start)) return isoMinute(bucket.start);
+  return first.end.getTime() - first.start.getTime() >= 28 * DAY_MS ? isoDate(bucket.start).slice(0, 7) : isoDate(bucket.start).slice(5);
 }
 
 /** A few buckets to label: the starts of days when there are some, else evenly spaced. */
@@ -202,7 +206,7 @@ export function ActivityChart({ buckets, bucketLabel, caption }: Props) {
             <div className="relative mt-1 h-4 text-xs tabular-nums" aria-hidden="true">
               {tickIndexes(buckets).map((index) => (
                 <span key={index} className="absolute top-0 whitespace-nowrap" style={tickStyle(index, buckets.length)}>
-                  {tickLabel(buckets[index]!)}
+                  {tickLabel(buckets[index]!, buckets[0]!)}
                 </span>
               ))}
             </div>

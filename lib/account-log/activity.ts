@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames, type AccountLogResult } from "@/db/schema";
 import type { AccountLogFilters } from "./search-params";
-import { addressPairStreams, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
+import { addressPairStreams, addressRowsTotal, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -15,21 +15,33 @@ export type Activity = {
 };
 
 const HOUR_MS = 3_600_000;
-const SIZES = [
+const WEEK_MS = 7 * 24 * HOUR_MS;
+/**
+ * Fixed lengths, so `date_bin` can cut them from one origin: calendar months and years vary in
+ * length. The largest puts the whole range a URL can name (1970 to 9999) in 17 buckets.
+ */
+export const BUCKET_SIZES = [
   { ms: HOUR_MS, label: "hour" },
   { ms: 3 * HOUR_MS, label: "3 hours" },
   { ms: 6 * HOUR_MS, label: "6 hours" },
   { ms: 12 * HOUR_MS, label: "12 hours" },
   { ms: 24 * HOUR_MS, label: "day" },
-  { ms: 7 * 24 * HOUR_MS, label: "week" },
-  { ms: 28 * 24 * HOUR_MS, label: "4 weeks" },
+  { ms: WEEK_MS, label: "week" },
+  { ms: 4 * WEEK_MS, label: "4 weeks" },
+  { ms: 13 * WEEK_MS, label: "13 weeks" },
+  { ms: 52 * WEEK_MS, label: "52 weeks" },
+  { ms: 260 * WEEK_MS, label: "260 weeks" },
+  { ms: 1_300 * WEEK_MS, label: "1,300 weeks" },
+  { ms: 26_000 * WEEK_MS, label: "26,000 weeks" },
 ] as const;
-const MAX_BUCKETS = 60;
+export const MAX_BUCKETS = 60;
+/** Whatever the range, the chart never draws more than this: a last guard on the page's size. */
+export const BUCKET_CEILING = 500;
 /** Without a time filter the chart shows the last week, or the last day when a week is too much to read. */
 export const DEFAULT_ACTIVITY_MS = 7 * 24 * HOUR_MS;
 const SHORT_ACTIVITY_MS = 24 * HOUR_MS;
 /**
- * A search's chart reads its rows (about 1.5 µs each at 10 M rows); above about this many it
+ * A search's or an address filter's chart reads its rows (about 1.5 µs each at 10 M rows); above about this many it
  * shows a shorter range or asks for a narrower one, so the chart costs the page at most ~30 ms.
  */
 export const ACTIVITY_ROW_BUDGET = 20_000;
@@ -39,8 +51,9 @@ const isFailure = (result: SQL) => sql`${result} like 'login_failed%'`;
 
 /**
  * Sign-ins over time for a search and its filters: successes and failures per bucket, at most
- * 60 buckets of whole UTC hours (or days, weeks), over the filter's time range or the last
- * week. Without a username or address filter it reads the hourly counters only.
+ * 60 buckets of whole UTC hours (or days, weeks), over the filter's time range (within the
+ * log's extent) or the last week. Without a username or address filter it reads the hourly
+ * counters only.
  */
 export async function findActivity(
   executor: Executor,
@@ -48,7 +61,14 @@ export async function findActivity(
   now: Date,
   { rowBudget = ACTIVITY_ROW_BUDGET }: { rowBudget?: number } = {},
 ): Promise<Activity> {
-  let chart = chartRange(filters, now, DEFAULT_ACTIVITY_MS);
+  // Only an explicit bound is pulled in to the log's extent: the default range stays the last week.
+  const extent = filters.from || filters.to ? await findLogExtent(executor) : undefined;
+  const range = chartRange(filters, now, DEFAULT_ACTIVITY_MS, extent);
+  if (!range) {
+    const at = filters.from ?? now;
+    return { buckets: [], bucketLabel: BUCKET_SIZES[0].label, from: at, to: at, note: "Not charted: the log has no entries in this time range." };
+  }
+  let chart = range;
   const interval = (range: ChartRange) => sql`${`${range.size.ms / 1000} seconds`}::interval`;
   const origin = sql`timestamptz '1970-01-01 00:00:00+00'`;
   let statement: SQL;
@@ -67,19 +87,16 @@ export async function findActivity(
     const spanOf = (range: ChartRange) => idSpanOf(executor, { ...filters, from: range.from, to: range.end });
     // Only the keys: the chart replaces the results with the sign-in results among them.
     const keysOf = () => resolveUsernameKeys(executor, { ...filters, results: [] });
-    // A search reads its rows in the range: estimated from the counters (the search's share of
-    // the log times the rows in the range) before reading any. The range's IDs and the search's
+    // A search or an address filter reads its rows in the range: estimated from the counters
+    // (the filter's share of the log times the rows in the range) before reading any, so even
+    // every address (0.0.0.0/0) from 1970 to 9999 reads at most the budget. The range's IDs and the search's
     // usernames are looked up meanwhile.
-    const [estimate, keyed, firstSpan] = await Promise.all([
-      filters.q && !filters.ip ? estimateRows(executor, filters, chart) : undefined,
-      keysOf(),
-      spanOf(chart),
-    ]);
-    let rows = estimate ?? 0;
+    const [estimate, keyed, firstSpan] = await Promise.all([estimateRows(executor, filters, chart), keysOf(), spanOf(chart)]);
+    let rows = estimate;
     let span = firstSpan;
     if (rows > rowBudget && !filters.from && !filters.to) {
       note = `Showing the last 24 hours: a week of this search holds about ${rows.toLocaleString("en-US")} rows.`;
-      chart = chartRange(filters, now, SHORT_ACTIVITY_MS);
+      chart = chartRange(filters, now, SHORT_ACTIVITY_MS)!;
       [rows, span] = await Promise.all([estimateRows(executor, filters, chart), spanOf(chart)]);
     }
     if (rows > rowBudget) {
@@ -109,7 +126,7 @@ export async function findActivity(
     ]),
   );
   const buckets = emptyBuckets(from, end, size.ms).map((bucket) => ({ ...bucket, ...counts.get(bucket.start.getTime()) }));
-  return { buckets, bucketLabel: size.label, from, to: end, note };
+  return { buckets, bucketLabel: size.label, from: buckets[0]?.start ?? from, to: end, note };
 }
 
 const SIGN_IN_RESULTS = ACCOUNT_LOG_RESULTS.filter((result) => result === SUCCESS || result.startsWith("login_failed"));
@@ -142,25 +159,56 @@ async function chartedRows(executor: Executor, filters: AccountLogFilters, span:
   return sql`(select l.occurred_at, l.result from account_logs l where ${conditions({ byUsername: false, byResult: false })}) l`;
 }
 
-type ChartRange = { size: (typeof SIZES)[number]; from: Date; end: Date };
+export type ChartRange = { size: (typeof BUCKET_SIZES)[number]; from: Date; end: Date };
+/** The hours of the log's oldest and newest rows (start of each hour, UTC). */
+export type LogExtent = { firstHour: Date; lastHour: Date };
 
-function chartRange(filters: AccountLogFilters, now: Date, defaultMs: number): ChartRange {
-  const to = filters.to ?? now;
-  const requestedFrom = filters.from ?? new Date(to.getTime() - defaultMs);
-  const size = SIZES.find((candidate) => (to.getTime() - requestedFrom.getTime()) / candidate.ms <= MAX_BUCKETS) ?? SIZES.at(-1)!;
-  // Buckets start on whole multiples of their size (UTC); the last one ends at the first whole
-  // hour at or after `to`.
-  return {
-    size,
-    from: new Date(Math.floor(requestedFrom.getTime() / size.ms) * size.ms),
-    end: new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS),
-  };
+/**
+ * The chart's buckets for a time filter (or the default range ending now): the smallest size
+ * that covers the range in at most 60 buckets, starting on a whole multiple of its size (UTC) and
+ * ending at the first whole hour at or after the range's end. An explicit bound beyond the log
+ * is pulled in to the log's own extent (and a far-future end to now), so the buckets show where
+ * the rows are, not 1970 or 9999. Undefined when nothing of the range is left to chart.
+ */
+export function chartRange(
+  filters: Pick<AccountLogFilters, "from" | "to">,
+  now: Date,
+  defaultMs: number,
+  extent?: LogExtent,
+): ChartRange | undefined {
+  let to = (filters.to ?? now).getTime();
+  if (filters.to) to = Math.min(to, Math.max(ceilHour(now.getTime()), extent ? extent.lastHour.getTime() + HOUR_MS : 0));
+  // Without a start, the default range ends where the chart does: `to=9999-12-31` alone is the last week.
+  let from = filters.from?.getTime() ?? to - defaultMs;
+  if (filters.from && extent) from = Math.max(from, extent.firstHour.getTime());
+  const end = ceilHour(to);
+  if (!(from < end)) return undefined;
+  const bucketsOf = (ms: number) => Math.ceil((end - Math.floor(from / ms) * ms) / ms);
+  const size = BUCKET_SIZES.find((candidate) => bucketsOf(candidate.ms) <= MAX_BUCKETS) ?? BUCKET_SIZES.at(-1)!;
+  return { size, from: new Date(Math.floor(from / size.ms) * size.ms), end: new Date(end) };
 }
 
+const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS;
+
+/** The log's extent from the hourly counters: two probes of their primary key; undefined for an empty log. */
+export async function findLogExtent(executor: Executor): Promise<LogExtent | undefined> {
+  const [row] = rowsOf<{ first: string | Date | null; last: string | Date | null }>(
+    await executor.execute(sql`select min(${accountLogHours.hour}) as first, max(${accountLogHours.hour}) as last from ${accountLogHours}`),
+  );
+  if (!row?.first || !row.last) return undefined;
+  return { firstHour: new Date(row.first), lastHour: new Date(row.last) };
+}
+
+/**
+ * The rows a search or an address filter has in a range, estimated from the counters: the
+ * filter's share of the log (the smaller of the two, with both) times the rows in the range.
+ */
 async function estimateRows(executor: Executor, filters: AccountLogFilters, { from, end }: ChartRange): Promise<number> {
+  const searchRows = filters.q ? sql`(select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernamesWhere(filters)})` : sql`null`;
+  const networkRows = filters.ip ? addressRowsTotal(filters) : sql`null`;
   const [row] = rowsOf<{ search: string | number | null; total: string | number | null; in_range: string | number | null }>(
     await executor.execute(sql`
-      select (select sum(${accountLogUsernames.rowCount}) from ${accountLogUsernames} where ${usernamesWhere(filters)}) as search,
+      select least(${searchRows}, ${networkRows}) as search,
         (select sum(${accountLogTotals.rowCount}) from ${accountLogTotals}) as total,
         (select sum(${accountLogHours.rowCount}) from ${accountLogHours}
           where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz) as in_range`),
@@ -169,11 +217,15 @@ async function estimateRows(executor: Executor, filters: AccountLogFilters, { fr
   return total === 0 ? 0 : Math.round((Number(row?.search ?? 0) / total) * Number(row?.in_range ?? 0));
 }
 
-function emptyBuckets(from: Date, end: Date, sizeMs: number): ActivityBucket[] {
+/**
+ * The buckets of a range, empty. A range is chosen to need at most 60; should one ever need
+ * more, only the newest `BUCKET_CEILING` are kept, so no range can make the page grow past that.
+ */
+export function emptyBuckets(from: Date, end: Date, sizeMs: number): ActivityBucket[] {
   const buckets: ActivityBucket[] = [];
-  for (let start = from.getTime(); start < end.getTime(); start += sizeMs) {
+  const first = Math.max(from.getTime(), from.getTime() + (Math.ceil((end.getTime() - from.getTime()) / sizeMs) - BUCKET_CEILING) * sizeMs);
+  for (let start = first; start < end.getTime(); start += sizeMs) {
     buckets.push({ start: new Date(start), end: new Date(Math.min(start + sizeMs, end.getTime())), successes: 0, failures: 0 });
   }
   return buckets;
 }
-

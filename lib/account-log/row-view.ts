@@ -62,6 +62,12 @@ export function metadataDetails(metadata: AccountLogMetadata): [string, string][
     details.push(["Exported", `${format === "ndjson" ? "JSON" : format.toUpperCase()}, ${describeExportFilter(filter)}`]);
   }
   if (metadata.resource) details.push(["Asked for", metadata.resource]);
+  if (metadata.count !== undefined) {
+    // An access_denied row counting the refusals past the per-user limit of its window.
+    const each = Object.entries(metadata.resources ?? {}).map(([resource, n]) => `${resource} ${n.toLocaleString("en-US")}`);
+    details.push(["Refusals", `${metadata.count.toLocaleString("en-US")} from ${metadata.from ?? "?"} to ${metadata.to ?? "?"}${each.length > 1 ? ` (${each.join(", ")})` : ""}`]);
+  }
+  if (metadata.otherAddresses?.length) details.push(["Also from", metadata.otherAddresses.join(", ")]);
   if (metadata.failedAttempts !== undefined) details.push(["Consecutive failures", String(metadata.failedAttempts)]);
   return details;
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ACCOUNT_LOG_RESULTS, type AccountLogResult } from "@/db/schema";
 import { normalizeUsername } from "@/lib/users/username";
 import { storableText } from "./text";
-import { instantFromLocalTime, isTimeZone } from "./time-zone";
+import { canonicalTimeZone, instantFromLocalTime } from "./time-zone";
 
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 200;
@@ -76,14 +76,22 @@ export function parseInstant(text: string, timeZone = "UTC"): Date | undefined {
   ) {
     return undefined;
   }
-  if (!offset) return instantFromLocalTime(fields, timeZone);
+  if (!offset) return withinTimeLimits(instantFromLocalTime(fields, timeZone));
   const utc = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second, fields.millisecond);
   if (/^z$/i.test(offset)) return new Date(utc);
   const [, sign, hours, minutes] = /^([+-])(\d{2}):?(\d{2})$/.exec(offset)!;
   if (Number(hours) > 23 || Number(minutes) > 59) return undefined;
   const offsetMs = (Number(hours) * 60 + Number(minutes)) * 60_000 * (sign === "-" ? -1 : 1);
-  return new Date(utc - offsetMs);
+  return withinTimeLimits(new Date(utc - offsetMs));
 }
+
+/** The first instant of 1970 and of 10000 (UTC): what PostgreSQL, ISO strings and the chart all handle. */
+export const EARLIEST_INSTANT = new Date(Date.UTC(1970, 0, 1));
+export const INSTANT_LIMIT = new Date(Date.UTC(10000, 0, 1));
+
+/** An offset or a zone can move a time just past 1970 or 9999: such an instant is refused too. */
+const withinTimeLimits = (instant: Date) =>
+  instant >= EARLIEST_INSTANT && instant < INSTANT_LIMIT ? instant : undefined;
 
 /** Dotted quads or IPv6: not the classful shorthands (`1.2.3`, `0x7f.1`) ipaddr.js also reads. */
 const isAddress = (text: string) => ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
@@ -113,10 +121,12 @@ export function parseIpFilter(text: string): string | undefined {
  */
 export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuery; problems: string[] } {
   const problems: string[] = [];
-  let term = storableText(first(params.q) ?? "");
+  // Only as much as could be kept is read: every step after this one costs the same for a search
+  // of 300 characters as for one of 16,000 (the most a request line carries).
+  let term = storableText((first(params.q) ?? "").slice(0, SEARCH_TERM_MAX * 2 + 5));
   // Counted in code points, so a cut never splits a character; the quotes of an exact search
   // do not count, so every username can be searched exactly.
-  const codePoints = [...term.slice(0, SEARCH_TERM_MAX * 2 + 5)];
+  const codePoints = [...term];
   const limit = /^\s*".+"\s*$/su.test(term) ? SEARCH_TERM_MAX + 2 : SEARCH_TERM_MAX;
   if (codePoints.length > limit) {
     problems.push(`The search was longer than ${SEARCH_TERM_MAX} characters and was shortened.`);
@@ -143,7 +153,8 @@ export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuer
 
   const tz = first(params.tz);
   if (tz) {
-    if (isTimeZone(tz)) query.tz = tz;
+    const zone = canonicalTimeZone(tz);
+    if (zone) query.tz = zone;
     else problems.push(`"${storableText(tz).slice(0, 40)}" is not a time zone; times without an offset are read as UTC.`);
   }
   for (const key of ["from", "to"] as const) {
@@ -151,7 +162,7 @@ export function parseAccountLogQuery(params: RawParams): { query: AccountLogQuer
     if (!value) continue;
     const instant = parseInstant(value, query.tz);
     if (instant) query[key] = instant;
-    else problems.push(`"${key}" must be an ISO 8601 time such as 2026-11-26T09:30:00Z; it was ignored.`);
+    else problems.push(`"${key}" must be an ISO 8601 time from 1970 to 9999, such as 2026-11-26T09:30:00Z; it was ignored.`);
   }
   if (query.from && query.to && query.from >= query.to) {
     problems.push(`"from" must be earlier than "to"; the end of the range was ignored.`);

@@ -45,7 +45,15 @@ export function usernameMatches({ q, exact }: Pick<AccountLogFilters, "q" | "exa
  * look at each row's time; null when no row can be in the range. IDs follow time closely,
  * so in practice only a partial hour at each end is checked row by row.
  */
-export type IdSpan = { lo: number; hi: number; outsideBelow: number; outsideAbove: number; newestId: number } | null;
+export type IdSpan = {
+  lo: number;
+  hi: number;
+  outsideBelow: number;
+  outsideAbove: number;
+  newestId: number;
+  /** Every row of the log, and every row written later, is in the range. */
+  holdsWholeLog: boolean;
+} | null;
 
 /** A result's bit in `account_log_usernames.results_seen`: its place in the list of results. */
 export const resultBit = (result: AccountLogResult) => 1 << ACCOUNT_LOG_RESULTS.indexOf(result);
@@ -132,7 +140,20 @@ export async function idSpanOf(executor: Executor, filters: AccountLogFilters): 
     outsideBelow: span.below == null ? lo - 1 : Math.max(lo - 1, Number(span.below)),
     outsideAbove: span.above == null ? hi + 1 : Math.min(hi + 1, Number(span.above)),
     newestId: Number(span.newest ?? hi),
+    // No row before `from` and none at or after `to`, and rows written from now on fall before
+    // `to` too (their time is the database's now: an hour of margin for the two clocks).
+    holdsWholeLog: span.below == null && span.above == null && (!to || to.getTime() > Date.now() + HOUR_MS),
   };
+}
+
+/**
+ * The span the page and the export select by: none when the time range holds the whole log
+ * (1970 to 9999, say), which then costs what no range costs (the counters, not a count of every
+ * row), and selects the same rows.
+ */
+export async function selectionSpanOf(executor: Executor, filters: AccountLogFilters): Promise<IdSpan | undefined> {
+  const span = await idSpanOf(executor, filters);
+  return span?.holdsWholeLog ? undefined : span;
 }
 
 /** Conditions on the log (alias `l`) for the filters a plan does not already apply by its scans. */
@@ -188,6 +209,11 @@ function countersTotal(filters: AccountLogFilters): SQL {
 function addressPairs(filters: AccountLogFilters): SQL {
   const conditions = [addressIn(sql`a.ip`, filters.ip!), ...(filters.results.length ? [resultIn(sql`a.result`, filters.results)] : [])];
   return sql`(select * from ${accountLogAddressResults} a ${where(conditions)}) a`;
+}
+
+/** The rows of an address or network, whatever their result and time, from the counters. */
+export function addressRowsTotal(filters: AccountLogFilters): SQL {
+  return sql`(select coalesce(sum(a.row_count), 0) from ${addressPairs({ ...filters, results: [] })})`;
 }
 
 /**

@@ -145,15 +145,14 @@ export async function attemptSignIn(
     }
 
     const correct = await verifyPassword(password, user.passwordHash);
-    const upgradedHash = correct && needsRehash(user.passwordHash) ? await hashPassword(password) : undefined;
 
-    return await db.transaction(async (tx): Promise<SignInOutcome> => {
+    const outcome = await db.transaction(async (tx): Promise<SignInOutcome> => {
       // Conditional updates: the row lock orders concurrent attempts, and `locked_at is null`
       // makes every attempt after the locking one see the lock, on any number of app processes.
       if (correct) {
         const [account] = await tx
           .update(users)
-          .set({ failedAttempts: 0, updatedAt: sql`now()`, ...(upgradedHash && { passwordHash: upgradedHash }) })
+          .set({ failedAttempts: 0, updatedAt: sql`now()` })
           .where(and(eq(users.id, user.id), isNull(users.lockedAt)))
           .returning({ id: users.id, username: users.username, role: users.role, sessionVersion: users.sessionVersion });
         if (!account) return refuseLocked(tx);
@@ -198,9 +197,29 @@ export async function attemptSignIn(
       ]);
       return { status: "rejected", reason: "locked", logId: row!.id };
     });
+    // Only once the attempt is decided and committed as a success: a refusal (locked, say) never
+    // waits for the slow hash, so its timing cannot tell that the password was right.
+    if (outcome.status === "signed_in" && needsRehash(user.passwordHash)) await upgradePasswordHash(db, user.id, user.passwordHash, password);
+    return outcome;
   } catch (error) {
     logServerError("sign-in attempt could not be recorded; refused", error);
     throw new SignInUnavailableError("The sign-in attempt could not be recorded.", { cause: error });
+  }
+}
+
+/**
+ * Stores the password's hash at the current cost in place of an older, cheaper one, unless the
+ * hash changed meanwhile (a password reset). The sign-in stands whether or not this succeeds.
+ */
+async function upgradePasswordHash(db: Executor, userId: number, previousHash: string, password: string): Promise<void> {
+  try {
+    const upgraded = await hashPassword(password);
+    await db
+      .update(users)
+      .set({ passwordHash: upgraded, updatedAt: sql`now()` })
+      .where(and(eq(users.id, userId), eq(users.passwordHash, previousHash)));
+  } catch (error) {
+    logServerError("password hash could not be upgraded; the older hash stays", error, { userId });
   }
 }
 

@@ -1,11 +1,15 @@
-/** IANA time zone names; only what Intl knows is accepted. */
-export function isTimeZone(name: string): boolean {
-  if (name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return false;
+/**
+ * A zone's name, spelled as the zone database spells it when only the case differs
+ * (`europe/berlin` → `Europe/Berlin`); an alias (`Asia/Kolkata`) stays as given. Undefined when
+ * Intl knows no such zone.
+ */
+export function canonicalTimeZone(name: string): string | undefined {
+  if (name.length > 64 || !/^[A-Za-z0-9_+\-/]+$/.test(name)) return undefined;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: name });
-    return true;
+    const resolved = new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -15,6 +19,9 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsFormatter(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (!formatter) {
+    // Intl reads names case-insensitively, so a URL can name a zone in countless spellings:
+    // the cache is bounded whatever arrives.
+    if (formatters.size >= 1_000) formatters.clear();
     formatter = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",

@@ -4,7 +4,7 @@ import { rowsOf, type Database, type Executor } from "@/db";
 import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
 import type { AccountLogFilters } from "@/lib/account-log/search-params";
-import { idSpanOf, rowIdsStatement } from "@/lib/account-log/selection";
+import { rowIdsStatement, selectionSpanOf } from "@/lib/account-log/selection";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
@@ -70,7 +70,7 @@ const BATCH = 1_000;
  */
 export async function* exportedRows(executor: Executor, filter: ExportFilter, throughId: number): AsyncGenerator<ChainRow> {
   const filters = filtersOfExport(filter);
-  const span = await idSpanOf(executor, filters);
+  const span = await selectionSpanOf(executor, filters);
   const readBelow = async (below: number) => {
     const ids = await rowIdsStatement(executor, filters, span, { before: below, limit: BATCH });
     if (!ids) return [];

@@ -2,6 +2,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:c
 import { env } from "@/lib/env";
 
 const KEY_LENGTH = 32;
+/** The salt of padding and dummy derives: their keys are never compared, so one per process will do. */
+const DUMMY_SALT = randomBytes(16);
 
 export type ScryptParameters = { N: number; r: number; p: number };
 
@@ -16,7 +18,16 @@ export function currentParameters(): ScryptParameters {
   return { N: 2 ** env().SCRYPT_LOG2_N, r: 8, p: 1 };
 }
 
-function derive(password: string, salt: Buffer, { N, r, p }: ScryptParameters): Promise<Buffer> {
+/** scrypt's work for a set of parameters, in units of one block mix: N·r·p. */
+export const workOf = ({ N, r, p }: ScryptParameters) => N * r * p;
+
+let workDone = 0;
+/** The scrypt work this process has derived so far (N·r·p units): what tests compare between kinds of check. */
+export const passwordWorkDone = () => workDone;
+
+function derive(password: string, salt: Buffer, parameters: ScryptParameters): Promise<Buffer> {
+  const { N, r, p } = parameters;
+  workDone += workOf(parameters);
   // 128 * N * r bytes of memory, plus headroom; Node's default cap (32 MiB) is below OWASP's N.
   return scryptAsync(password, salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r });
 }
@@ -40,11 +51,34 @@ function parseHash(stored: string): { parameters: ScryptParameters; salt: Buffer
   };
 }
 
+/**
+ * The one derive that brings a check made at `stored` up to the work of one at `current`: none
+ * when the stored hash costs as much or more; else one at the smaller N with the r that makes up
+ * the difference (scrypt's work and memory are both proportional to N·r·p), so the check costs
+ * what one at the current cost does, in two derives instead of one. An unreadable hash is padded
+ * with a whole one.
+ */
+export function paddingDerive(stored: ScryptParameters | undefined, current: ScryptParameters): ScryptParameters | undefined {
+  if (!stored) return current;
+  const missing = workOf(current) - workOf(stored);
+  if (missing <= 0) return undefined;
+  // Both N are powers of two, so the difference is a whole multiple of the smaller one.
+  const N = Math.min(stored.N, current.N);
+  return { N, r: missing / N, p: 1 };
+}
+
+/**
+ * Whether the password matches the stored hash. Every check costs at least the current cost:
+ * a hash made at a lower cost (not yet upgraded at a sign-in) is checked at its own cost and
+ * padded up, so a wrong password on such an account takes as long as on any other, or on an
+ * unknown or locked one (`verifyDummyPassword`).
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parseHash(stored);
-  if (!parsed) return false;
-  const candidate = await derive(password, parsed.salt, parsed.parameters);
-  return candidate.length === parsed.key.length && timingSafeEqual(candidate, parsed.key);
+  const candidate = parsed ? await derive(password, parsed.salt, parsed.parameters) : undefined;
+  const padding = paddingDerive(parsed?.parameters, currentParameters());
+  if (padding) await derive(password, DUMMY_SALT, padding);
+  return candidate !== undefined && candidate.length === parsed!.key.length && timingSafeEqual(candidate, parsed!.key);
 }
 
 export function needsRehash(stored: string): boolean {
@@ -53,14 +87,13 @@ export function needsRehash(stored: string): boolean {
   return !parsed || parsed.parameters.N < current.N || parsed.parameters.r < current.r;
 }
 
-let dummyHash: Promise<string> | undefined;
-
 /**
- * Spends the same time as a real verification, for unknown and locked accounts, so the
- * response time does not tell them apart from a wrong password.
+ * Spends what checking a password costs at the current cost, for unknown and locked accounts,
+ * so the response time does not tell them apart from a wrong password. (An account whose hash
+ * was made at a higher cost than the current one, after SCRYPT_LOG2_N was lowered, still
+ * costs more; raising the cost, the usual change, leaves no difference.)
  */
 export async function verifyDummyPassword(password: string): Promise<false> {
-  dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
-  await verifyPassword(password, await dummyHash);
+  await derive(password, DUMMY_SALT, currentParameters());
   return false;
 }

@@ -5,6 +5,7 @@ import { accountLogs, accountLogUsernameResults, accountLogUsernames, users, typ
 import { adminReasonSchema } from "@/lib/account-log/reason";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { escapeLike } from "@/lib/account-log/search-params";
+import { storableText } from "@/lib/account-log/text";
 import { hashPassword } from "@/lib/auth/password";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
@@ -40,7 +41,8 @@ export type UserList = { users: UserSummary[]; total: number; lockoutThreshold: 
 /** `?q=`: a username filter, trimmed and bounded like a username. */
 export function parseUserListQuery(params: Record<string, string | string[] | undefined>): { q: string } {
   const raw = Array.isArray(params.q) ? params.q[0] : params.q;
-  return { q: [...(raw ?? "").trim()].slice(0, USERNAME_MAX_LENGTH).join("") };
+  // No username is longer, so nothing past that is read; NUL, which PostgreSQL's text refuses, shows as ␀.
+  return { q: [...storableText((raw ?? "").slice(0, USERNAME_MAX_LENGTH * 4)).trim()].slice(0, USERNAME_MAX_LENGTH).join("") };
 }
 
 /**

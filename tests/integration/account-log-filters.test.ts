@@ -6,7 +6,7 @@ import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogResult } from "@/db/sc
 import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
-import { resultBit } from "@/lib/account-log/selection";
+import { idSpanOf, resultBit, selectionSpanOf } from "@/lib/account-log/selection";
 import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
@@ -64,6 +64,8 @@ const TIMES: Record<string, string>[] = [
   { from: iso(START + 24 * HOUR), to: iso(START + 72 * HOUR) },
   { from: iso(START + 5 * HOUR + 59 * 60_000), to: iso(START + 90 * HOUR + 1) },
   { from: iso(START - 100 * HOUR), to: iso(START - 50 * HOUR) },
+  // Around the whole log: selected by the counters, as without a range.
+  { from: "1970-01-01T00:00:00Z", to: "9999-12-31T00:00:00Z" },
 ];
 const IP_FILTERS = ["", "203.0.113.7", "203.0.113.0/24", "2001:db8::/64", "10.0.0.0/8", "192.0.2.1"];
 
@@ -245,6 +247,17 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     }
   });
 
+  it("reads a range around the whole log, ending in the future, as no range; any other range as a span", async () => {
+    const db = await getDb();
+    const span = (shape: Record<string, string>) => idSpanOf(db, parseAccountLogQuery(shape).query);
+    expect(await span({ from: "1970-01-01", to: "9999-12-31" })).toMatchObject({ holdsWholeLog: true });
+    expect(await span({ to: "9999-12-31" })).toMatchObject({ holdsWholeLog: true });
+    expect(await selectionSpanOf(db, parseAccountLogQuery({ from: "1970-01-01", to: "9999-12-31" }).query)).toBeUndefined();
+    // Rows written later could fall after a `to` in the past, and a `from` inside the log leaves rows out.
+    expect(await span({ from: "1970-01-01", to: iso(Date.now() - HOUR) })).toMatchObject({ holdsWholeLog: false });
+    expect(await span({ from: iso(START + 30 * HOUR), to: "9999-12-31" })).toMatchObject({ holdsWholeLog: false });
+  });
+
   it("charts successes and failures per bucket, exactly, for the filters' time range", async () => {
     const db = await getDb();
     const shapes: Record<string, string | string[]>[] = [
@@ -253,12 +266,22 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { ip: "203.0.113.0/24", ...TIMES[5] },
       { result: ["login_successful", "login_failed_wrong_password"], ...TIMES[4] },
       { q: '"user1"', from: TIMES[1]!.from! },
+      // The widest range a URL can name: pulled in to the log's extent.
+      { from: "1970-01-01", to: "9999-12-31" },
+      { q: "bob", from: "1970-01-01", to: "9999-12-31" },
+      { ip: "203.0.113.0/24", from: "1970-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z" },
     ];
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery(shape);
       const activity = await findActivity(db, query, new Date(START + 100 * HOUR));
       expect(activity.buckets.length, JSON.stringify(shape)).toBeLessThanOrEqual(60);
       expect(activity.buckets[0]!.start).toEqual(activity.from);
+      if (shape.from === "1970-01-01" || shape.from === "1970-01-01T00:00:00Z") {
+        const oldest = Math.min(...rows.map((row) => new Date(row.occurred_at).getTime()));
+        expect(activity.from.getTime()).toBeLessThanOrEqual(oldest);
+        expect(activity.from.getTime()).toBeGreaterThan(oldest - activity.buckets[0]!.end.getTime() + activity.buckets[0]!.start.getTime() - HOUR);
+        expect(activity.to).toEqual(new Date(START + 100 * HOUR));
+      }
       // The chart's range is the filter's, widened to whole buckets: count the same rows.
       const inChart = expected(rows, { ...query, from: activity.from, to: activity.to });
       const byId = new Map(rows.map((row) => [Number(row.id), row]));
@@ -287,5 +310,13 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     expect(explicit.note).toMatch(/^Not charted: this range holds about \d+ rows of this search\./);
     expect(explicit.buckets).toEqual([]);
     expect((await findActivity(db, parseAccountLogQuery({ q: "bob" }).query, now)).note).toBeUndefined();
+    // An address filter is estimated too: every address over every year reads no more than the budget.
+    const everyAddress = await findActivity(db, parseAccountLogQuery({ ip: "0.0.0.0/0", from: "1970-01-01", to: "9999-12-31" }).query, now, { rowBudget: 10 });
+    expect(everyAddress.note).toMatch(/^Not charted: this range holds about \d+ rows of this search\./);
+    expect(everyAddress.buckets).toEqual([]);
+    const networkWeek = await findActivity(db, parseAccountLogQuery({ ip: "203.0.113.0/24" }).query, now, { rowBudget: 40 });
+    // A week of it is over the budget: the last 24 hours, or nothing when those are too.
+    expect(networkWeek.note).toMatch(/^(Showing the last 24 hours: a week|Not charted: this range)/);
+    expect(networkWeek.to.getTime() - networkWeek.from.getTime()).toBe(24 * HOUR);
   });
 });

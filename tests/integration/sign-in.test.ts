@@ -1,6 +1,8 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db";
+import { users } from "@/db/schema";
+import { hashPassword, passwordWorkDone, workOf } from "@/lib/auth/password";
 import { attemptSignIn, SignInUnavailableError, USERNAME_NOT_STORED } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
@@ -51,6 +53,45 @@ describe.each(DATABASE_KINDS)("sign-in and lockout on %s", (kind) => {
     ]);
     const lockRow = (await logRowsFor(user.username)).find((row) => row.result === "account_locked");
     expect(lockRow!.metadata.failedAttempts).toBe(6);
+  });
+
+  it("spends the current cost on every kind of refusal, and upgrades a cheap hash only after a success", async () => {
+    const db = await getDb();
+    const cheap = await createTestUser("cheap");
+    const cheapHash = await hashPassword(cheap.password, { N: 2 ** 12, r: 8, p: 1 });
+    await db.update(users).set({ passwordHash: cheapHash }).where(eq(users.id, cheap.id));
+    const current = await createTestUser("current");
+    const locked = await createTestUser("locked-cheap");
+    const lockedHash = await hashPassword(locked.password, { N: 2 ** 12, r: 8, p: 1 });
+    await db.update(users).set({ passwordHash: lockedHash, lockedAt: new Date() }).where(eq(users.id, locked.id));
+    const work = async (username: string, password: string) => {
+      const before = passwordWorkDone();
+      const outcome = await attemptSignIn({ username, password }, browserContext);
+      return { work: passwordWorkDone() - before, outcome };
+    };
+    // Tests run at 2^14: one check at that cost, whatever the account or its hash.
+    const oneCheck = workOf({ N: 2 ** 14, r: 8, p: 1 });
+    for (const [label, username, password] of [
+      ["unknown", "nobody-costs-the-same", "guess"],
+      ["wrong, current hash", current.username, "guess"],
+      ["wrong, cheap hash", cheap.username, "guess"],
+      ["locked, wrong", locked.username, "guess"],
+      ["locked, right, cheap hash", locked.username, locked.password],
+    ]) {
+      const { work: spent, outcome } = await work(username!, password!);
+      expect(outcome.status, label).toBe("rejected");
+      expect(spent, label).toBe(oneCheck);
+    }
+    // A locked account's cheap hash is never upgraded: no rehash hides behind a refusal.
+    expect((await accountState(locked.id)).passwordHash).toBe(lockedHash);
+
+    // The right password on the cheap hash: signed in, then the hash is upgraded (a second derive).
+    const { work: spent, outcome } = await work(cheap.username, cheap.password);
+    expect(outcome.status).toBe("signed_in");
+    expect(spent).toBe(2 * oneCheck);
+    const upgraded = (await accountState(cheap.id)).passwordHash;
+    expect(upgraded).toMatch(/^scrypt\$N=16384,r=8,p=1\$/);
+    expect((await work(cheap.username, cheap.password)).outcome.status).toBe("signed_in");
   });
 
   it("resets the count on success", async () => {

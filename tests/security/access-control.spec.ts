@@ -113,6 +113,46 @@ test("signed-in non-admin: admin page, RSC, export refused with 403, no log data
   );
 });
 
+test("a non-admin flooding refused requests writes at most the limit of rows a window, and one row counting the rest", async () => {
+  // The second server: the same database, with a 20-second window (ACCESS_DENIED_WINDOW_SECONDS).
+  const { second } = suiteState().servers;
+  const limit = 10;
+  const windowMs = Number(second.env.ACCESS_DENIED_WINDOW_SECONDS) * 1000;
+  const user = await createAccount(second.databaseUrl, { prefix: "flooder" });
+  const ip = newClientIp();
+  const cookie = await sessionFor(second.url, user.username, user.password, ip);
+  const paths = [`/admin/account-logs?q=${SEARCH}`, `/admin/account-logs/export?format=csv&q=${SEARCH}`, "/admin/users"];
+  const refused = 200;
+  const started = Date.now();
+  for (let batch = 0; batch < refused; batch += 10) {
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        expectForbidden(await request(`${second.url}${paths[(batch + i) % paths.length]}`, { headers: { cookie, "x-forwarded-for": ip } }), "flood");
+      }),
+    );
+  }
+  const elapsed = Date.now() - started;
+  expect(elapsed, "the flood must fit in one window for this count of rows").toBeLessThan(windowMs);
+  const deniedNow = async () => (await rowsForUser(second.databaseUrl, user.id)).filter((row) => row.result === "access_denied");
+  expect(await deniedNow()).toHaveLength(limit);
+
+  // Once the window is over, the next refusal writes the held-back ones as one row, then its own.
+  await new Promise((resolve) => setTimeout(resolve, windowMs - elapsed + 1_000));
+  expectForbidden(await request(`${second.url}${paths[0]}`, { headers: { cookie, "x-forwarded-for": ip } }), "after the window");
+  const rows = await deniedNow();
+  const counts = rows.map((row) => (row.metadata.count as number | undefined) ?? 1);
+  expect(rows.length).toBeLessThanOrEqual(limit + 2);
+  expect(counts.reduce((sum, n) => sum + n, 0)).toBe(refused + 1);
+  const aggregate = rows.find((row) => row.metadata.count !== undefined)!;
+  expect(aggregate.metadata).toMatchObject({ count: refused - limit, from: expect.any(String), to: expect.any(String) });
+  expect(Object.keys(aggregate.metadata.resources as Record<string, number>).sort()).toEqual(["account log export", "admin pages"]);
+  recordFinding(
+    "access control: access_denied flood",
+    `${refused} refused requests by one non-admin in ${(elapsed / 1000).toFixed(1)} s, then one after the window`,
+    `${rows.length} rows (limit ${limit} a window, plus one counting ${aggregate.metadata.count as number}); counts add up to ${refused + 1}`,
+  );
+});
+
 async function signInInBrowser(page: Page, username: string, password: string) {
   const { main } = suiteState().servers;
   await page.goto(`${main.url}/login`);

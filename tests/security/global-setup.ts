@@ -44,7 +44,8 @@ export default async function globalSetup() {
     const behindLoopbackProxy = { TRUST_PROXY: "loopback" };
     const specs: (ServerSpec & { publicUrl: string; databaseUrl: string })[] = [
       server("main", mainPort, mainDb, behindLoopbackProxy),
-      server("second", secondPort, mainDb, behindLoopbackProxy),
+      // A shorter window for held-back access denials, so the flooding attack sees its window close.
+      server("second", secondPort, mainDb, { ...behindLoopbackProxy, ACCESS_DENIED_WINDOW_SECONDS: "20" }),
       server("direct", directPort, directDb, {
         TRUST_PROXY: "false",
         SIGN_IN_RATE_LIMIT_FAILURES: "10",

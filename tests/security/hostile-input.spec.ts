@@ -124,6 +124,94 @@ test("oversized and malformed search parameters: a page with a note or a 4xx, ne
   );
 });
 
+const WIDEST = "from=1970-01-01&to=9999-12-31";
+const rowsOfChart = (html: string) => html.split('<tr><th scope="row"').length - 1;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+test("no URL makes the Account Logs page, the export or the Users page grow or slow: time ranges and huge values", async () => {
+  const { main } = suiteState().servers;
+  const admin = await sessionFor(main.url, SERVER_DEFAULTS.ADMIN_USERNAME, SERVER_DEFAULTS.ADMIN_PASSWORD);
+  const get = (path: string) => request(`${main.url}${path}`, { headers: { cookie: admin } });
+
+  // The widest range a URL can name, against the same page without a range, three times each,
+  // interleaved: the chart is pulled in to the log's extent, so the two cost about the same.
+  const plain: number[] = [];
+  const widest: number[] = [];
+  let plainPage = await get("/admin/account-logs");
+  let widestPage = await get(`/admin/account-logs?${WIDEST}`);
+  for (let i = 0; i < 3; i++) {
+    plainPage = await get("/admin/account-logs");
+    plain.push(plainPage.ms);
+    widestPage = await get(`/admin/account-logs?${WIDEST}`);
+    widest.push(widestPage.ms);
+  }
+  expect(widestPage.status).toBe(200);
+  expect(rowsOfChart(widestPage.body)).toBeGreaterThan(0);
+  expect(rowsOfChart(widestPage.body)).toBeLessThanOrEqual(60);
+  expect(widestPage.body.length).toBeLessThan(plainPage.body.length + 30_000);
+  expect(widestPage.body.length).toBeLessThan(500_000);
+  expect(median(widest)).toBeLessThan(2 * median(plain) + 500);
+
+  const many = (name: string, value: string, n: number) => Array.from({ length: n }, () => `${name}=${value}`).join("&");
+  const cases: [string, string][] = [
+    ["1970 to 9999", WIDEST],
+    ["1970 to 9999 with offsets at their limits", "from=1970-01-01T23:59:00%2B23:59&to=9999-12-31T00:00:00-23:59"],
+    ["just past 9999 after an offset", "from=2026-01-01&to=9999-12-31T23:30:00-05:00"],
+    ["reversed", "from=9999-12-31&to=1970-01-01"],
+    ["far future, open-ended", "from=9000-01-01"],
+    ["far future range", "from=9000-01-01&to=9999-12-31"],
+    ["before the log", "from=1970-01-01&to=1971-01-01"],
+    ["1970 to 9999 with a search", `q=a&${WIDEST}`],
+    ["1970 to 9999 with every address", `ip=0.0.0.0/0&${WIDEST}`],
+    ["1970 to 9999 with every IPv6 address", `ip=${encodeURIComponent("::/0")}&${WIDEST}`],
+    ["1970 to 9999 in a zone spelled oddly", "tz=eUrOpE/bErLiN&from=1970-01-01T02:00&to=9999-12-31T23:59"],
+    ["a far-future end alone", "to=9999-12-31"],
+    ["a 3,000-part zone", `tz=${"A/".repeat(3000)}`],
+    ["500 results", many("result", "login_successful", 250) + "&" + many("result", "bogus", 250)],
+    ["200 addresses", many("ip", "203.0.113.7", 200)],
+    ["12,000-character search", `q=${"a".repeat(12_000)}`],
+    ["huge size", "size=99999999999999999999"],
+    ["huge before", "before=9007199254740991"],
+    ["huge after", "after=9007199254740991"],
+    ["the oldest page", "after=1"],
+    ["huge numbers as times", "from=99999999999999999999&to=-99999999999999999999"],
+  ];
+  const seen: string[] = [];
+  for (const [label, query] of cases) {
+    const page = await get(`/admin/account-logs?${query}`);
+    expect(page.status, label).toBe(200);
+    expect(page.body, label).toContain('data-testid="number-of-logs"');
+    expect(page.body, label).not.toContain('data-testid="load-error"');
+    expect(rowsOfChart(page.body), label).toBeLessThanOrEqual(60);
+    expect(page.body.length, label).toBeLessThan(1_000_000);
+    const exported = await get(`/admin/account-logs/export?format=csv&${query}`);
+    expect(exported.status, label).toBeLessThan(500);
+    seen.push(`${label}: ${page.status}/${exported.status}, ${Math.round(page.body.length / 1000)} KB, ${rowsOfChart(page.body)} buckets`);
+  }
+  // Ranges that reach into the log are charted (pulled in to it), not left empty.
+  for (const query of [WIDEST, "to=9999-12-31", "tz=eUrOpE/bErLiN&from=1970-01-01T02:00&to=9999-12-31T23:59"]) {
+    expect(rowsOfChart((await get(`/admin/account-logs?${query}`)).body), query).toBeGreaterThan(0);
+  }
+  // A range an export cannot select exactly is refused with the reason, not streamed.
+  const reversed = await get(`/admin/account-logs/export?format=csv&from=9999-12-31&to=1970-01-01`);
+  expect(reversed.status).toBe(400);
+  expect(reversed.body).toContain('"from" must be earlier than "to"');
+
+  for (const query of [`q=${"u".repeat(12_000)}`, "q=%00%00", `q=${many("x", "y", 1000)}`, many("q", "a", 500)]) {
+    const users = await get(`/admin/users?${query}`);
+    expect(users.status, query.slice(0, 40)).toBe(200);
+    expect(users.body, query.slice(0, 40)).not.toContain('data-testid="load-error"');
+    expect(users.body.length, query.slice(0, 40)).toBeLessThan(1_000_000);
+  }
+  recordFinding(
+    "hostile input: unbounded work from one URL",
+    `1970–9999 vs no range (3 each), ${cases.length} ranges and huge values × page and export, 4 Users filters`,
+    `1970–9999: ${Math.round(widestPage.body.length / 1000)} KB, ${rowsOfChart(widestPage.body)} buckets, median ${median(widest).toFixed(0)} ms ` +
+      `(no range: ${Math.round(plainPage.body.length / 1000)} KB, ${median(plain).toFixed(0)} ms); every case ≤ 60 buckets, < 1 MB, no 5xx`,
+  );
+  console.log(seen.join("\n"));
+});
+
 test("nothing hostile runs in the admin page (Chromium)", async ({ browser }) => {
   const { main } = suiteState().servers;
   const context = await browser.newContext();

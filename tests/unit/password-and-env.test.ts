@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, needsRehash, verifyPassword } from "@/lib/auth/password";
+import { hashPassword, needsRehash, paddingDerive, passwordWorkDone, verifyDummyPassword, verifyPassword, workOf } from "@/lib/auth/password";
 import { parseEnv } from "@/lib/env";
 
 describe("password hashing", () => {
@@ -23,6 +23,41 @@ describe("password hashing", () => {
     expect(parseEnv({}).SCRYPT_LOG2_N).toBe(17);
     const stored = await hashPassword("pw", { N: 2 ** 17, r: 8, p: 1 });
     expect(await verifyPassword("pw", stored)).toBe(true);
+  });
+});
+
+describe("the cost of a password check", () => {
+  const at = (log2N: number, r = 8) => ({ N: 2 ** log2N, r, p: 1 });
+
+  it("pads a cheaper hash up to the current cost exactly, in one derive, and never pads one at or above it", () => {
+    expect(paddingDerive(at(17), at(17))).toBeUndefined();
+    expect(paddingDerive(at(18), at(17))).toBeUndefined();
+    expect(paddingDerive(at(14), at(17))).toEqual({ N: 2 ** 14, r: 8 * 7, p: 1 });
+    expect(paddingDerive(at(16), at(17))).toEqual({ N: 2 ** 16, r: 8, p: 1 });
+    for (const stored of [at(10), at(12), at(14, 4), at(16, 8), at(17, 1), { N: 2 ** 15, r: 8, p: 2 }]) {
+      const padding = paddingDerive(stored, at(17));
+      expect(workOf(stored) + (padding ? workOf(padding) : 0), JSON.stringify(stored)).toBe(workOf(at(17)));
+      if (padding) expect(Number.isInteger(padding.r) && padding.r >= 1, JSON.stringify(padding)).toBe(true);
+    }
+    // An unreadable hash costs one whole check at the current cost.
+    expect(paddingDerive(undefined, at(17))).toEqual(at(17));
+  });
+
+  it("spends the same work on a low-cost hash, a current one, an unreadable one and the dummy (tests run at 2^14)", async () => {
+    const current = workOf(at(14));
+    const low = await hashPassword("pw", at(12));
+    const high = await hashPassword("pw", at(14));
+    const work = async (check: () => Promise<unknown>) => {
+      const before = passwordWorkDone();
+      await check();
+      return passwordWorkDone() - before;
+    };
+    expect(await work(() => verifyPassword("wrong", low))).toBe(current);
+    expect(await work(() => verifyPassword("pw", low))).toBe(current);
+    expect(await verifyPassword("pw", low)).toBe(true);
+    expect(await work(() => verifyPassword("wrong", high))).toBe(current);
+    expect(await work(() => verifyPassword("pw", "garbage"))).toBe(current);
+    expect(await work(() => verifyDummyPassword("pw"))).toBe(current);
   });
 });
 

@@ -132,3 +132,29 @@ describe("exact usernames", () => {
     expect(parseAccountLogQuery({ q: `"${longest}"` })).toMatchObject({ query: { q: longest, exact: true }, problems: [] });
   });
 });
+
+describe("bounds on what a URL can ask for", () => {
+  it("keeps times within 1970 to 9999 UTC, whatever the offset or zone", () => {
+    expect(parseInstant("9999-12-31T23:59:59Z")).toEqual(new Date("9999-12-31T23:59:59Z"));
+    expect(parseInstant("9999-12-31T23:00:00-05:00")).toBeUndefined();
+    expect(parseInstant("9999-12-31T23:00:00", "America/New_York")).toBeUndefined();
+    expect(parseInstant("1970-01-01T01:00:00+05:00")).toBeUndefined();
+    expect(parseInstant("1970-01-01")).toEqual(new Date(0));
+    const { query, problems } = parseAccountLogQuery({ to: "9999-12-31T23:00-05:00" });
+    expect(query.to).toBeUndefined();
+    expect(problems).toEqual(['"to" must be an ISO 8601 time from 1970 to 9999, such as 2026-11-26T09:30:00Z; it was ignored.']);
+  });
+
+  it("spells a zone one way, however its case was written", () => {
+    expect(parseAccountLogQuery({ tz: "eUrOpE/bErLiN" }).query.tz).toBe("Europe/Berlin");
+    expect(parseAccountLogQuery({ tz: "Asia/Kolkata" }).query.tz).toBe("Asia/Kolkata");
+    expect(parseAccountLogQuery({ tz: "Mars/Olympus_Mons" }).query.tz).toBeUndefined();
+    expect(parseAccountLogQuery({ tz: "x".repeat(10_000) }).query.tz).toBeUndefined();
+  });
+
+  it("reads no more of a search than it could keep, and bounds repeated results", () => {
+    const { query, problems } = parseAccountLogQuery({ q: `"${"é".repeat(16_000)}"`, result: Array.from({ length: 2_000 }, (_, i) => `bogus-${i}`) });
+    expect([...query.term]).toHaveLength(256);
+    expect(problems.length).toBeLessThanOrEqual(1 + ACCOUNT_LOG_RESULTS.length * 2);
+  });
+});

@@ -23,11 +23,16 @@ export type TestAccount = { id: number; username: string; password: string; role
  */
 export async function createAccount(
   databaseUrl: string,
-  { prefix = "user", role = "user", password }: { prefix?: string; role?: "admin" | "user"; password?: string } = {},
+  {
+    prefix = "user",
+    role = "user",
+    password,
+    log2N = 14,
+  }: { prefix?: string; role?: "admin" | "user"; password?: string; /** Below the suite's 14: a hash from before a cost raise. */ log2N?: number } = {},
 ): Promise<TestAccount> {
   const username = `${prefix}-${randomBytes(4).toString("hex")}`;
   const secret = password ?? `pw-${randomBytes(9).toString("base64url")}`;
-  const passwordHash = await hashPassword(secret, { N: 2 ** 14, r: 8, p: 1 });
+  const passwordHash = await hashPassword(secret, { N: 2 ** log2N, r: 8, p: 1 });
   const sql = sqlFor(databaseUrl);
   const [row] = await sql<{ id: number }[]>`
     insert into users (username, username_normalized, password_hash, role)
