@@ -118,6 +118,18 @@ export async function recordAccessDenied({
   );
 }
 
+/**
+ * `recordAccessDenied` for a refusal that stands whether or not its row is written: a row that
+ * cannot be written is logged on the server instead, and the caller is refused all the same.
+ */
+export async function recordAccessDeniedOrLog(denial: Parameters<typeof recordAccessDenied>[0]): Promise<void> {
+  try {
+    await recordAccessDenied(denial);
+  } catch (error) {
+    logServerError("access denial could not be logged", error, { userId: denial.user?.id ?? null, resource: denial.resource });
+  }
+}
+
 /** Writes the aggregate rows of closed windows (all of them with `all`); the number of refusals written. */
 export function flushAccessDenials(options?: { now?: number; all?: boolean }): Promise<number> {
   return accessDenialLog().flush(options);

@@ -3,7 +3,7 @@ import { getDb } from "@/db";
 import { users, type AccountLogMetadata } from "@/db/schema";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
-import { UserInputError } from "@/lib/users/queries";
+import { UserInputError } from "@/lib/users/errors";
 import { normalizeUsername } from "@/lib/users/username";
 import { adminReasonSchema, COMMAND_LINE_UNLOCK_REASON } from "./reason";
 import { appendAccountLog } from "./record";
@@ -53,7 +53,7 @@ export async function unlockAccountFromCommandLine({
 
 function parseReason(raw: string): string {
   const parsed = adminReasonSchema.safeParse(raw);
-  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message);
+  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message, "reason");
   return parsed.data;
 }
 

@@ -3,9 +3,8 @@ import { headers } from "next/headers";
 import { forbidden, redirect } from "next/navigation";
 import { cache } from "react";
 import type { UserRole } from "@/db/schema";
-import { recordAccessDenied } from "@/lib/account-log/access-denied";
+import { recordAccessDeniedOrLog } from "@/lib/account-log/access-denied";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
-import { logServerError } from "@/lib/server-log";
 import { checkSessionRecord, type SessionClaims } from "@/lib/sessions/queries";
 import { authOptions } from "./options";
 
@@ -66,11 +65,7 @@ export async function recordDeniedAdminRequest(user: Pick<CurrentUser, "id" | "u
 }
 
 const recordDenialOnce = cache(async (id: number, username: string, resource: string): Promise<void> => {
-  try {
-    await recordAccessDenied({ user: { id, username }, resource, context: requestContextFromHeaders(await headers()) });
-  } catch (error) {
-    logServerError("access denial could not be logged", error, { userId: id });
-  }
+  await recordAccessDeniedOrLog({ user: { id, username }, resource, context: requestContextFromHeaders(await headers()) });
 });
 
 /** Pages and actions call this themselves; middleware only turns away anonymous visitors. */

@@ -6,7 +6,7 @@ import { adminReasonSchema } from "@/lib/account-log/reason";
 import { appendAccountLog } from "@/lib/account-log/record";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
-import { UserInputError } from "@/lib/users/queries";
+import { UserInputError } from "@/lib/users/errors";
 import { isActiveSession } from "./queries";
 
 /** Which of an account's active sessions to end. */
@@ -75,7 +75,7 @@ async function endSessions(
 
 function parseReason(reason: string): string {
   const parsed = adminReasonSchema.safeParse(reason);
-  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message);
+  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message, "reason");
   return parsed.data;
 }
 

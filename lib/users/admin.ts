@@ -11,7 +11,8 @@ import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
 import { listActiveSessions, type ActiveSession } from "@/lib/sessions/queries";
-import { insertUser, prepareNewUser, UserInputError } from "./queries";
+import { UserInputError } from "./errors";
+import { insertUser, prepareNewUser } from "./queries";
 import { newPasswordSchema, normalizeUsername, USERNAME_MAX_LENGTH } from "./username";
 
 /** The admin acting, and where their request came from: every change below is logged with both. */
@@ -83,9 +84,9 @@ export async function listUsers({ q = "", limit = USER_LIST_LIMIT }: { q?: strin
   return { users: listed, total: total?.n ?? rows.length, lockoutThreshold: env().LOCKOUT_THRESHOLD };
 }
 
-function parseOrRefuse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parseOrRefuse<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message);
+  if (!parsed.success) throw new UserInputError(parsed.error.issues[0]!.message, field);
   return parsed.data;
 }
 
@@ -138,7 +139,7 @@ export type ResetPasswordOutcome = { status: "reset"; username: string; logId: n
  * at the old password. A lock stays: lifting it is a separate decision, with its own reason.
  */
 export async function resetPassword(request: AdminRequest & { userId: number; password: string }): Promise<ResetPasswordOutcome> {
-  const passwordHash = await hashPassword(parseOrRefuse(newPasswordSchema, request.password));
+  const passwordHash = await hashPassword(parseOrRefuse(newPasswordSchema, request.password, "password"));
   const db = await getDb();
   return db.transaction(async (tx) => {
     const [account] = await tx
@@ -189,7 +190,7 @@ export type ChangeRoleOutcome =
  * write one row.
  */
 export async function changeRole(request: AdminRequest & { userId: number; role: UserRole }): Promise<ChangeRoleOutcome> {
-  const to = parseOrRefuse(z.enum(["admin", "user"], { error: "The role must be admin or user." }), request.role);
+  const to = parseOrRefuse(z.enum(["admin", "user"], { error: "The role must be admin or user." }), request.role, "role");
   const from: UserRole = to === "admin" ? "user" : "admin";
   const db = await getDb();
   return db.transaction(async (tx): Promise<ChangeRoleOutcome> => {
@@ -230,7 +231,7 @@ export type LockOutcome =
  * and writes nothing.
  */
 export async function lockAccount(request: AdminRequest & { userId: number; reason: string }): Promise<LockOutcome> {
-  const reason = parseOrRefuse(adminReasonSchema, request.reason);
+  const reason = parseOrRefuse(adminReasonSchema, request.reason, "reason");
   if (request.userId === request.admin.id) return { status: "own_account" };
   const db = await getDb();
   return db.transaction(async (tx): Promise<LockOutcome> => {

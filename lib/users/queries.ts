@@ -5,15 +5,8 @@ import { getDb, type Executor } from "@/db";
 import { users, type AccountLogMetadata, type UserRole } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { hashPassword } from "@/lib/auth/password";
+import { UserInputError, UsernameTakenError } from "./errors";
 import { newPasswordSchema, newUsernameSchema, normalizeUsername } from "./username";
-
-export class UserInputError extends Error {
-  override name = "UserInputError";
-}
-
-export class UsernameTakenError extends Error {
-  override name = "UsernameTakenError";
-}
 
 /** `user@host` of the operating-system account running this process, for rows written from a shell. */
 export function shellOperator(): string {
@@ -63,9 +56,9 @@ export async function prepareNewUser({
   role?: UserRole;
 }): Promise<NewUser> {
   const name = newUsernameSchema.safeParse(username);
-  if (!name.success) throw new UserInputError(name.error.issues[0]!.message);
+  if (!name.success) throw new UserInputError(name.error.issues[0]!.message, "username");
   const secret = newPasswordSchema.safeParse(password);
-  if (!secret.success) throw new UserInputError(secret.error.issues[0]!.message);
+  if (!secret.success) throw new UserInputError(secret.error.issues[0]!.message, "password");
   return { ...name.data, passwordHash: await hashPassword(secret.data), role };
 }
 

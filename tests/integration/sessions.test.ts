@@ -10,7 +10,7 @@ import { endOwnSessions, endSessionsAsAdmin } from "@/lib/sessions/end";
 import { sessionKeyHash } from "@/lib/sessions/key";
 import { checkSessionRecord, listActiveSessions, touchSession } from "@/lib/sessions/queries";
 import { lockAccount, resetPassword, type AdminRequest } from "@/lib/users/admin";
-import { UserInputError } from "@/lib/users/queries";
+import { UserInputError } from "@/lib/users/errors";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
 

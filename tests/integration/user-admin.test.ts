@@ -6,7 +6,7 @@ import { users } from "@/db/schema";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { unlockAccount } from "@/lib/account-log/unlock";
 import { changeRole, createUserAsAdmin, listUsers, lockAccount, resetPassword, type AdminRequest } from "@/lib/users/admin";
-import { UserInputError, UsernameTakenError } from "@/lib/users/queries";
+import { UserInputError, UsernameTakenError } from "@/lib/users/errors";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
 
@@ -55,7 +55,7 @@ describe.each(DATABASE_KINDS)("user administration on %s", (kind) => {
     const taken = await createTestUser("taken");
     const before = await countRows();
     const attempt = (username: string, password: string) => createUserAsAdmin({ ...request, username, password, role: "user" });
-    await expect(attempt("   ", "long-enough-password")).rejects.toThrow(new UserInputError("Username is required."));
+    await expect(attempt("   ", "long-enough-password")).rejects.toThrow(new UserInputError("Username is required.", "username"));
     await expect(attempt("a".repeat(65), "long-enough-password")).rejects.toThrow("Username must be at most 64 characters.");
     await expect(attempt("bad\u202Ename", "long-enough-password")).rejects.toThrow("control or invisible characters");
     const short = attempt("short-password-user", "seven77");
@@ -189,7 +189,7 @@ describe.each(DATABASE_KINDS)("user administration on %s", (kind) => {
     await lockBySignIns(user.username);
     const before = await countRows();
     const unlock = (reason: string) => unlockAccount({ ...request, userId: user.id, reason });
-    await expect(unlock("   ")).rejects.toThrow(new UserInputError("A reason is required."));
+    await expect(unlock("   ")).rejects.toThrow(new UserInputError("A reason is required.", "reason"));
     await expect(unlock("x".repeat(201))).rejects.toThrow("The reason must be at most 200 characters.");
     await expect(unlock("line\nbreak")).rejects.toThrow("control or invisible characters");
     await expect(lockAccount({ ...request, userId: user.id, reason: "" })).rejects.toThrow("A reason is required.");

@@ -12,7 +12,7 @@ import { requestContextFromHeaders, type RequestContext } from "@/lib/client/req
 import { logServerError } from "@/lib/server-log";
 import { endSessionsAsAdmin, type EndSessionsOutcome } from "@/lib/sessions/end";
 import { changeRole, createUserAsAdmin, lockAccount, resetPassword } from "@/lib/users/admin";
-import { UserInputError, UsernameTakenError } from "@/lib/users/queries";
+import { UserInputError, UsernameTakenError } from "@/lib/users/errors";
 import { newPasswordSchema, newUsernameSchema } from "@/lib/users/username";
 
 export type UserFormField = "username" | "password" | "role" | "reason";
