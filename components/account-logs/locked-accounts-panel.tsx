@@ -1,4 +1,4 @@
-import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import type { FormAction } from "@/lib/actions/state";
 import type { LockedAccount } from "@/lib/account-log/queries";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import { lockEvidenceView } from "@/lib/account-log/lock-evidence";
@@ -9,7 +9,7 @@ import { UnlockButton } from "./unlock-button";
 type Props = {
   accounts: LockedAccount[];
   total: number;
-  unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+  unlockAction: FormAction<"reason">;
 };
 
 export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {

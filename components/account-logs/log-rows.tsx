@@ -1,6 +1,6 @@
 "use client";
 
-import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import type { FormAction } from "@/lib/actions/state";
 import type { LogRowView } from "@/lib/account-log/row-view";
 import { IpAddressCell } from "./ip-address-cell";
 import { LogTime } from "./log-time";
@@ -11,7 +11,7 @@ import { UnlockButton } from "./unlock-button";
 
 type Props = {
   rows: LogRowView[];
-  unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+  unlockAction: FormAction<"reason">;
 };
 
 /**

@@ -1,13 +1,13 @@
 import type { AccountLog } from "@/db/schema";
 import { logRowView, type RowFlags } from "@/lib/account-log/row-view";
-import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import type { FormAction } from "@/lib/actions/state";
 import { IpLocationCredit } from "./ip-location-credit";
 import { LogRows } from "./log-rows";
 
 type Props = {
   rows: AccountLog[];
   flags: RowFlags;
-  unlockAction: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+  unlockAction: FormAction<"reason">;
 };
 
 const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] as const;

@@ -1,14 +1,14 @@
 "use client";
 
 import { useActionState, useId } from "react";
-import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { IDLE, type FormAction, type UnlockActionState } from "@/lib/actions/state";
 import { ADMIN_REASON_MAX_LENGTH } from "@/lib/users/limits";
 import { useReportUnlock } from "./unlock-notice";
 
 type Props = {
   userId: number;
   username: string;
-  action: (state: UnlockActionState, form: FormData) => Promise<UnlockActionState>;
+  action: FormAction<"reason">;
 };
 
 /** Unlock, with the short reason the `account_unlocked` row records. */
@@ -21,7 +21,7 @@ export function UnlockButton({ userId, username, action }: Props) {
       report(outcome);
       return outcome;
     },
-    { status: "idle", message: "" },
+    IDLE,
   );
   const reasonError = state.status === "error" && state.field === "reason" ? state.message : undefined;
   return (

@@ -1,7 +1,7 @@
 "use client";
 
 import { createContext, useContext, useState } from "react";
-import type { UnlockActionState } from "@/app/(signed-in)/admin/account-logs/actions";
+import { isProblem, type UnlockActionState } from "@/lib/actions/state";
 
 const ReportUnlock = createContext<(state: UnlockActionState) => void>(() => {});
 
@@ -18,9 +18,9 @@ export function UnlockNoticeProvider({ children }: { children: React.ReactNode }
       <p
         role="status"
         data-testid="unlock-notice"
-        className={notice?.status === "error" ? "text-sm text-red-700" : "text-sm text-green-800"}
+        className={isProblem(notice) ? "text-sm text-red-700" : "text-sm text-green-800"}
       >
-        {notice?.message}
+        {notice && notice.status !== "idle" ? notice.message : null}
       </p>
       {children}
     </ReportUnlock.Provider>

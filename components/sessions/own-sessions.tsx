@@ -1,7 +1,7 @@
 "use client";
 
 import { useActionState, useId, useState } from "react";
-import type { SessionActionState } from "@/app/(signed-in)/account/sessions/actions";
+import { IDLE, type FormAction, type SessionActionState } from "@/lib/actions/state";
 import { ActionMessage } from "@/components/users/action-message";
 import { EndSessionsForm } from "./end-sessions-form";
 import { SessionDetails, type SessionView } from "./session-details";
@@ -10,12 +10,10 @@ type Props = {
   sessions: SessionView[];
   currentSessionId: number;
   actions: {
-    endOne: (state: SessionActionState, form: FormData) => Promise<SessionActionState>;
-    endOthers: (state: SessionActionState, form: FormData) => Promise<SessionActionState>;
+    endOne: FormAction;
+    endOthers: FormAction;
   };
 };
-
-const IDLE: SessionActionState = { status: "idle", message: "" };
 
 /** The signed-in user's own sessions, this one first, each other one with End session. */
 export function OwnSessions({ sessions, currentSessionId, actions }: Props) {
@@ -24,7 +22,7 @@ export function OwnSessions({ sessions, currentSessionId, actions }: Props) {
   const [othersState, othersAction, othersPending] = useActionState(actions.endOthers, IDLE);
   const states = [oneState, othersState];
   const [seen, setSeen] = useState(states);
-  const [latest, setLatest] = useState(() => states.find((state) => state.status !== "idle"));
+  const [latest, setLatest] = useState<SessionActionState | undefined>(() => states.find((state) => state.status !== "idle"));
   const changed = states.find((state, index) => state !== seen[index]);
   if (changed) {
     setSeen(states);

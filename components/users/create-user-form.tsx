@@ -1,18 +1,18 @@
 "use client";
 
 import { useActionState, useId } from "react";
-import type { UserActionState, UserFormField } from "@/app/(signed-in)/admin/users/actions";
+import { IDLE, type FormAction, type UserFormField } from "@/lib/actions/state";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH } from "@/lib/users/limits";
 import { ActionMessage } from "./action-message";
 
-type Props = { action: (state: UserActionState, form: FormData) => Promise<UserActionState> };
+type Props = { action: FormAction<UserFormField> };
 
 const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
 
 /** The server action is the form's action itself, so the form also works without JavaScript. */
 export function CreateUserForm({ action }: Props) {
   const id = useId();
-  const [state, formAction, pending] = useActionState(action, { status: "idle", message: "" });
+  const [state, formAction, pending] = useActionState(action, IDLE);
   const messageId = `${id}-message`;
   const invalid = (field: UserFormField) => state.status === "error" && state.field === field;
   const describedBy = (field: UserFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
@@ -36,7 +36,7 @@ export function CreateUserForm({ action }: Props) {
             autoComplete="off"
             autoCapitalize="none"
             spellCheck={false}
-            defaultValue={state.username}
+            defaultValue={state.status === "error" ? state.values?.username : undefined}
             aria-invalid={invalid("username") || undefined}
             aria-describedby={describedBy("username")}
             className={inputClass}

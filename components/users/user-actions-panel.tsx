@@ -1,7 +1,7 @@
 "use client";
 
 import { useActionState, useId, useState } from "react";
-import type { UserActionState } from "@/app/(signed-in)/admin/users/actions";
+import { IDLE, type FormAction, type UserActionState, type UserFormField } from "@/lib/actions/state";
 import type { UserRole } from "@/db/schema";
 import { EndSessionsForm } from "@/components/sessions/end-sessions-form";
 import { SessionDetails, type SessionView } from "@/components/sessions/session-details";
@@ -10,9 +10,9 @@ import { ActionMessage } from "./action-message";
 import { ChangeRoleForm } from "./change-role-form";
 import { ResetPasswordForm } from "./reset-password-form";
 
-type Action = (state: UserActionState, form: FormData) => Promise<UserActionState>;
+type Action = FormAction<UserFormField>;
 
-export type UserActions = { resetPassword: Action; changeRole: Action; lock: Action; unlock: Action; endSession: Action; endAllSessions: Action };
+export type UserActions = { resetPassword: Action; changeRole: Action; lock: Action; unlock: FormAction<"reason">; endSession: Action; endAllSessions: Action };
 
 type Props = {
   user: { id: number; username: string; role: UserRole; locked: boolean; sessions: SessionView[] };
@@ -20,8 +20,6 @@ type Props = {
   currentSessionId: number;
   actions: UserActions;
 };
-
-const IDLE: UserActionState = { status: "idle", message: "" };
 
 /**
  * An account's admin actions behind a disclosure, with one status line for whichever ran last.
@@ -40,7 +38,7 @@ export function UserActionsPanel({ user, isCurrentUser, currentSessionId, action
   // The newest outcome: a lock swaps the lock form for the unlock form, and its message must stay.
   const states = [resetState, roleState, lockState, unlockState, endState, endAllState];
   const [seen, setSeen] = useState(states);
-  const [latest, setLatest] = useState(() => states.find((state) => state.status !== "idle"));
+  const [latest, setLatest] = useState<UserActionState | undefined>(() => states.find((state) => state.status !== "idle"));
   const changed = states.find((state, index) => state !== seen[index]);
   if (changed) {
     setSeen(states);
@@ -48,7 +46,7 @@ export function UserActionsPanel({ user, isCurrentUser, currentSessionId, action
   }
 
   const messageId = `${id}-message`;
-  const errorOn = (state: UserActionState, field: UserActionState["field"]) =>
+  const errorOn = (state: UserActionState, field: UserFormField) =>
     latest === state && state.status === "error" && state.field === field ? messageId : undefined;
 
   return (

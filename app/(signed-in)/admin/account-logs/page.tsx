@@ -18,7 +18,7 @@ import { requireAdmin } from "@/lib/auth/session";
 import { env } from "@/lib/env";
 import { logServerError } from "@/lib/server-log";
 import { getDb } from "@/db";
-import { unlockAccountAction } from "./actions";
+import { unlockAccountAction } from "../actions";
 
 export const metadata: Metadata = { title: "Account Logs" };
 

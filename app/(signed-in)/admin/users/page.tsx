@@ -5,15 +5,8 @@ import { UsersTable } from "@/components/users/users-table";
 import { requireAdmin, requireUserSession } from "@/lib/auth/session";
 import { logServerError } from "@/lib/server-log";
 import { listUsers, parseUserListQuery } from "@/lib/users/admin";
-import {
-  changeRoleAction,
-  createUserAction,
-  endAllSessionsAction,
-  endSessionAction,
-  lockAccountAction,
-  resetPasswordAction,
-  unlockUserAction,
-} from "./actions";
+import { unlockAccountAction } from "../actions";
+import { changeRoleAction, createUserAction, endAllSessionsAction, endSessionAction, lockAccountAction, resetPasswordAction } from "./actions";
 
 export const metadata: Metadata = { title: "Users" };
 
@@ -23,7 +16,7 @@ const userActions = {
   resetPassword: resetPasswordAction,
   changeRole: changeRoleAction,
   lock: lockAccountAction,
-  unlock: unlockUserAction,
+  unlock: unlockAccountAction,
   endSession: endSessionAction,
   endAllSessions: endAllSessionsAction,
 };
