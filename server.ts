@@ -135,7 +135,7 @@ async function main() {
       const signIn = isCredentialsSignIn(request.method, path);
       metrics().oversizedRequests.inc({ route: signIn ? "sign_in" : request.headers["next-action"] ? "action" : "other" });
       // Every sign-in attempt is a row, an oversized one too: bounded, its body never read.
-      if (signIn) void recordRejectedSignInRequest(undefined, requestContextFromHeaders(request.headers));
+      if (signIn) return recordRejectedSignInRequest(undefined, requestContextFromHeaders(request.headers));
     });
     if (!withinLimit) return;
 

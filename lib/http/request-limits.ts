@@ -54,14 +54,22 @@ const LINGER_MS = 2_000;
 /**
  * Holds a request's body to `limit` bytes before anything buffers it. A declared length over the
  * limit is refused before a byte is handed on; a chunked body is counted as it arrives and
- * refused the moment it passes the limit. Returns false when the request was refused at once.
+ * refused the moment it passes the limit. Returns false when the request is refused at once
+ * (the caller must not hand it on).
  */
 export function limitRequestBody(
   request: IncomingMessage,
   response: ServerResponse,
   limit: number,
-  onRefused: (received: "declared" | "streamed") => void,
+  onRefused: (received: "declared" | "streamed") => Promise<void> | void,
 ): boolean {
+  // The refusal is answered once `onRefused` is done (a sign-in's row is written first).
+  const refuseAfter = (received: "declared" | "streamed") => {
+    void Promise.resolve()
+      .then(() => onRefused(received))
+      .catch(() => {})
+      .finally(() => refuse(request, response, limit));
+  };
   // The HTTP parser hands each body chunk to push(): count there, before any reader sees it.
   const push = request.push.bind(request);
   let received = 0;
@@ -75,15 +83,13 @@ export function limitRequestBody(
     if (chunk !== null && chunk !== undefined) received += (chunk as Buffer).length;
     if (received <= limit) return push(chunk, encoding);
     refused = true;
-    refuse(request, response, limit);
-    onRefused("streamed");
+    refuseAfter("streamed");
     return true;
   };
   const declared = declaredBodyLength(request.headers["content-length"]);
   if (declared === undefined || declared <= limit) return true;
   refused = true;
-  refuse(request, response, limit);
-  onRefused("declared");
+  refuseAfter("declared");
   return false;
 }
 

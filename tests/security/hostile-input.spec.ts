@@ -1,8 +1,9 @@
 import { expect, test } from "@playwright/test";
 import { rowsFromIp } from "./support/database";
-import { cookieHeader, newClientIp, newSignInClient, postCredentials, request, sessionCookieOf, sessionFor, signIn } from "./support/http";
-import { SERVER_DEFAULTS } from "./support/servers";
+import { cookieHeader, newClientIp, newSignInClient, postCredentials, request, sessionCookieOf, sessionFor, signIn } from "../support/http";
+import { SERVER_DEFAULTS } from "../support/servers";
 import { recordFinding, serverOutput, serverOutputSize, suiteState } from "./support/state";
+import { USERNAME_NOT_READ } from "@/lib/account-log/sign-in";
 
 /**
  * Usernames, user agents and parameters built to break something: the database, the log's
@@ -40,21 +41,23 @@ test("hostile usernames with a 10 KB user agent: no 5xx, exactly one bounded row
     const ip = newClientIp();
     const client = await newSignInClient(main.url, { ip, userAgent: LONG_USER_AGENT });
     const result = await signIn(client, username, "whatever-password");
-    expect(result.status, label).toBe(401);
+    // A 1 MB username is a body over the sign-in's 16 KB: refused unread, and still one row.
+    expect(result.status, label).toBe(label === "1 MB" ? 413 : 401);
     const rows = await rowsFromIp(main.databaseUrl, ip);
     expect(rows, label).toHaveLength(1);
     const [row] = rows;
     expect([...row!.username].length, label).toBeLessThanOrEqual(256);
     expect(row!.metadata.userAgent).toMatchObject({ length: LONG_USER_AGENT.length, truncated: true });
     expect(row!.metadata.userAgent!.value.length).toBeLessThanOrEqual(512);
-    if (label === "1 MB") expect(row).toMatchObject({ username_truncated: true, result: "login_failed_invalid_request" });
+    if (label === "1 MB") expect(row).toMatchObject({ username: USERNAME_NOT_READ, result: "login_failed_invalid_request" });
+    if (label === "1,000 characters") expect(row).toMatchObject({ username_truncated: true, result: "login_failed_invalid_request" });
     if (label === "NUL") expect(row!.username).toBe("nul\u2400byte");
     if (label === "CR/LF log forgery") expect(row!.username).toBe(LOG_FORGERY);
   }
   recordFinding(
     "hostile input: usernames",
     `${HOSTILE_USERNAMES.length} usernames (incl. %, _, \\, markup, CR/LF, U+202E, NUL, 1,000 chars, 1 MB), 10 KB user agent`,
-    "all 401; exactly 1 row each; username ≤ 256 code points (1 MB cut and flagged), NUL stored as ␀, user agent stored ≤ 512 and flagged",
+    "all 401 (the 1 MB body 413, unread); exactly 1 row each; username ≤ 256 code points (1,000 characters cut and flagged), NUL stored as ␀, user agent stored ≤ 512 and flagged",
   );
 });
 
