@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
+import { sessionFor } from "../../tests/support/http";
 import { startPostgresCluster, freePort, createDatabase, postgresCanUse } from "../../tests/support/postgres-cluster";
+import { startServer, stopServer } from "../../tests/support/servers";
 import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
 
@@ -333,28 +334,16 @@ async function measureHttp(
   buildIfNeeded();
   const port = await freePort();
   const admin = { username: "bench-admin", password: "bench-admin-password" };
-  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: "127.0.0.1", NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret!!", ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password, NODE_ENV: "production" },
-    stdio: ["ignore", "ignore", "inherit"],
+  const server = await startServer({
+    name: "bench",
+    port,
+    logFile: path.join(os.tmpdir(), `account-logs-bench-server-${port}.log`),
+    // The production cost: the pages measured do not hash, and the sign-in below is one.
+    env: { DATABASE_URL: url, ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password, SCRYPT_LOG2_N: "17" },
   });
-  const base = `http://localhost:${port}`;
+  const base = `http://127.0.0.1:${port}`;
   try {
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) throw new Error("the server exited");
-      if (i > 240) throw new Error("the server did not start");
-      if (await fetch(`${base}/login`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const csrf = await fetch(`${base}/api/auth/csrf`);
-    const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-    const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-    const signIn = await fetch(`${base}/api/auth/callback/credentials`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: csrfCookie },
-      body: new URLSearchParams({ ...admin, csrfToken, json: "true" }),
-    });
-    const cookie = [csrfCookie, ...signIn.headers.getSetCookie().map((c) => c.split(";")[0])].join("; ");
+    const cookie = await sessionFor(base, admin.username, admin.password);
     for (const shape of shapes) {
       const pageUrl = `${base}/admin/account-logs?${searchParamsOf(shape.params)}`;
       const check = await fetch(pageUrl, { headers: { cookie }, redirect: "manual" });
@@ -380,8 +369,7 @@ async function measureHttp(
     const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
     return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((resolve) => server.once("exit", resolve));
+    await stopServer(server);
   }
 }
 

@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ADMIN, USERS } from "./environment";
 import { signInExpectingError, signInExpectingSuccess, signOut } from "./helpers";
+import { captureAction, replayHeaders } from "../support/actions";
 
 const LOCKED = "This account is locked. Contact an administrator.";
 const INVALID = "Invalid username or password.";
@@ -131,29 +132,14 @@ test("the unlock action refuses non-admins and foreign origins, even replayed wi
   // Capture the admin's real Unlock request without letting it reach the server.
   const admin = await adminPage(browser);
   await admin.goto("/admin/account-logs");
-  let captured: { headers: Record<string, string>; body: Buffer } | undefined;
-  await admin.route("**/admin/account-logs**", async (route) => {
-    const request = route.request();
-    if (request.method() !== "POST") return route.continue();
-    captured = { headers: request.headers(), body: request.postDataBuffer()! };
-    await route.abort();
-  });
   const davePanel = admin.getByRole("region", { name: /Locked accounts/ });
   await davePanel.getByLabel(`Reason for unlocking ${USERS.dave.username}`).fill("Dave asked by email");
-  await davePanel.getByRole("button", { name: `Unlock ${USERS.dave.username}` }).click();
-  await expect.poll(() => captured).toBeTruthy();
-  await admin.unroute("**/admin/account-logs**");
+  const captured = await captureAction(admin, "**/admin/account-logs**", () =>
+    davePanel.getByRole("button", { name: `Unlock ${USERS.dave.username}` }).click(),
+  );
   const origin = new URL(admin.url()).origin;
   const replay = (from: Page, headers: Record<string, string>) =>
-    from.request.post("/admin/account-logs", {
-      headers: {
-        "next-action": captured!.headers["next-action"]!,
-        "content-type": captured!.headers["content-type"]!,
-        accept: "text/x-component",
-        ...headers,
-      },
-      data: captured!.body,
-    });
+    from.request.post("/admin/account-logs", { headers: replayHeaders(captured, headers), data: captured.body });
   const stillLocked = async () => {
     await admin.reload();
     return (await admin.getByRole("region", { name: /Locked accounts/ }).innerText()).includes(USERS.dave.username);

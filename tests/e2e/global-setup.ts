@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildIfNeeded } from "../../scripts/build-if-needed";
 import { createDatabase, startPostgresCluster, type PostgresCluster } from "../support/postgres-cluster";
+import { startServer } from "../support/servers";
 import { ADMIN, E2E_TARGETS, USERS, type E2ETarget } from "./environment";
 
 function createUsers(env: NodeJS.ProcessEnv) {
@@ -17,26 +18,8 @@ function createUsers(env: NodeJS.ProcessEnv) {
   }
 }
 
-async function startServer(name: E2ETarget, env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
-  const port = E2E_TARGETS[name].port;
-  const log = fs.openSync(logFile, "w");
-  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-    env: { ...env, PORT: String(port), HOST: "127.0.0.1" },
-    stdio: ["ignore", log, log],
-  });
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} server exited: ${fs.readFileSync(logFile, "utf8")}`);
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/login`);
-      if (response.ok) return child;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`${name} server did not start in time: ${fs.readFileSync(logFile, "utf8")}`);
+function startE2EServer(name: E2ETarget, env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
+  return startServer({ name, port: E2E_TARGETS[name].port, env: env as Record<string, string>, logFile });
 }
 
 /**
@@ -55,6 +38,8 @@ export default async function globalSetup() {
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
     NEXTAUTH_SECRET: "e2e-secret-e2e-secret-e2e-secret-e2e-secret",
+    // The production cost, as a user's browser meets it.
+    SCRYPT_LOG2_N: "17",
     DATABASE_URL: "",
   };
   const teardown = async () => {
@@ -66,13 +51,13 @@ export default async function globalSetup() {
   try {
     const pgliteEnv = { ...baseEnv, PGLITE_DIR: path.join(workDir, "pglite") };
     createUsers(pgliteEnv);
-    servers.push(await startServer("pglite", pgliteEnv, path.join(workDir, "pglite-server.log")));
+    servers.push(await startE2EServer("pglite", pgliteEnv, path.join(workDir, "pglite-server.log")));
 
     cluster = await startPostgresCluster();
     postgresDatabaseUrl = await createDatabase(cluster.url, "account_logs_e2e");
     const postgresEnv = { ...baseEnv, DATABASE_URL: postgresDatabaseUrl };
     createUsers(postgresEnv);
-    servers.push(await startServer("postgres", postgresEnv, path.join(workDir, "postgres-server.log")));
+    servers.push(await startE2EServer("postgres", postgresEnv, path.join(workDir, "postgres-server.log")));
   } catch (error) {
     await teardown();
     throw error;

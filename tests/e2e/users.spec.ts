@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 import { ADMIN } from "./environment";
 import { signInExpectingError, signInExpectingSuccess } from "./helpers";
+import { captureAction, replayHeaders } from "../support/actions";
 
 const LOCKED = "This account is locked. Contact an administrator.";
 const INVALID = "Invalid username or password.";
@@ -176,27 +177,13 @@ test("a non-admin gets 403 on the page, and a replayed action is refused and log
   await expect(victor.getByRole("table")).toHaveCount(0);
 
   // Capture the admin's real "Make admin" request for victor without letting it reach the server.
-  let captured: { headers: Record<string, string>; body: Buffer } | undefined;
-  await admin.route("**/admin/users**", async (route) => {
-    const request = route.request();
-    if (request.method() !== "POST") return route.continue();
-    captured = { headers: request.headers(), body: request.postDataBuffer()! };
-    await route.abort();
-  });
   const panel = await manage(admin, VICTOR.username);
-  await panel.getByRole("button", { name: "Make admin" }).click();
-  await expect.poll(() => captured).toBeTruthy();
-  await admin.unroute("**/admin/users**");
+  const captured = await captureAction(admin, "**/admin/users**", () => panel.getByRole("button", { name: "Make admin" }).click());
 
   // Victor replays it to promote himself: refused, still a user, and the refusal is a row.
   const replayed = await victor.request.post("/admin/users", {
-    headers: {
-      "next-action": captured!.headers["next-action"]!,
-      "content-type": captured!.headers["content-type"]!,
-      accept: "text/x-component",
-      origin: new URL(admin.url()).origin,
-    },
-    data: captured!.body,
+    headers: replayHeaders(captured, { origin: new URL(admin.url()).origin }),
+    data: captured.body,
   });
   expect(await replayed.text()).toContain("Only administrators can manage users.");
   await admin.goto("/admin/users");

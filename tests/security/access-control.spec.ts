@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
 import { createAccount, rowsForUser, rowsFromIp, sqlFor, type TestAccount } from "./support/database";
-import { newClientIp, newSignInClient, request, sessionFor, signIn, type RawResponse } from "./support/http";
-import { SERVER_DEFAULTS } from "./support/servers";
+import { newClientIp, newSignInClient, request, sessionFor, signIn, type RawResponse } from "../support/http";
+import { SERVER_DEFAULTS } from "../support/servers";
 import { recordFinding, serverOutput, serverOutputSize, suiteState } from "./support/state";
+import { captureAction, replayHeaders } from "../support/actions";
 
 /**
  * Who may read the log and unlock accounts. Every refusal must carry no log data; a signed-in
@@ -183,31 +184,15 @@ test("the unlock action, replayed with a captured id and body: refused to anonym
   const admin = await context.newPage();
   await signInInBrowser(admin, SERVER_DEFAULTS.ADMIN_USERNAME, SERVER_DEFAULTS.ADMIN_PASSWORD);
   await admin.goto(`${main.url}/admin/account-logs`);
-  let captured: { headers: Record<string, string>; body: Buffer } | undefined;
-  await admin.route("**/admin/account-logs**", async (route) => {
-    if (route.request().method() !== "POST") return route.continue();
-    captured = { headers: route.request().headers(), body: route.request().postDataBuffer()! };
-    await route.abort();
-  });
   const panel = admin.getByRole("region", { name: /Locked accounts/ });
   await panel.getByLabel(`Reason for unlocking ${victim.username}`).fill("owner confirmed");
-  await panel.getByRole("button", { name: `Unlock ${victim.username}` }).click();
-  await expect.poll(() => captured).toBeTruthy();
+  const captured = await captureAction(admin, "**/admin/account-logs**", () => panel.getByRole("button", { name: `Unlock ${victim.username}` }).click());
   await context.close();
   const adminCookie = await sessionFor(main.url, SERVER_DEFAULTS.ADMIN_USERNAME, SERVER_DEFAULTS.ADMIN_PASSWORD);
   const user = await createAccount(main.databaseUrl, { prefix: "replayer" });
   const userCookie = await sessionFor(main.url, user.username, user.password);
   const replay = (headers: Record<string, string>) =>
-    request(`${main.url}/admin/account-logs`, {
-      method: "POST",
-      headers: {
-        "next-action": captured!.headers["next-action"]!,
-        "content-type": captured!.headers["content-type"]!,
-        accept: "text/x-component",
-        ...headers,
-      },
-      body: captured!.body,
-    });
+    request(`${main.url}/admin/account-logs`, { method: "POST", headers: replayHeaders(captured, headers), body: captured.body });
 
   const outputStart = serverOutputSize(main);
   const anonymous = await replay({ origin: main.url });

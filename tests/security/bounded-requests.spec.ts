@@ -3,7 +3,7 @@ import http from "node:http";
 import { expect, test } from "@playwright/test";
 import { USERNAME_NOT_READ } from "@/lib/account-log/sign-in";
 import { createAccount, rowsFromIp, sqlFor } from "./support/database";
-import { newClientIp, newSignInClient, postCredentials, request, sessionFor, signIn } from "./support/http";
+import { newClientIp, newSignInClient, postCredentials, request, sessionFor, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
 /** Request bodies far over every limit, and NextAuth's routes reached behind a path suffix. */

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { createAccount, rowsForName, rowsForUser, sqlFor } from "./support/database";
-import { newClientIp, newSignInClient, signIn } from "./support/http";
+import { newClientIp, newSignInClient, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
 /**

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { createAccount, rowsForUser, sqlFor } from "./support/database";
-import { cookieHeader, newClientIp, newSignInClient, postCredentials, request, signIn } from "./support/http";
+import { cookieHeader, newClientIp, newSignInClient, postCredentials, request, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
 /**

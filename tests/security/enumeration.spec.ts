@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { createAccount, type TestAccount } from "./support/database";
-import { newClientIp, newSignInClient, signIn, type SignInClient, type SignInResult } from "./support/http";
+import { newClientIp, newSignInClient, signIn, type SignInClient, type SignInResult } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
 /**

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import { accountOf, countersAgree, createAccount, rowsForUser } from "./support/database";
-import { newClientIp, newSignInClient, request, signIn } from "./support/http";
+import { newClientIp, newSignInClient, request, signIn } from "../support/http";
 import { startPostgres, stopPostgres } from "./support/postgres";
-import { startServer } from "./support/servers";
+import { startServer } from "../support/servers";
 import { recordFinding, suiteState, updateServer } from "./support/state";
 
 /**

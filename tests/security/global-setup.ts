@@ -4,7 +4,8 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { buildIfNeeded } from "../../scripts/build-if-needed";
 import { createDatabase, freePort, startPostgresCluster, type PostgresCluster } from "../support/postgres-cluster";
-import { migrate, startServer, stopServer, type ServerSpec } from "./support/servers";
+import { CLIENT_IP_COUNTER_ENV } from "../support/http";
+import { migrate, startServer, stopServer, type ServerSpec } from "../support/servers";
 import { STATE_ENV, writeSuiteState, type ServerInfo, type SuiteState } from "./support/state";
 
 /**
@@ -84,6 +85,7 @@ export default async function globalSetup() {
       findingsFile: path.join(workDir, "findings.jsonl"),
     };
     process.env[STATE_ENV] = writeSuiteState(state);
+    process.env[CLIENT_IP_COUNTER_ENV] = path.join(workDir, "next-client-ip");
   } catch (error) {
     await teardown();
     throw error;

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import { accountOf, createAccount, rowsForUser, rowsFromIp, sqlFor } from "./support/database";
-import { newClientIp, newSignInClient, signIn, type SignInClient } from "./support/http";
-import { SERVER_DEFAULTS } from "./support/servers";
+import { newClientIp, newSignInClient, signIn, type SignInClient } from "../support/http";
+import { SERVER_DEFAULTS } from "../support/servers";
 import { recordFinding, suiteState } from "./support/state";
 
 /**

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { accountOf, createAccount, rowsForUser } from "./support/database";
-import { newClientIp, newSignInClient, request, signIn, type SignInClient } from "./support/http";
+import { newClientIp, newSignInClient, request, signIn, type SignInClient } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { createAccount, sqlFor } from "./support/database";
-import { newClientIp, newSignInClient, signIn, type SignInResult } from "./support/http";
+import { newClientIp, newSignInClient, signIn, type SignInResult } from "../support/http";
 import { recordFinding, serverOutput, suiteState } from "./support/state";
 
 /**

@@ -1,9 +1,10 @@
 import { expect, test } from "@playwright/test";
 import { encode } from "next-auth/jwt";
 import { createAccount, rowsForUser, sqlFor } from "./support/database";
-import { cookieHeader, newClientIp, newSignInClient, request, sessionFor, sessionCookieOf, signIn, type RawResponse } from "./support/http";
-import { SERVER_DEFAULTS } from "./support/servers";
+import { cookieHeader, newClientIp, newSignInClient, request, sessionFor, sessionCookieOf, signIn, type RawResponse } from "../support/http";
+import { SERVER_DEFAULTS } from "../support/servers";
 import { recordFinding, serverOutput, serverOutputSize, suiteState } from "./support/state";
+import { captureAction, replayHeaders } from "../support/actions";
 
 /** Stolen, kept, tampered and forged session cookies, and the cookies' own flags. */
 test.describe.configure({ mode: "serial" });
@@ -215,30 +216,13 @@ test("an admin's End session ends the victim's cookie at the next request; the a
   await admin.goto(`${main.url}/admin/users?q=${victim.username}`);
   const row = admin.locator(`tbody tr[data-username="${victim.username}"]`);
   await row.locator("details > summary").click();
-  let captured: { headers: Record<string, string>; body: Buffer } | undefined;
-  await admin.route("**/admin/users**", async (route) => {
-    if (route.request().method() !== "POST") return route.continue();
-    captured = { headers: route.request().headers(), body: route.request().postDataBuffer()! };
-    await route.abort();
-  });
   const session = row.getByTestId("active-sessions").locator("li").first();
   await session.getByLabel(/^Reason/).fill("session stolen");
-  await session.getByRole("button", { name: /^End session/ }).click();
-  await expect.poll(() => captured).toBeTruthy();
+  const captured = await captureAction(admin, "**/admin/users**", () => session.getByRole("button", { name: /^End session/ }).click());
   await context.close();
 
   const replay = (cookie: string) =>
-    request(`${main.url}/admin/users`, {
-      method: "POST",
-      headers: {
-        "next-action": captured!.headers["next-action"]!,
-        "content-type": captured!.headers["content-type"]!,
-        accept: "text/x-component",
-        origin: main.url,
-        cookie,
-      },
-      body: captured!.body,
-    });
+    request(`${main.url}/admin/users`, { method: "POST", headers: replayHeaders(captured, { origin: main.url, cookie }), body: captured.body });
   const intruder = await createAccount(main.databaseUrl, { prefix: "intruder" });
   const refused = await replay(await sessionFor(main.url, intruder.username, intruder.password));
   expect(refused.body).toContain("Only administrators can manage users.");

@@ -8,18 +8,23 @@ export type ServerSpec = {
   logFile: string;
 };
 
-/** What every server of the suite shares: a production build, low scrypt cost, one secret. */
+/**
+ * What test servers share unless told otherwise: a production build on loopback, a low scrypt
+ * cost (hundreds of attempts stay quick; no test depends on the cost), one secret, one admin.
+ */
 export const SERVER_DEFAULTS = {
   NODE_ENV: "production",
   HOST: "127.0.0.1",
-  NEXTAUTH_SECRET: "security-suite-secret-security-suite-secret",
-  // scrypt at 2^14 keeps hundreds of attempts quick; the attacks do not depend on the cost.
+  NEXTAUTH_SECRET: "test-server-secret-test-server-secret-test",
   SCRYPT_LOG2_N: "14",
   ADMIN_USERNAME: "admin",
-  ADMIN_PASSWORD: "admin-password-for-security",
+  ADMIN_PASSWORD: "admin-password-for-tests",
 } as const;
 
-/** Runs `server.ts` as the app runs in production; resolves once /login answers 200. */
+/**
+ * Runs `server.ts` as the app runs in production, for the end-to-end tests, the attack suite,
+ * the integration tests of the server and the benchmark; resolves once /login answers 200.
+ */
 export async function startServer(spec: ServerSpec): Promise<ChildProcess> {
   const log = fs.openSync(spec.logFile, "a");
   const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {

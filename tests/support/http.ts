@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { suiteState } from "./state";
 
 /**
+ * Signing in over HTTP as the sign-in form does, and a bare HTTP client: for the attack suite,
+ * the integration tests of the server and the benchmark.
+ *
  * A bare HTTP client: every header as given (including Host, Origin and cookies), no redirects
  * followed, no cookie jar. The attacks need exactly what a script would send, not a browser.
  */
@@ -88,14 +89,22 @@ export function sessionCookieOf(response: RawResponse): string | undefined {
   return entry && entry[1] !== "" ? `${entry[0]}=${entry[1]}` : undefined;
 }
 
-// Addresses for simulated clients behind the trusted loopback proxy: 198.18.0.0/15 is reserved
-// for benchmarking, so no real client has one. Counted in a file of the run, so a worker that
-// restarts after a failed test never hands out an address again.
-let counterFile: string | undefined;
+/** Where `newClientIp` keeps its count across a run's worker processes, when the run sets it. */
+export const CLIENT_IP_COUNTER_ENV = "ACCOUNT_LOGS_CLIENT_IP_COUNTER";
+let ipsHandedOut = 0;
+
+/**
+ * An address for a simulated client behind a trusted loopback proxy: 198.18.0.0/15 is reserved
+ * for benchmarking, so no real client has one. With a counter file, a worker that restarts
+ * after a failed test never hands out an address again.
+ */
 export function newClientIp(): string {
-  counterFile ??= path.join(suiteState().workDir, "next-client-ip");
-  const n = fs.existsSync(counterFile) ? Number(fs.readFileSync(counterFile, "utf8")) : 0;
-  fs.writeFileSync(counterFile, String(n + 1));
+  const counterFile = process.env[CLIENT_IP_COUNTER_ENV];
+  let n = ipsHandedOut++;
+  if (counterFile) {
+    n = fs.existsSync(counterFile) ? Number(fs.readFileSync(counterFile, "utf8")) : 0;
+    fs.writeFileSync(counterFile, String(n + 1));
+  }
   return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
 }
 
