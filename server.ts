@@ -18,7 +18,7 @@ async function main() {
   const { compileTrustPolicy, hopCountTrustWarning, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
   const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
   const { logServerError, logServerInfo } = await import("./lib/server-log");
-  const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
+  const { configuredTarget, describeTarget, openAppDatabase, closeDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
   const { bodyLimitFor, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
   const { recordRejectedSignInRequest } = await import("./lib/account-log/sign-in");
@@ -64,8 +64,9 @@ async function main() {
   process.env.NEXTAUTH_URL ??= `http://localhost:${config.PORT}`;
 
   // The database first: a wrong URL or a held folder should not wait for a build to be told.
+  // It is opened and migrated here, once; everything after only asks for the open handle.
   try {
-    await getDb();
+    await openAppDatabase();
   } catch (error) {
     return fail((error as Error).message);
   }

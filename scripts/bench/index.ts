@@ -57,8 +57,8 @@ function searchParamsOf(params: Params): URLSearchParams {
 async function main() {
   const target = await benchDatabaseUrl();
   process.env.DATABASE_URL = target.url;
-  const { getDb, closeDb, rowsOf } = await import("@/db");
-  const db = await getDb();
+  const { openAppDatabase, closeDb, rowsOf } = await import("@/db");
+  const db = await openAppDatabase();
   try {
     await fillLog(db, rows, log);
     const { findAccountLogs } = await import("@/lib/account-log/queries");

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, inject } from "vitest";
-import { closeDb, getDb } from "@/db";
+import { closeDb, openAppDatabase } from "@/db";
 import { createDatabase } from "./postgres-cluster";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -35,7 +35,7 @@ export function useFreshDatabase(kind: DatabaseKind): { url: () => string | unde
       process.env.PGLITE_DIR = path.join(folder, "db");
     }
     resetEnvCache();
-    await getDb();
+    await openAppDatabase();
   });
   afterAll(async () => {
     await closeDb();
@@ -45,4 +45,17 @@ export function useFreshDatabase(kind: DatabaseKind): { url: () => string | unde
     resetEnvCache();
   });
   return { url: () => url };
+}
+
+/**
+ * Runs `work` (a command-line child process, say) with the app's database closed, and opens it
+ * again afterwards: the embedded database admits one process at a time.
+ */
+export async function withDatabaseReleased<T>(work: () => T | Promise<T>): Promise<T> {
+  await closeDb();
+  try {
+    return await work();
+  } finally {
+    await openAppDatabase();
+  }
 }
