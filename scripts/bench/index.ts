@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
+import { env, resetEnv } from "@/lib/env";
 import { startPostgresCluster, freePort, createDatabase, postgresCanUse } from "../../tests/support/postgres-cluster";
 import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
@@ -30,7 +31,8 @@ if (!Number.isInteger(rows) || rows < 100_000) throw new Error("--rows must be a
 const log = (message: string) => console.error(`[bench] ${message}`);
 
 async function benchDatabaseUrl(): Promise<{ url: string; stop: () => void }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => {} };
+  const configured = env().DATABASE_URL;
+  if (configured) return { url: configured, stop: () => {} };
   // One cluster per data-set size, kept so the next run reuses the rows: in .data/bench, or in
   // /var/tmp when the postgres user cannot reach this clone (a clone in root's home folder).
   const local = path.resolve(".data", "bench");
@@ -57,6 +59,7 @@ function searchParamsOf(params: Params): URLSearchParams {
 async function main() {
   const target = await benchDatabaseUrl();
   process.env.DATABASE_URL = target.url;
+  resetEnv();
   const { openAppDatabase, closeDb, rowsOf } = await import("@/db");
   const db = await openAppDatabase();
   try {

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, inject } from "vitest";
 import { closeDb, openAppDatabase } from "@/db";
+import { resetEnv } from "@/lib/env";
 import { createDatabase } from "./postgres-cluster";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -13,7 +14,7 @@ export const DATABASE_KINDS: DatabaseKind[] = inject("postgresUrl") ? ["pglite",
 
 /** Makes the next `env()` read the environment again. */
 export function resetEnvCache() {
-  delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+  resetEnv();
 }
 
 /**
