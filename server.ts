@@ -8,7 +8,8 @@ import type { EnvCompletion } from "./lib/env";
 /**
  * The app's HTTP server: Next.js behind a plain Node server, so that the client address comes
  * from the TCP socket (and TRUST_PROXY), never from a header the client wrote. Start-up also
- * builds when needed, migrates, and makes sure an admin exists.
+ * completes the configuration, opens and migrates the database (the only place the app does),
+ * builds when needed, and makes sure an admin exists.
  */
 
 const dev = process.argv.includes("--dev");

@@ -147,7 +147,10 @@ export type DatabaseHandle = {
   close: () => Promise<void>;
 };
 
-/** Opens a database, applies pending migrations, and returns it with its closer. */
+/**
+ * Opens the given database, applies pending migrations, and returns it with its closer. The
+ * app's own database is opened through `openAppDatabase()`; this is for any other target.
+ */
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   const open = target.kind === "pglite" ? await openPglite(target.dir) : await openPostgres(target.url);
   const close = async () => {
