@@ -1,4 +1,5 @@
 import { withAuth } from "next-auth/middleware";
+import { env } from "@/lib/env";
 import { logServerInfo } from "@/lib/server-log";
 
 // The address the app's server stamped (lib/client/ip.ts); read directly, as this runs on the edge runtime.
@@ -7,7 +8,8 @@ const CLIENT_IP_HEADER = "x-account-logs-client-ip";
 // A coarse guard only: it sends visitors without a session to /login. Every page and action
 // checks the session against the database and the role itself.
 export default withAuth({
-  secret: process.env.NEXTAUTH_SECRET,
+  // Read when the middleware loads, after server.ts has completed the configuration.
+  secret: env().NEXTAUTH_SECRET,
   pages: { signIn: "/login" },
   callbacks: {
     authorized({ req, token }) {

@@ -3,22 +3,24 @@ import fs from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
 import type { BackgroundTask } from "./lib/service/background";
+import type { EnvCompletion } from "./lib/env";
 
 /**
  * The app's HTTP server: Next.js behind a plain Node server, so that the client address comes
  * from the TCP socket (and TRUST_PROXY), never from a header the client wrote. Start-up also
- * builds when needed, migrates, and makes sure an admin exists.
+ * completes the configuration, opens and migrates the database (the only place the app does),
+ * builds when needed, and makes sure an admin exists.
  */
 
 const dev = process.argv.includes("--dev");
 (process.env as Record<string, string>).NODE_ENV = dev ? "development" : "production";
 
 async function main() {
-  const { env, ConfigurationError } = await import("./lib/env");
+  const { env, completeEnv, ConfigurationError } = await import("./lib/env");
   const { compileTrustPolicy, hopCountTrustWarning, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
   const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
   const { logServerError, logServerInfo } = await import("./lib/server-log");
-  const { configuredTarget, describeTarget, getDb, closeDb, pgliteSiblingPath } = await import("./db");
+  const { configuredTarget, describeTarget, openAppDatabase, closeDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
   const { bodyLimitFor, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
   const { recordRejectedSignInRequest } = await import("./lib/account-log/sign-in");
@@ -47,25 +49,34 @@ async function main() {
   if (trustWarning) console.warn(`Warning: ${trustWarning}`);
   const target = configuredTarget();
 
+  // What the environment leaves unset is worked out here, before any other module reads it.
+  const completion: EnvCompletion = {};
   if (!config.NEXTAUTH_SECRET) {
     if (target.kind === "pglite" && !target.dir.startsWith("memory://")) {
       // The embedded default needs no configuration: a secret is made once, beside the data.
       const secretFile = pgliteSiblingPath(target.dir, "nextauth-secret");
       fs.mkdirSync(path.dirname(secretFile), { recursive: true });
       if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(32).toString("base64url"), { mode: 0o600 });
-      process.env.NEXTAUTH_SECRET = fs.readFileSync(secretFile, "utf8").trim();
+      completion.NEXTAUTH_SECRET = fs.readFileSync(secretFile, "utf8").trim();
     } else if (!dev) {
       return fail("NEXTAUTH_SECRET is required in production with DATABASE_URL: set it to a random string of at least 32 characters (for example: openssl rand -base64 32).");
     } else {
-      process.env.NEXTAUTH_SECRET = randomBytes(32).toString("base64url");
+      completion.NEXTAUTH_SECRET = randomBytes(32).toString("base64url");
       console.warn("NEXTAUTH_SECRET is not set: using a random one, so sessions end when the dev server stops.");
     }
   }
-  process.env.NEXTAUTH_URL ??= `http://localhost:${config.PORT}`;
+  if (!config.NEXTAUTH_URL) completion.NEXTAUTH_URL = `http://localhost:${config.PORT}`;
+  try {
+    config = completeEnv(completion);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return fail(error.message);
+    throw error;
+  }
 
   // The database first: a wrong URL or a held folder should not wait for a build to be told.
+  // It is opened and migrated here, once; everything after only asks for the open handle.
   try {
-    await getDb();
+    await openAppDatabase();
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -195,7 +206,7 @@ async function main() {
   });
   server.listen(config.PORT, config.HOST, () => {
     startBackgroundTasks(backgroundTasks);
-    console.log(`Account Logs is ready on ${process.env.NEXTAUTH_URL} (${dev ? "development" : "production"}).`);
+    console.log(`Account Logs is ready on ${config.NEXTAUTH_URL} (${dev ? "development" : "production"}).`);
   });
 
   /**

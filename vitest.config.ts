@@ -1,7 +1,13 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  resolve: { alias: { "@": import.meta.dirname } },
+  resolve: {
+    alias: {
+      "@": import.meta.dirname,
+      // Tests call server modules directly; outside Next.js's server, `server-only` would throw.
+      "server-only": `${import.meta.dirname}/node_modules/server-only/empty.js`,
+    },
+  },
   test: {
     // Lower scrypt cost keeps hundred-attempt races quick; production uses the OWASP value.
     env: { SCRYPT_LOG2_N: "14", NODE_ENV: "test" },

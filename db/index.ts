@@ -147,7 +147,10 @@ export type DatabaseHandle = {
   close: () => Promise<void>;
 };
 
-/** Opens a database, applies pending migrations, and returns it with its closer. */
+/**
+ * Opens the given database, applies pending migrations, and returns it with its closer. The
+ * app's own database is opened through `openAppDatabase()`; this is for any other target.
+ */
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   const open = target.kind === "pglite" ? await openPglite(target.dir) : await openPostgres(target.url);
   const close = async () => {
@@ -173,21 +176,49 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
   }
 }
 
-// One handle per process, shared by the custom server and the Next.js bundle, which load
-// separate copies of this module.
-const shared = globalThis as unknown as { __accountLogsDatabase?: Promise<DatabaseHandle> };
+// One open database per process, shared by the custom server and the Next.js bundle, which load
+// separate copies of this module: the server opens it, the bundle's copy finds it here.
+const shared = globalThis as unknown as {
+  __accountLogsDatabase?: DatabaseHandle;
+  __accountLogsDatabaseOpening?: Promise<DatabaseHandle>;
+};
 
-/** The app's database: opened lazily on first use, migrated before the first query. */
-export async function getDb(): Promise<Database> {
+/**
+ * Opens the configured database and applies pending migrations: the one place that does, called
+ * by `server.ts` at start-up, by each command (`scripts/cli.ts`) and by the test support before
+ * their first query. Calling it again while the database is open returns the open one.
+ */
+export async function openAppDatabase(): Promise<Database> {
   if (!shared.__accountLogsDatabase) {
-    const opening = openDatabase(configuredTarget());
-    shared.__accountLogsDatabase = opening;
-    // A failed open is not cached, so the app recovers once the database is reachable.
-    opening.catch(() => {
-      if (shared.__accountLogsDatabase === opening) shared.__accountLogsDatabase = undefined;
-    });
+    const opening = (shared.__accountLogsDatabaseOpening ??= openDatabase(configuredTarget()));
+    try {
+      const handle = await opening;
+      // Unless closeDb() came first, in which case it has closed this handle.
+      if (shared.__accountLogsDatabaseOpening === opening) shared.__accountLogsDatabase = handle;
+    } finally {
+      // A failed open is not kept: the next call tries again.
+      if (shared.__accountLogsDatabaseOpening === opening) shared.__accountLogsDatabaseOpening = undefined;
+    }
   }
-  return wrapShared((await shared.__accountLogsDatabase).client);
+  return getDb();
+}
+
+/**
+ * The open database. It never opens one: before `openAppDatabase()` has finished, or after
+ * `closeDb()`, it rejects with a DatabaseUnavailableError.
+ */
+export async function getDb(): Promise<Database> {
+  return wrapShared(openHandle().client);
+}
+
+function openHandle(): DatabaseHandle {
+  const handle = shared.__accountLogsDatabase;
+  if (!handle) {
+    throw new DatabaseUnavailableError(
+      "The database is not open: the server opens it at start-up, and a command or test must call openAppDatabase() before its first query.",
+    );
+  }
+  return handle;
 }
 
 // Each module copy wraps the shared client with its own drizzle instance.
@@ -203,7 +234,7 @@ function wrapShared(open: OpenClient): Promise<Database> {
 
 /** Whether every migration in db/migrations is applied (PGlite applies them when it opens). */
 export async function migrationsApplied(): Promise<boolean> {
-  const { client } = await sharedHandle();
+  const { client } = openHandle();
   return client.kind === "pglite" ? true : postgresIsCurrent(client.client);
 }
 
@@ -211,7 +242,7 @@ export type PoolState = { kind: DatabaseTarget["kind"]; max: number; connections
 
 /** The process's database connections by state, as the server sees them (PGlite: its one). */
 export async function poolState(): Promise<PoolState> {
-  const { client } = await sharedHandle();
+  const { client } = openHandle();
   if (client.kind === "pglite") return { kind: "pglite", max: 1, connections: { open: 1 } };
   const rows = await client.client<{ state: string; connections: number }[]>`
     select coalesce(state, 'unknown') as state, count(*)::int as connections
@@ -221,22 +252,19 @@ export async function poolState(): Promise<PoolState> {
 
 /** A trivial query on the open database, for readiness checks. */
 export async function pingDatabase(): Promise<void> {
-  const { client } = await sharedHandle();
+  const { client } = openHandle();
   if (client.kind === "pglite") await client.client.query("select 1");
   else await client.client`select 1`;
 }
 
-async function sharedHandle(): Promise<DatabaseHandle> {
-  await getDb();
-  const handle = shared.__accountLogsDatabase;
-  if (!handle) throw new DatabaseUnavailableError("The database was closed.");
-  return handle;
-}
-
+/** Closes the open database (waiting for one still opening); `openAppDatabase()` opens it again. */
 export async function closeDb(): Promise<void> {
-  const opening = shared.__accountLogsDatabase;
+  const opening = shared.__accountLogsDatabaseOpening;
+  const open = shared.__accountLogsDatabase;
   shared.__accountLogsDatabase = undefined;
-  if (opening) await (await opening.catch(() => undefined))?.close();
+  shared.__accountLogsDatabaseOpening = undefined;
+  const handle = open ?? (await opening?.catch(() => undefined));
+  await handle?.close();
 }
 
 /** Rows of a raw query, whichever driver ran it. */

@@ -73,10 +73,36 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   return parsed.data;
 }
 
+// Shared by the custom server's copy of this module and the Next.js bundle's copy.
 const cache = globalThis as unknown as { __accountLogsEnv?: Env };
 
-/** The configuration, parsed once per process. */
+/**
+ * The configuration, parsed once per process. The one reader of `process.env`: other modules
+ * read their settings here. It stays edge-safe (zod, no `node:` imports): middleware.ts reads it too.
+ */
 export function env(): Env {
   cache.__accountLogsEnv ??= parseEnv();
   return cache.__accountLogsEnv;
+}
+
+/** Makes the next `env()` read the environment again, after a command or test has changed it. */
+export function resetEnv(): void {
+  delete cache.__accountLogsEnv;
+}
+
+/** What the server works out at start-up when the environment leaves it unset. */
+export type EnvCompletion = { NEXTAUTH_SECRET?: string; NEXTAUTH_URL?: string };
+
+/**
+ * Completes the configuration with the values the server worked out (a generated session
+ * secret, the public URL from PORT) before anything else reads it. They go into `process.env`,
+ * where NextAuth reads them itself, and every later `env()` sees them. A value the
+ * configuration would refuse throws a ConfigurationError and changes nothing.
+ */
+export function completeEnv(values: EnvCompletion): Env {
+  const given = Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const completed = parseEnv({ ...process.env, ...Object.fromEntries(given) });
+  for (const [name, value] of given) process.env[name] = value;
+  cache.__accountLogsEnv = completed;
+  return completed;
 }

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { configuredTarget, describeTarget, getDb, type Database } from "@/db";
+import { configuredTarget, describeTarget, openAppDatabase, type Database } from "@/db";
 import { checkExport } from "@/lib/audit/verify-export";
 import { recordVerification, verifyChain, type VerifyProgress } from "@/lib/audit/verify";
 import { runCli, UsageError } from "./cli";
@@ -31,12 +31,13 @@ async function availableDatabase(): Promise<Database | string> {
   const target = configuredTarget();
   if (target.kind === "pglite" && !fs.existsSync(target.dir)) return `no database at ${describeTarget(target)}`;
   try {
-    return await getDb();
+    return await openAppDatabase();
   } catch (error) {
     return (error as Error).message;
   }
 }
 
+// An export checked --offline needs no database: the database is opened only where it is read.
 runCli(async () => {
   let options;
   try {
@@ -61,7 +62,7 @@ runCli(async () => {
   }
 
   if (options.offline) throw new UsageError(`--offline goes with --export.\n${USAGE}`);
-  const db = await getDb();
+  const db = await openAppDatabase();
   const outcome = await verifyChain(db, progressPrinter());
   if (process.stderr.isTTY) process.stderr.write("\n");
   await recordVerification(db, outcome);
@@ -73,4 +74,4 @@ runCli(async () => {
       ? `verified ${outcome.rowsVerified} rows, head ${outcome.head.hash} (ID ${outcome.head.id})`
       : "verified 0 rows: the log is empty",
   );
-});
+}, { database: false });

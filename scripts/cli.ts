@@ -1,12 +1,23 @@
 import { ConfigurationError } from "@/lib/env";
 import { DirectoryLockedError } from "@/db/directory-lock";
-import { DatabaseUnavailableError, closeDb } from "@/db";
+import { DatabaseUnavailableError, closeDb, openAppDatabase } from "@/db";
 
 const EXPECTED_ERRORS = ["UserInputError", "UsernameTakenError", "UsageError", "IntegrityError"];
 
-/** Runs a command-line task: known failures print one clear message and exit non-zero. */
-export function runCli(task: () => Promise<void>): void {
-  task()
+export type CliOptions = {
+  /**
+   * Opens and migrates the app's database before the task (the default). `false` for a task
+   * that can run without one: it calls `openAppDatabase()` itself when it needs it.
+   */
+  database?: boolean;
+};
+
+/**
+ * Runs a command-line task: opens the database first, closes it after, and turns known
+ * failures into one clear message and a non-zero exit.
+ */
+export function runCli(task: () => Promise<void>, { database = true }: CliOptions = {}): void {
+  (database ? openAppDatabase().then(task) : task())
     .then(() => closeDb())
     .then(
       () => process.exit(0),

@@ -1,7 +1,7 @@
-import { configuredTarget, describeTarget, getDb } from "@/db";
+import { configuredTarget, describeTarget } from "@/db";
 import { runCli } from "./cli";
 
+// runCli opens the database, which applies the pending migrations.
 runCli(async () => {
-  await getDb();
   console.log(`Migrations applied to ${describeTarget(configuredTarget())}.`);
 });

@@ -1,3 +1,4 @@
+import "server-only";
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames, type AccountLogResult } from "@/db/schema";

@@ -1,3 +1,4 @@
+import "server-only";
 import { countryLabel, countryOf } from "@/lib/ip-location/locate";
 import type { AttemptSummary, LockedAccount } from "./queries";
 

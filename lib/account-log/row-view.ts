@@ -1,3 +1,4 @@
+import "server-only";
 import type { AccountLog, AccountLogMetadata, AccountLogResult } from "@/db/schema";
 import { countryLabel, locateIp } from "@/lib/ip-location/locate";
 import { accountLogHref, exactUsernameTerm } from "./search-params";

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { env } from "@/lib/env";
 
 /**
  * When an unknown username's failure count starts over.
@@ -45,7 +46,7 @@ let processKey: Buffer | undefined;
  * reset points. Without one (only in tests), a random key for this process.
  */
 export function resetScheduleKey(): string | Buffer {
-  const secret = process.env.NEXTAUTH_SECRET;
+  const secret = env().NEXTAUTH_SECRET;
   if (secret) return secret;
   processKey ??= randomBytes(32);
   return processKey;

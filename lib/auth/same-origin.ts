@@ -1,3 +1,5 @@
+import { env } from "@/lib/env";
+
 type HeaderReader = { get(name: string): string | null };
 
 /**
@@ -5,7 +7,7 @@ type HeaderReader = { get(name: string): string | null };
  * configured public URL, or the Host the request was sent to. A missing or `null` Origin
  * (sandboxed frames, some redirects) is refused.
  */
-export function isSameOriginRequest(headers: HeaderReader, publicUrl = process.env.NEXTAUTH_URL): boolean {
+export function isSameOriginRequest(headers: HeaderReader, publicUrl = env().NEXTAUTH_URL): boolean {
   const origin = headers.get("origin");
   if (!origin || origin === "null") return false;
   let originUrl: URL;

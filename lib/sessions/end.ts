@@ -1,3 +1,4 @@
+import "server-only";
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { getDb, type Transaction } from "@/db";

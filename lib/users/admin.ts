@@ -1,3 +1,4 @@
+import "server-only";
 import { and, asc, count, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { getDb, type Transaction } from "@/db";

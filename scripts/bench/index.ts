@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
+import { env, resetEnv } from "@/lib/env";
 import { sessionFor } from "../../tests/support/http";
 import { startPostgresCluster, freePort, createDatabase, postgresCanUse } from "../../tests/support/postgres-cluster";
 import { startServer, stopServer } from "../../tests/support/servers";
@@ -31,7 +32,8 @@ if (!Number.isInteger(rows) || rows < 100_000) throw new Error("--rows must be a
 const log = (message: string) => console.error(`[bench] ${message}`);
 
 async function benchDatabaseUrl(): Promise<{ url: string; stop: () => void }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => {} };
+  const configured = env().DATABASE_URL;
+  if (configured) return { url: configured, stop: () => {} };
   // One cluster per data-set size, kept so the next run reuses the rows: in .data/bench, or in
   // /var/tmp when the postgres user cannot reach this clone (a clone in root's home folder).
   const local = path.resolve(".data", "bench");
@@ -58,8 +60,9 @@ function searchParamsOf(params: Params): URLSearchParams {
 async function main() {
   const target = await benchDatabaseUrl();
   process.env.DATABASE_URL = target.url;
-  const { getDb, closeDb, rowsOf } = await import("@/db");
-  const db = await getDb();
+  resetEnv();
+  const { openAppDatabase, closeDb, rowsOf } = await import("@/db");
+  const db = await openAppDatabase();
   try {
     await fillLog(db, rows, log);
     const { findAccountLogs } = await import("@/lib/account-log/queries");

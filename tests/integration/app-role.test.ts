@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { closeDb, getDb, openDatabase } from "@/db";
+import { closeDb, getDb, openAppDatabase, openDatabase } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { verifyChain } from "@/lib/audit/verify";
@@ -42,7 +42,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
     resetEnvCache();
     await closeDb();
     try {
-      const db = await getDb();
+      const db = await openAppDatabase();
       const [who] = await db.execute(sql`select current_user as name`).then((r) => [...(r as unknown as { name: string }[])]);
       expect(who!.name).toBe("account_logs_app");
       const signedIn = await attemptSignIn({ username: user.username, password: user.password }, browserContext);
@@ -76,6 +76,7 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
       await closeDb();
       process.env.DATABASE_URL = ownerUrl;
       resetEnvCache();
+      await openAppDatabase();
     }
     const rows = await logRowsFor(user.username);
     expect(rows.map((r) => r.result)).toEqual([

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { getDb, openDatabase, pgliteSiblingPath, rowsOf } from "@/db";
+import { closeDb, DatabaseUnavailableError, getDb, openAppDatabase, openDatabase, pgliteSiblingPath, rowsOf } from "@/db";
 import { DirectoryLockedError } from "@/db/directory-lock";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
@@ -81,6 +81,16 @@ describe("unreachable PostgreSQL", () => {
 
 describe.each(DATABASE_KINDS)("schema and counts on %s", (kind) => {
   useFreshDatabase(kind);
+
+  it("hands out only the open database: closed, it is refused until opened again", async () => {
+    await closeDb();
+    await expect(getDb()).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    await expect(getDb()).rejects.toThrow(/not open/);
+    const [first, second] = await Promise.all([openAppDatabase(), openAppDatabase()]);
+    expect(second).toBe(first);
+    expect(await getDb()).toBe(first);
+    expect(rowsOf<{ n: number }>(await first.execute(sql`select 1 as n`))[0]!.n).toBe(1);
+  });
 
   it("applies migrations idempotently", async () => {
     const db = await getDb();

@@ -1,13 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { closeDb } from "@/db";
 import { ensureFirstAdmin, shellOperator } from "@/lib/users/queries";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { DATABASE_KINDS, useFreshDatabase, withDatabaseReleased } from "../support/databases";
 import { logRowsFor } from "../support/accounts";
 
 function runCreate(username: string, password: string, ...extra: string[]) {
-  // The embedded database admits one process: let go of it while the command runs.
-  return closeDb().then(() =>
+  return withDatabaseReleased(() =>
     spawnSync(process.execPath, ["--import", "tsx", "scripts/user-create.ts", "--username", username, "--password-stdin", ...extra], {
       env: process.env,
       input: `${password}\n`,

@@ -1,13 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { closeDb } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { DATABASE_KINDS, useFreshDatabase, withDatabaseReleased } from "../support/databases";
 import { accountState, browserContext, createTestUser, logRowsFor } from "../support/accounts";
 
 function runUnlock(username: string, ...extra: string[]) {
-  // The embedded database admits one process: let go of it while the command runs.
-  return closeDb().then(() =>
+  return withDatabaseReleased(() =>
     spawnSync(process.execPath, ["--import", "tsx", "scripts/user-unlock.ts", "--username", username, ...extra], {
       env: process.env,
       encoding: "utf8",

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, inject } from "vitest";
-import { closeDb, getDb } from "@/db";
+import { closeDb, openAppDatabase } from "@/db";
+import { resetEnv } from "@/lib/env";
 import { createDatabase } from "./postgres-cluster";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -13,7 +14,7 @@ export const DATABASE_KINDS: DatabaseKind[] = inject("postgresUrl") ? ["pglite",
 
 /** Makes the next `env()` read the environment again. */
 export function resetEnvCache() {
-  delete (globalThis as { __accountLogsEnv?: unknown }).__accountLogsEnv;
+  resetEnv();
 }
 
 /**
@@ -35,7 +36,7 @@ export function useFreshDatabase(kind: DatabaseKind): { url: () => string | unde
       process.env.PGLITE_DIR = path.join(folder, "db");
     }
     resetEnvCache();
-    await getDb();
+    await openAppDatabase();
   });
   afterAll(async () => {
     await closeDb();
@@ -45,4 +46,17 @@ export function useFreshDatabase(kind: DatabaseKind): { url: () => string | unde
     resetEnvCache();
   });
   return { url: () => url };
+}
+
+/**
+ * Runs `work` (a command-line child process, say) with the app's database closed, and opens it
+ * again afterwards: the embedded database admits one process at a time.
+ */
+export async function withDatabaseReleased<T>(work: () => T | Promise<T>): Promise<T> {
+  await closeDb();
+  try {
+    return await work();
+  } finally {
+    await openAppDatabase();
+  }
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { hashPassword, needsRehash, paddingDerive, passwordWorkDone, verifyDummyPassword, verifyPassword, workOf } from "@/lib/auth/password";
-import { parseEnv } from "@/lib/env";
+import { isSameOriginRequest } from "@/lib/auth/same-origin";
+import { completeEnv, ConfigurationError, env, parseEnv } from "@/lib/env";
 
 describe("password hashing", () => {
   it("stores scrypt parameters with the hash and verifies only the right password", async () => {
@@ -78,5 +79,34 @@ describe("parseEnv", () => {
     expect(parseEnv({ SESSION_IDLE_MINUTES: " 15 " }).SESSION_IDLE_MINUTES).toBe(15);
     expect(() => parseEnv({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: expected a postgres:\/\//);
     expect(() => parseEnv({ NEXTAUTH_SECRET: "short" })).toThrow(/NEXTAUTH_SECRET: expected at least 32 characters/);
+  });
+});
+
+describe("completeEnv", () => {
+  const saved = { NEXTAUTH_URL: process.env.NEXTAUTH_URL, NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET };
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    completeEnv({});
+  });
+
+  it("completes what env() already parsed, and sets it where NextAuth reads it", () => {
+    delete process.env.NEXTAUTH_URL;
+    completeEnv({});
+    expect(env().NEXTAUTH_URL).toBeUndefined();
+    const completed = completeEnv({ NEXTAUTH_URL: "https://logs.example.com", NEXTAUTH_SECRET: "s".repeat(32) });
+    expect(completed.NEXTAUTH_URL).toBe("https://logs.example.com");
+    expect(env().NEXTAUTH_SECRET).toBe("s".repeat(32));
+    expect(process.env.NEXTAUTH_URL).toBe("https://logs.example.com");
+    // Modules read the completed value through env(): the public URL here.
+    expect(isSameOriginRequest(new Headers({ origin: "https://logs.example.com", host: "10.0.0.5:3000" }))).toBe(true);
+  });
+
+  it("refuses a value the configuration would refuse, and changes nothing", () => {
+    const before = process.env.NEXTAUTH_SECRET;
+    expect(() => completeEnv({ NEXTAUTH_SECRET: "short" })).toThrow(ConfigurationError);
+    expect(process.env.NEXTAUTH_SECRET).toBe(before);
   });
 });
