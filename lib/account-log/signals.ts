@@ -25,8 +25,9 @@ export const FAILED_SIGN_IN_RESULTS: AccountLogResult[] = [
 
 /**
  * Records where an account signed in from and says what was new: an address or a country not
- * seen for this account in the last 90 days. Runs in the sign-in's transaction, before its row
- * is written, so the marks are part of the row (and of its hash).
+ * seen for this account in the last 90 days, once the account has signed in from somewhere
+ * before (its first sign-in has no history to differ from). Runs in the sign-in's transaction,
+ * before its row is written, so the marks are part of the row (and of its hash).
  */
 export async function noteSignInPlace(
   executor: Executor,
@@ -38,13 +39,17 @@ export async function noteSignInPlace(
     ...(country ? [{ kind: "country" as const, value: country }] : []),
   ];
   if (places.length === 0) return undefined;
-  const known = rowsOf<{ kind: string; recent: boolean }>(
+  // Per kind: has the account signed in from any place of this kind before, and from this one
+  // within the window? An account's very first address or country is not news.
+  const known = rowsOf<{ kind: string; seen_before: boolean; recent: boolean }>(
     await executor.execute(sql`
-      select kind, last_seen_at > now() - ${NEW_PLACE_DAYS}::int * interval '1 day' as recent
-      from ${accountSignInPlaces}
-      where user_id = ${userId} and (kind, value) in (${sql.join(places.map((p) => sql`(${p.kind}, ${p.value})`), sql`, `)})`),
+      select p.kind,
+        exists(select 1 from ${accountSignInPlaces} h where h.user_id = ${userId} and h.kind = p.kind) as seen_before,
+        exists(select 1 from ${accountSignInPlaces} h where h.user_id = ${userId} and h.kind = p.kind and h.value = p.value
+          and h.last_seen_at > now() - ${NEW_PLACE_DAYS}::int * interval '1 day') as recent
+      from (values ${sql.join(places.map((p) => sql`(${p.kind}::text, ${p.value}::text)`), sql`, `)}) as p(kind, value)`),
   );
-  const isRecent = (kind: string) => known.some((row) => row.kind === kind && row.recent);
+  const isNew = (kind: string) => known.some((row) => row.kind === kind && row.seen_before && !row.recent);
   await executor
     .insert(accountSignInPlaces)
     .values(places.map((place) => ({ userId, ...place, lastSeenAt: sql`now()` })))
@@ -53,8 +58,8 @@ export async function noteSignInPlace(
       set: { lastSeenAt: sql`now()` },
     });
   const signals = {
-    ...(ip && !isRecent("ip") ? { newIp: true } : {}),
-    ...(country && !isRecent("country") ? { newCountry: true } : {}),
+    ...(ip && isNew("ip") ? { newIp: true } : {}),
+    ...(country && isNew("country") ? { newCountry: true } : {}),
   };
   return Object.keys(signals).length ? signals : undefined;
 }

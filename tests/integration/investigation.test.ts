@@ -25,7 +25,8 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
       const [row] = await db.select().from(accountLogs).where(eq(accountLogs.id, outcome.logId));
       return row!.metadata.signals;
     };
-    expect(await signIn("198.51.100.10")).toEqual({ newIp: true });
+    // The account's very first sign-in has no history to differ from: not news.
+    expect(await signIn("198.51.100.10")).toBeUndefined();
     expect(await signIn("198.51.100.10")).toBeUndefined();
     expect(await signIn("198.51.100.11")).toEqual({ newIp: true });
     // Last seen 91 days ago: new again.
@@ -37,8 +38,8 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
 
     const attention = await findAttention();
     const mine = attention.newPlaces.filter((place) => place.username === user.username);
-    expect(mine.map((place) => place.ip)).toEqual(["198.51.100.12", "198.51.100.10", "198.51.100.11", "198.51.100.10"]);
-    expect(attention.newPlacesTotal).toBeGreaterThanOrEqual(4);
+    expect(mine.map((place) => place.ip)).toEqual(["198.51.100.12", "198.51.100.10", "198.51.100.11"]);
+    expect(attention.newPlacesTotal).toBeGreaterThanOrEqual(3);
   });
 
   it("finds an address failing against many usernames in an hour, and accounts with bursts", async () => {
