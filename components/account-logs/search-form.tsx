@@ -105,20 +105,27 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
         zone={zone}
         fields={{ "account-log-from": query.from?.toISOString(), "account-log-to": query.to?.toISOString() }}
       />
-      <fieldset className="flex flex-wrap gap-x-6 gap-y-2">
-        <legend className="text-sm font-medium">Result</legend>
-        {RESULT_GROUPS.map((group) => (
-          <div key={group.label} role="group" aria-label={group.label} className="text-sm">
-            <p className="text-xs font-semibold text-slate-600 uppercase">{group.label}</p>
-            {group.results.map((result) => (
-              <label key={result} className="flex min-h-6 items-center gap-1.5">
-                <input type="checkbox" name="result" value={result} defaultChecked={selected.has(result)} className="size-4" />
-                <span className="font-mono text-xs">{result}</span>
-              </label>
-            ))}
-          </div>
-        ))}
-      </fieldset>
+      {/* Folded unless results are chosen, so the log's first rows stay in view; a native
+          disclosure, so it opens without JavaScript too. */}
+      <details open={selected.size > 0} data-testid="result-filters">
+        <summary className="cursor-pointer text-sm font-medium">
+          Result{selected.size > 0 ? ` (${selected.size} chosen)` : ": all"}
+        </summary>
+        <fieldset className="mt-2 flex flex-wrap gap-x-6 gap-y-2">
+          <legend className="sr-only">Result</legend>
+          {RESULT_GROUPS.map((group) => (
+            <div key={group.label} role="group" aria-label={group.label} className="text-sm">
+              <p className="text-xs font-semibold text-slate-600 uppercase">{group.label}</p>
+              {group.results.map((result) => (
+                <label key={result} className="flex min-h-6 items-center gap-1.5">
+                  <input type="checkbox" name="result" value={result} defaultChecked={selected.has(result)} className="size-4" />
+                  <span className="font-mono text-xs">{result}</span>
+                </label>
+              ))}
+            </div>
+          ))}
+        </fieldset>
+      </details>
       {query.size !== PAGE_SIZE_DEFAULT && <input type="hidden" name="size" value={query.size} />}
       <div className="flex flex-wrap items-center gap-2">
         <button type="submit" className="rounded bg-blue-700 px-3 py-1.5 font-medium text-white hover:bg-blue-800">

@@ -1,7 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Browser, type Locator, type Page } from "@playwright/test";
 import { ADMIN, USERS } from "./environment";
-import { signInExpectingSuccess } from "./helpers";
+import { showResultFilters, signInExpectingSuccess } from "./helpers";
 
 // kate stays locked for the scans; leo is locked, then unlocked from the keyboard. No other
 // spec uses these names, nor the account the keyboard flow creates.
@@ -232,6 +232,12 @@ test("the whole flow works from the keyboard: sign in, search, one account, unlo
   await pressUntilFocused(page, "Tab", page.getByLabel("Search by username"));
   await expectFocusVisible(page, "the search field");
   await keys.type(LEO.username);
+  // The result checkboxes are folded while none is chosen: unfold them from the keyboard.
+  const resultFilters = page.getByTestId("result-filters").locator("summary");
+  await pressUntilFocused(page, "Tab", resultFilters);
+  await expectFocusVisible(page, "the result filters");
+  await keys.press("Enter");
+  await expect(page.getByTestId("result-filters")).toHaveAttribute("open", "");
   const wrongPassword = page.getByRole("checkbox", { name: "login_failed_wrong_password" });
   await pressUntilFocused(page, "Tab", wrongPassword);
   await expectFocusVisible(page, "a result checkbox");
@@ -309,6 +315,7 @@ test("Account Logs and Users fit a 375 px screen: no sideways page scroll, and t
 
   // The search form and the pager work at this width.
   await admin.getByLabel("Search by username").fill(KATE.username);
+  await showResultFilters(admin);
   await admin.getByRole("checkbox", { name: "login_failed_wrong_password" }).check();
   await admin.getByRole("button", { name: "Search" }).click();
   await expect(admin).toHaveURL(/[?&]q=kate&.*result=login_failed_wrong_password/);

@@ -23,4 +23,5 @@ export const USERS = {
   leo: { username: "leo", password: "leo-password-11111111111" },
   mia: { username: "mia", password: "mia-password-121212121212" },
   noah: { username: "noah", password: "noah-password-1313131313131" },
+  olga: { username: "olga", password: "olga-password-14141414141414" },
 } as const;

@@ -22,3 +22,9 @@ export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
 }
+
+/** Unfolds the search form's result checkboxes (folded while no result is chosen). */
+export async function showResultFilters(page: Page) {
+  const filters = page.getByTestId("result-filters");
+  if ((await filters.getAttribute("open")) === null) await filters.locator("summary").click();
+}

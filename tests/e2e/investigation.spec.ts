@@ -1,6 +1,6 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { ADMIN, USERS } from "./environment";
-import { signInExpectingError, signInExpectingSuccess, signOut } from "./helpers";
+import { showResultFilters, signInExpectingError, signInExpectingSuccess, signOut } from "./helpers";
 
 const INVALID = "Invalid username or password.";
 
@@ -33,6 +33,7 @@ test("filters by result, time and address from the form, in the URL, with an exa
   const admin = await adminPage(browser);
   await admin.goto("/admin/account-logs");
   await admin.getByLabel("Search by username").fill('"heidi"');
+  await showResultFilters(admin);
   await admin.getByRole("checkbox", { name: "login_failed_wrong_password" }).check();
   await admin.getByRole("button", { name: "Search" }).click();
   await expect(admin).toHaveURL(/[?&]q=%22heidi%22/);
@@ -73,6 +74,8 @@ test("the filters work without JavaScript, and times typed without an offset are
   const noScript = await (await browser.newContext({ javaScriptEnabled: false, storageState: await signedIn.context().storageState() })).newPage();
   await noScript.goto("/admin/account-logs");
   await noScript.getByLabel("Search by username").fill(`"${ADMIN.username}"`);
+  // A native disclosure: it unfolds without JavaScript.
+  await showResultFilters(noScript);
   await noScript.getByRole("checkbox", { name: "login_successful" }).check();
   await noScript.getByRole("button", { name: "Search" }).click();
   await expect(noScript).toHaveURL(/result=login_successful/);

@@ -161,25 +161,34 @@ export default async function AccountLogsPage({ searchParams }: Props) {
   const now = new Date();
   const page = loadPage(query, now);
 
+  // The log first, as the how-to reads: the search, the Number of Logs and the table lead the
+  // page; the panels that help an investigation sit beside it on a wide screen, after it on a
+  // narrow one.
   return (
-    <main className="mx-auto max-w-7xl space-y-4 p-6">
+    <main className="mx-auto max-w-screen-2xl space-y-3 p-4 lg:px-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      <Attention page={page} />
-      <SearchForm query={query} now={now} />
-      {problems.length > 0 && (
-        <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
-          {problems.map((problem) => (
-            <li key={problem}>{problem}</li>
-          ))}
-        </ul>
-      )}
       <UnlockNoticeProvider>
-        <NumberOfLogs page={page} query={query} />
-        <AccountStatus page={page} />
-        <ActivitySection page={page} query={query} />
-        <ChainStatus page={page} />
-        <LockedAccounts page={page} />
-        <LogEntries page={page} query={query} />
+        <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_22rem]">
+          <div className="min-w-0 space-y-3">
+            <SearchForm query={query} now={now} />
+            {problems.length > 0 && (
+              <ul className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="query-problems">
+                {problems.map((problem) => (
+                  <li key={problem}>{problem}</li>
+                ))}
+              </ul>
+            )}
+            <NumberOfLogs page={page} query={query} />
+            <AccountStatus page={page} />
+            <LogEntries page={page} query={query} />
+            <ActivitySection page={page} query={query} />
+          </div>
+          <aside aria-label="Needs attention, locked accounts and the audit chain" className="min-w-0 space-y-4">
+            <Attention page={page} />
+            <LockedAccounts page={page} />
+            <ChainStatus page={page} />
+          </aside>
+        </div>
       </UnlockNoticeProvider>
     </main>
   );
