@@ -75,11 +75,8 @@ export function limitRequestBody(
   let received = 0;
   let refused = false;
   request.push = (chunk: unknown, encoding?: BufferEncoding) => {
-    if (refused) {
-      // The rest of a refused body is read and dropped; its end closes the connection.
-      if (chunk === null) request.socket.end();
-      return true;
-    }
+    // The rest of a refused body is read and dropped; the 413 closes the connection.
+    if (refused) return true;
     if (chunk !== null && chunk !== undefined) received += (chunk as Buffer).length;
     if (received <= limit) return push(chunk, encoding);
     refused = true;
