@@ -104,11 +104,21 @@ async function wrap(open: OpenClient): Promise<Database> {
 }
 
 /** True when the newest migration in db/migrations is already applied, as drizzle records it. */
+let newestMigration: number | undefined;
+
+/** When the newest migration in db/migrations was made; read once, as the readiness check asks often. */
+function newestMigrationTime(): number {
+  if (newestMigration === undefined) {
+    const journal = JSON.parse(fs.readFileSync(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+      entries: { when: number }[];
+    };
+    newestMigration = Math.max(...journal.entries.map((entry) => entry.when));
+  }
+  return newestMigration;
+}
+
 async function postgresIsCurrent(client: Sql): Promise<boolean> {
-  const journal = JSON.parse(fs.readFileSync(path.join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
-    entries: { when: number }[];
-  };
-  const newest = Math.max(...journal.entries.map((entry) => entry.when));
+  const newest = newestMigrationTime();
   try {
     const [row] = await client`select max(created_at)::text as applied from drizzle.__drizzle_migrations`;
     return row?.applied !== null && row?.applied !== undefined && Number(row.applied) >= newest;

@@ -97,9 +97,11 @@ export const authOptions: NextAuthOptions = {
       const userId = token.uid;
       const context = authRequestScope.getStore()?.context;
       try {
-        // The session record ends with the `logout` row, in one transaction.
-        await (await getDb()).transaction(async (tx) => {
-          if (token.sid) await revokeSessionByKey(tx, { userId, sessionKey: token.sid });
+        // The session record ends with the `logout` row, in one transaction. A cookie whose
+        // session is already over ends nothing and writes no row: a kept cookie cannot fill
+        // the log with sign-outs.
+        const ended = await (await getDb()).transaction(async (tx) => {
+          if (!token.sid || !(await revokeSessionByKey(tx, { userId, sessionKey: token.sid }))) return false;
           await appendAccountLog(tx, [
             {
               username: token.name ?? "",
@@ -109,7 +111,9 @@ export const authOptions: NextAuthOptions = {
               metadata: context ? requestMetadata(context) : {},
             },
           ]);
+          return true;
         });
+        if (!ended) logServerInfo("sign-out of a session already ended; nothing logged", { userId });
       } catch (error) {
         logServerError("sign-out could not be recorded", error, { userId: token.uid });
       }

@@ -22,6 +22,26 @@ function withinDeadline<T>(work: Promise<T>): Promise<T> {
  */
 export async function checkReadiness({ draining }: { draining: boolean }): Promise<Readiness> {
   if (draining) return { ready: false, checks: { database: "not checked", migrations: "unknown", draining } };
+  // Anyone may ask, as often as they like: one check at a time, and its answer kept for a
+  // second, so a flood of probes costs the database at most two queries a second.
+  const now = Date.now();
+  if (recent && now - recent.at < ANSWER_KEPT_MS) return recent.readiness;
+  checking ??= checkDatabase()
+    .then((readiness) => {
+      recent = { at: Date.now(), readiness };
+      return readiness;
+    })
+    .finally(() => {
+      checking = undefined;
+    });
+  return checking;
+}
+
+const ANSWER_KEPT_MS = 1_000;
+let recent: { at: number; readiness: Readiness } | undefined;
+let checking: Promise<Readiness> | undefined;
+
+async function checkDatabase(): Promise<Readiness> {
   let database: Readiness["checks"]["database"] = "ok";
   let migrations: Readiness["checks"]["migrations"] = "unknown";
   try {
@@ -30,5 +50,5 @@ export async function checkReadiness({ draining }: { draining: boolean }): Promi
   } catch {
     database = "unavailable";
   }
-  return { ready: database === "ok" && migrations === "applied", checks: { database, migrations, draining } };
+  return { ready: database === "ok" && migrations === "applied", checks: { database, migrations, draining: false } };
 }

@@ -93,12 +93,22 @@ export async function touchSession(executor: Executor, sessionId: number): Promi
   return touched.length;
 }
 
-/** The session of a cookie ends at sign-out; in the transaction that writes the `logout` row. */
+/**
+ * The session of a cookie ends at sign-out; in the transaction that writes the `logout` row.
+ * Only a session that still works is ended: false for one already over (revoked, expired,
+ * idle, its account locked or its version raised), which then gets no `logout` row either.
+ */
 export async function revokeSessionByKey(executor: Executor, { userId, sessionKey }: { userId: number; sessionKey: string }): Promise<boolean> {
   const revoked = await executor
     .update(userSessions)
     .set({ revokedAt: sql`now()`, revokedReason: "signed out", revokedBy: userId })
-    .where(and(eq(userSessions.keyHash, sessionKeyHash(sessionKey)), eq(userSessions.userId, userId), sql`${userSessions.revokedAt} is null`))
+    .where(
+      and(
+        eq(userSessions.keyHash, sessionKeyHash(sessionKey)),
+        eq(userSessions.userId, userId),
+        sql`exists (select 1 from ${users} where ${users.id} = ${userSessions.userId} and ${isActiveSession()})`,
+      ),
+    )
     .returning({ id: userSessions.id });
   return revoked.length > 0;
 }

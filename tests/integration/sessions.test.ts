@@ -102,6 +102,20 @@ describe.each(DATABASE_KINDS)("session records on %s", (kind) => {
     expect((await rowsOf(user.username, "logout")).length).toBe(1);
   });
 
+  it("a cookie whose session is already over signs out nothing and writes no logout row, however often", async () => {
+    const user = await createTestUser("out-again");
+    const ended = (await signIn(user)).session;
+    const idle = (await signIn(user)).session;
+    await signOut(user, ended.key);
+    await setTimes(idle.id, { lastSeenAgo: "61 minutes" });
+    for (let i = 0; i < 3; i++) {
+      await signOut(user, ended.key);
+      await signOut(user, idle.key);
+    }
+    expect((await rowsOf(user.username, "logout")).length).toBe(1);
+    expect((await record(idle.id))!.revokedAt).toBeNull();
+  });
+
   it("absolute expiry is not moved by activity", async () => {
     const user = await createTestUser("abs");
     const { session } = await signIn(user);
