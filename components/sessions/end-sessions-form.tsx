@@ -1,4 +1,4 @@
-import { ADMIN_REASON_MAX_LENGTH } from "@/lib/users/limits";
+import { ReasonField } from "@/components/ui/reason-field";
 
 type Props = {
   /** Unique on the page: the reason field's ID starts with it. */
@@ -25,24 +25,7 @@ export function EndSessionsForm({ idPrefix, userId, sessionId, label, detail, as
     <form action={action} className="flex flex-wrap items-end gap-2">
       {userId !== undefined && <input type="hidden" name="userId" value={userId} />}
       {sessionId !== undefined && <input type="hidden" name="sessionId" value={sessionId} />}
-      {askReason && (
-        <div>
-          <label htmlFor={inputId} className="block text-xs font-medium">
-            Reason<span className="sr-only"> for: {label} ({detail})</span>
-          </label>
-          <input
-            id={inputId}
-            name="reason"
-            type="text"
-            required
-            maxLength={ADMIN_REASON_MAX_LENGTH}
-            autoComplete="off"
-            aria-invalid={errorId ? true : undefined}
-            aria-describedby={errorId}
-            className="mt-1 w-56 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:outline-2 focus:outline-blue-600"
-          />
-        </div>
-      )}
+      {askReason && <ReasonField id={inputId} purpose={`for: ${label} (${detail})`} errorId={errorId} />}
       <button
         type="submit"
         disabled={pending}

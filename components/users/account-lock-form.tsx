@@ -1,4 +1,4 @@
-import { ADMIN_REASON_MAX_LENGTH } from "@/lib/users/limits";
+import { ReasonField } from "@/components/ui/reason-field";
 
 type Props = {
   mode: "lock" | "unlock";
@@ -18,22 +18,7 @@ export function AccountLockForm({ mode, idPrefix, userId, username, action, pend
   return (
     <form action={action} className="flex flex-wrap items-end gap-2">
       <input type="hidden" name="userId" value={userId} />
-      <div>
-        <label htmlFor={inputId} className="block text-xs font-medium">
-          Reason<span className="sr-only"> for {mode === "lock" ? "locking" : "unlocking"} {username}</span>
-        </label>
-        <input
-          id={inputId}
-          name="reason"
-          type="text"
-          required
-          maxLength={ADMIN_REASON_MAX_LENGTH}
-          autoComplete="off"
-          aria-invalid={errorId ? true : undefined}
-          aria-describedby={errorId}
-          className="mt-1 w-56 rounded border border-slate-300 bg-white px-2 py-1 text-sm focus:outline-2 focus:outline-blue-600"
-        />
-      </div>
+      <ReasonField id={inputId} purpose={`for ${mode === "lock" ? "locking" : "unlocking"} ${username}`} errorId={errorId} />
       <button
         type="submit"
         disabled={pending}
