@@ -1,6 +1,6 @@
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ADMIN, USERS } from "./environment";
-import { showResultFilters, signInExpectingError, signInExpectingSuccess, signOut } from "./helpers";
+import { failSignIn, showResultFilters, signInExpectingError, signInExpectingSuccess, signOut } from "./helpers";
 
 const INVALID = "Invalid username or password.";
 
@@ -12,16 +12,6 @@ async function adminPage(browser: Browser, options: Parameters<Browser["newConte
 
 async function numberOfLogs(page: Page): Promise<number> {
   return Number((await page.getByTestId("number-of-logs").innerText()).replace(/\D/g, ""));
-}
-
-/** A failed sign-in over HTTP, as a script would make it: quicker than the form for many names. */
-async function failSignIn(request: APIRequestContext, username: string) {
-  const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
-  const response = await request.post("/api/auth/callback/credentials", {
-    form: { csrfToken, username, password: "not-the-password", json: "true" },
-    maxRedirects: 0,
-  });
-  expect(response.status()).toBeLessThan(500);
 }
 
 test("filters by result, time and address from the form, in the URL, with an exact Number of Logs", async ({ browser }) => {

@@ -1,17 +1,8 @@
-import { expect, test, type APIRequestContext } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { ADMIN, USERS } from "./environment";
-import { signInExpectingSuccess } from "./helpers";
+import { failSignIn, signInExpectingSuccess } from "./helpers";
 
 /** The log first: what the how-to's steps 3 to 5 look at is on screen as the page opens. */
-
-async function failSignIn(request: APIRequestContext, username: string) {
-  const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
-  const response = await request.post("/api/auth/callback/credentials", {
-    form: { csrfToken, username, password: "not-the-password", json: "true" },
-    maxRedirects: 0,
-  });
-  expect(response.status()).toBeLessThan(500);
-}
 
 test("at 1366×768 the search, the Number of Logs and the first rows show without scrolling, beside a busy side column", async ({ browser, request }) => {
   // A realistic log: a locked account, and an address failing against many usernames.
