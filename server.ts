@@ -22,7 +22,7 @@ async function main() {
   const { logServerError, logServerInfo } = await import("./lib/server-log");
   const { configuredTarget, describeTarget, openAppDatabase, closeDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
-  const { bodyLimitFor, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
+  const { bodyLimitFor, declaredBodyLength, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
   const { recordRejectedSignInRequest } = await import("./lib/account-log/sign-in");
   const { requestContextFromHeaders } = await import("./lib/client/request-context");
   const { metrics } = await import("./lib/metrics/registry");
@@ -118,9 +118,9 @@ async function main() {
     { name: "access denial flush", start: () => startAccessDenialFlush() },
   ];
   let draining = false;
-  const inFlight = metrics().httpRequestsInFlight;
 
   let requestsInFlight = 0;
+  metrics().httpRequestsInFlight.readFrom(() => requestsInFlight);
 
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     stampClientAddress(request, trust);
@@ -134,10 +134,8 @@ async function main() {
       return;
     }
     requestsInFlight += 1;
-    inFlight.inc();
     response.once("close", () => {
       requestsInFlight -= 1;
-      inFlight.dec();
     });
 
     // Before Next.js buffers anything: a body over the route's limit is refused with 413.
@@ -192,7 +190,7 @@ async function main() {
   const server = createServer(onRequest);
   // A client that asks before sending a large body is refused before it sends it.
   server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
-    const declared = Number(request.headers["content-length"] ?? 0);
+    const declared = declaredBodyLength(request.headers["content-length"]) ?? 0;
     if (declared <= bodyLimitFor(safePathname(request.url), request.headers)) response.writeContinue();
     onRequest(request, response);
   });

@@ -60,12 +60,25 @@ function createMetrics() {
       help: "1 when the database answered the last scrape, else 0.",
       registers: [registry],
     }),
-    httpRequestsInFlight: new Gauge({
+    httpRequestsInFlight: gaugeReadAtScrape(registry, {
       name: "account_logs_http_requests_in_flight",
       help: "HTTP requests being answered by this process.",
-      registers: [registry],
     }),
   };
+}
+
+/** A gauge whose value is read from its owner when scraped, so the owner keeps the only count. */
+function gaugeReadAtScrape(registry: Registry, { name, help }: { name: string; help: string }) {
+  let read: () => number = () => 0;
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+  return { readFrom: (source: () => number) => void (read = source) };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -96,6 +96,8 @@ describe.each(DATABASE_KINDS)("operations on %s", (kind) => {
     expect(text).toMatch(/^account_logs_sign_in_duration_seconds_count\{outcome="invalid_credentials"\} 1$/m);
     expect(text).toMatch(/^account_logs_log_write_failures_total 0$/m);
     expect(text).toMatch(/^account_logs_database_up 1$/m);
+    // The scrape itself is answered before the count: nothing else is in flight.
+    expect(text).toMatch(/^account_logs_http_requests_in_flight 0$/m);
     expect(text).toMatch(new RegExp(`^account_logs_database_pool_max_connections ${kind === "pglite" ? 1 : 10}$`, "m"));
     const connections = [...text.matchAll(/^account_logs_database_pool_connections\{state="[^"]+"\} (\d+)$/gm)].map((m) => Number(m[1]));
     expect(connections.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
