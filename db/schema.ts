@@ -115,6 +115,22 @@ export const accountLogHours = pgTable(
   (table) => [primaryKey({ columns: [table.hour, table.result] })],
 );
 
+/**
+ * Rows per country (as stored with each row at sign-in), result and hour (UTC): exact counts for
+ * the country filter, alone or with results and a time range. Rows without a country have no
+ * entry; an exclusion counts them as every row less the other countries'. Kept by the insert trigger.
+ */
+export const accountLogCountryHours = pgTable(
+  "account_log_country_hours",
+  {
+    country: text("country").notNull(),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    hour: timestamp("hour", { withTimezone: true }).notNull(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.country, table.result, table.hour] })],
+);
+
 /** Rows per username and result: exact counts for a search combined with result filters. */
 export const accountLogUsernameResults = pgTable(
   "account_log_username_results",
@@ -228,6 +244,8 @@ export const accountLogs = pgTable(
     // newest first; with the time, an address's chart is read from the index alone.
     index("account_logs_result_id_idx").on(table.result, table.id),
     index("account_logs_ip_result_id_at_idx").on(table.ip, table.result, table.id, table.occurredAt),
+    // The country filter: one ordered scan per country (or none) and result.
+    index("account_logs_country_result_id_idx").on(sql`(${table.metadata}->'location'->>'country')`, table.result, table.id),
     // Sign-ins from a new address or country, for "Needs attention": a small index.
     index("account_logs_new_place_idx")
       .on(table.id)
@@ -329,7 +347,7 @@ export type AccountLogMetadata = {
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
-  export?: { format: string; filter: { q: string; exact?: true; results?: string[]; from?: string; to?: string; ip?: string } };
+  export?: { format: string; filter: { q: string; exact?: true; results?: AccountLogResult[]; from?: string; to?: string; ip?: string; country?: string[] } };
   /** For access_denied: what was asked for (an aggregate row: every resource, comma-separated). */
   resource?: string;
   /**

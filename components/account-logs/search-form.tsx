@@ -7,6 +7,7 @@ import {
   SEARCH_TERM_MAX,
   type AccountLogQuery,
 } from "@/lib/account-log/search-params";
+import { countryParamValues } from "@/lib/account-log/filter-values";
 import { localInputValue } from "@/lib/account-log/time-zone";
 import { TimeZoneField } from "./time-zone-field";
 
@@ -70,6 +71,23 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
           />
         </div>
         <div>
+          <label htmlFor="account-log-country" className="block text-sm font-medium">
+            Country
+          </label>
+          <input
+            id="account-log-country"
+            name="country"
+            type="text"
+            defaultValue={query.country ? countryParamValues(query.country).join(" ") : ""}
+            maxLength={200}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="DE FR or !US"
+            aria-describedby="account-log-country-hint"
+            className={`${inputClass} w-32 font-mono text-sm`}
+          />
+        </div>
+        <div>
           <label htmlFor="account-log-from" className="block text-sm font-medium">
             From
           </label>
@@ -99,7 +117,10 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
         </div>
       </div>
       <p id="account-log-search-hint" className="text-xs text-slate-600">
-        Usernames containing the search; put a name in double quotes (&quot;bob&quot;) for exactly that username.
+        Usernames containing the search; put a name in double quotes (&quot;bob&quot;) for exactly that username.{" "}
+        <span id="account-log-country-hint">
+          Country: ISO codes of where each sign-in came from, as recorded then; !US leaves out the US (rows with no country stay).
+        </span>
       </p>
       <TimeZoneField
         zone={zone}

@@ -1,9 +1,18 @@
 import "server-only";
 import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
-import { ACCOUNT_LOG_RESULTS, accountLogHours, accountLogTotals, accountLogUsernameResults, accountLogUsernames, type AccountLogResult } from "@/db/schema";
-import type { AccountLogFilters } from "./search-params";
-import { addressPairStreams, addressRowsTotal, idSpanOf, keyArray, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere, type IdSpan } from "./selection";
+import {
+  ACCOUNT_LOG_RESULTS,
+  accountLogCountryHours,
+  accountLogHours,
+  accountLogTotals,
+  accountLogUsernameResults,
+  accountLogUsernames,
+  type AccountLogResult,
+} from "@/db/schema";
+import { sqlIn, type AccountLogFilters, type FilterDimension } from "./filters";
+import type { Span } from "./plan";
+import { addressRowsTotal, idSpanOf, keyArray, lookUpAddressPairs, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -75,15 +84,7 @@ export async function findActivity(
   let statement: SQL;
   let note: string | undefined;
   if (!filters.q && !filters.ip) {
-    const { from, end } = chart;
-    const results = filters.results.length ? sql`and ${resultIn(sql`${accountLogHours.result}`, filters.results)}` : sql``;
-    statement = sql`
-      select date_bin(${interval(chart)}, ${accountLogHours.hour}, ${origin}) as bucket,
-        coalesce(sum(${accountLogHours.rowCount}) filter (where ${accountLogHours.result} = ${SUCCESS}), 0) as successes,
-        coalesce(sum(${accountLogHours.rowCount}) filter (where ${isFailure(sql`${accountLogHours.result}`)}), 0) as failures
-      from ${accountLogHours}
-      where ${accountLogHours.hour} >= ${from.toISOString()}::timestamptz and ${accountLogHours.hour} < ${end.toISOString()}::timestamptz ${results}
-      group by 1`;
+    statement = chartFromCounters(filters, chart, interval(chart), origin);
   } else {
     const spanOf = (range: ChartRange) => idSpanOf(executor, { ...filters, from: range.from, to: range.end });
     // Only the keys: the chart replaces the results with the sign-in results among them.
@@ -134,19 +135,40 @@ const SIGN_IN_RESULTS = ACCOUNT_LOG_RESULTS.filter((result) => result === SUCCES
 const isSignIn = (result: AccountLogResult) => SIGN_IN_RESULTS.includes(result);
 
 /**
+ * Sign-ins per bucket from the hourly counters alone: per hour and result, or for countries per
+ * country, hour and result (an exclusion: every row less the excluded countries').
+ */
+function chartFromCounters(filters: AccountLogFilters, { from, end }: ChartRange, interval: SQL, origin: SQL): SQL {
+  const inRange = (hour: SQL) => sql`${hour} >= ${from.toISOString()}::timestamptz and ${hour} < ${end.toISOString()}::timestamptz`;
+  const perBucket = (table: typeof accountLogHours | typeof accountLogCountryHours, conditions: SQL[], sign: 1 | -1) => sql`
+    select date_bin(${interval}, ${table.hour}, ${origin}) as bucket,
+      ${sign} * coalesce(sum(${table.rowCount}) filter (where ${table.result} = ${SUCCESS}), 0) as successes,
+      ${sign} * coalesce(sum(${table.rowCount}) filter (where ${isFailure(sql`${table.result}`)}), 0) as failures
+    from ${table}
+    where ${sql.join([inRange(sql`${table.hour}`), ...(filters.results.length ? [resultIn(sql`${table.result}`, filters.results)] : []), ...conditions], sql` and `)}
+    group by 1`;
+  if (!filters.country) return perBucket(accountLogHours, [], 1);
+  const { exclude, codes } = filters.country;
+  const ofCodes = sqlIn(sql`${accountLogCountryHours.country}`, codes);
+  if (!exclude) return perBucket(accountLogCountryHours, [ofCodes], 1);
+  return sql`select bucket, sum(successes) as successes, sum(failures) as failures from (
+    ${perBucket(accountLogHours, [], 1)} union all ${perBucket(accountLogCountryHours, [ofCodes], -1)}) parts group by bucket`;
+}
+
+/**
  * The charted rows (alias `l`) of a search or an address: one index scan per username, or per
  * address and result, within the range's IDs, when there are few of them; else one scan.
  */
-async function chartedRows(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<SQL> {
+async function chartedRows(executor: Executor, filters: AccountLogFilters, span: Span | undefined): Promise<SQL> {
   if (filters.results.length === 0) return sql`(select null::timestamptz as occurred_at, null::text as result where false) l`;
-  const conditions = (scans: { byUsername: boolean; byResult: boolean; byAddress?: boolean }) =>
-    sql.join(rowConditions(filters, span, scans), sql` and `);
+  const conditions = (covered: FilterDimension[]) => sql.join(rowConditions(filters, span, covered), sql` and `);
   if (filters.ip && !filters.q) {
-    const pairs = await addressPairStreams(executor, filters);
-    if (pairs) {
-      return sql`${pairs.source} as k(ip, result) cross join lateral (
+    const pairs = await lookUpAddressPairs(executor, filters);
+    if (pairs && pairs !== "many") {
+      const source = sql`unnest(array[null, ${sql.join(pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[], array[null, ${sql.join(pairs.map((pair) => sql`${pair.result}`), sql`, `)}]::text[])`;
+      return sql`${source} as k(ip, result) cross join lateral (
         select l.occurred_at, l.result from account_logs l
-        where l.ip = k.ip and l.result = k.result and ${conditions({ byUsername: false, byResult: true, byAddress: true })}) l`;
+        where l.ip = k.ip and l.result = k.result and ${conditions(["ip", "result"])}) l`;
     }
   } else if (filters.usernameKeys && !filters.ip) {
     // Per username and each sign-in result it has had: with the time in that index, the scan
@@ -155,9 +177,9 @@ async function chartedRows(executor: Executor, filters: AccountLogFilters, span:
         where r.username_key = any(${keyArray(filters.usernameKeys)}) and ${resultIn(sql`r.result`, filters.results)}) k
       cross join lateral (
         select l.occurred_at, l.result from account_logs l
-        where l.username_key = k.key and l.result = k.result and ${conditions({ byUsername: true, byResult: true })}) l`;
+        where l.username_key = k.key and l.result = k.result and ${conditions(["search", "result"])}) l`;
   }
-  return sql`(select l.occurred_at, l.result from account_logs l where ${conditions({ byUsername: false, byResult: false })}) l`;
+  return sql`(select l.occurred_at, l.result from account_logs l where ${conditions([])}) l`;
 }
 
 export type ChartRange = { size: (typeof BUCKET_SIZES)[number]; from: Date; end: Date };

@@ -2,7 +2,7 @@ import { count, desc, isNotNull, sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
 import { accountLogs, accountLogUsernames, users, type AccountLog, type UserRole } from "@/db/schema";
 import type { AccountLogQuery } from "./search-params";
-import { countLogs, resolveUsernameKeys, rowIdsStatement, selectionSpanOf } from "./selection";
+import { countLogs, resolveUsernameKeys, selectRowIds, selectionSpanOf } from "./selection";
 
 export type AccountLogPage = { rows: AccountLog[]; newerCursor?: number; olderCursor?: number };
 export type AccountLogView = { numberOfLogs: number; page: AccountLogPage };
@@ -19,7 +19,7 @@ export async function findAccountLogs(query: AccountLogQuery, executor?: Executo
   const towardsNewer = after !== undefined;
   const [span, filters] = await Promise.all([selectionSpanOf(db, query), resolveUsernameKeys(db, query)]);
   const readRows = async () => {
-    const ids = await rowIdsStatement(db, filters, span, { before, after, limit: size + 1 });
+    const ids = await selectRowIds(db, filters, span, { before, after, limit: size + 1 });
     if (!ids) return [];
     return db
       .select()

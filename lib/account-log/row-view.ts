@@ -1,6 +1,7 @@
 import "server-only";
 import type { AccountLog, AccountLogMetadata, AccountLogResult } from "@/db/schema";
 import { countryLabel, locateIp } from "@/lib/ip-location/locate";
+import { describeExportFilter } from "./filters";
 import { accountLogHref, exactUsernameTerm } from "./search-params";
 
 /**
@@ -30,18 +31,6 @@ export type LogRowView = {
   /** The account to offer Unlock for, when it is locked. */
   unlockUserId: number | null;
 };
-
-/** What an export selected, every filter named: an auditor reads what left the system. */
-function describeExportFilter(filter: NonNullable<AccountLogMetadata["export"]>["filter"]): string {
-  const parts = [
-    filter.q && (filter.exact ? `username “${filter.q}”` : `usernames containing “${filter.q}”`),
-    filter.results?.length && `results ${filter.results.join(", ")}`,
-    filter.from && `from ${filter.from}`,
-    filter.to && `to ${filter.to}`,
-    filter.ip && `address ${filter.ip}`,
-  ].filter(Boolean);
-  return parts.length ? parts.join("; ") : "every row";
-}
 
 /** The raw user agent and what else a row recorded, each as a name and a value. */
 export function metadataDetails(metadata: AccountLogMetadata): [string, string][] {
@@ -73,12 +62,16 @@ export function metadataDetails(metadata: AccountLogMetadata): [string, string][
   return details;
 }
 
-/** The address's country, or the kind of range it is in; null without an address. */
-function placeOf(ip: string | null): LogRowView["place"] {
+/**
+ * The country stored with the row at sign-in (what the country filter selects by, so the two
+ * never disagree), or the kind of range the address is in; null without an address.
+ */
+function placeOf(ip: string | null, metadata: AccountLogMetadata): LogRowView["place"] {
   const location = locateIp(ip);
   if (location.kind === "none") return null;
   if (location.kind !== "public") return ["Range: ", location.label];
-  return ["Located in ", location.country ? countryLabel(location.country.code) : "Country unknown"];
+  const country = metadata.location?.country;
+  return ["Located in ", country ? countryLabel(country) : "Country unknown"];
 }
 
 export type RowFlags = {
@@ -105,7 +98,7 @@ export function logRowView(row: AccountLog, { lockedUserIds, sprayingIps, burstU
     result: row.result,
     marks,
     ip: row.ip,
-    place: placeOf(row.ip),
+    place: placeOf(row.ip, row.metadata),
     summary: row.metadata.summary ?? "—",
     details: metadataDetails(row.metadata),
     unlockUserId: row.userId !== null && lockedUserIds.has(row.userId) ? row.userId : null,

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import {
   accountLogAddressResults,
+  accountLogCountryHours,
   accountLogHourCeilings,
   accountLogHourFloors,
   accountLogHours,
@@ -11,49 +12,52 @@ import {
   ACCOUNT_LOG_RESULTS,
   type AccountLogResult,
 } from "@/db/schema";
-import { escapeLike, type AccountLogFilters } from "./search-params";
+import {
+  addressIn,
+  conditionOf,
+  filterConditions,
+  keyArray,
+  keyOfSearch,
+  ROW_COUNTRY,
+  sqlIn,
+  usernameMatches,
+  type AccountLogFilters,
+  type FilterDimension,
+} from "./filters";
+import {
+  chooseCountPlan,
+  chooseRowPlan,
+  PER_STREAM_PROBE_LIMIT,
+  streamsToLookUp,
+  type AddressPair,
+  type CountPlan,
+  type CountryPair,
+  type Cursor,
+  type IdSpan,
+  type RowPlan,
+  type SelectionFacts,
+  type Span,
+  type Streams,
+  type UsernameStream,
+} from "./plan";
 
 /**
- * How the log is read for a set of filters, exactly and without scanning it:
- * - counts come from counters the insert trigger keeps (per username, per username and result,
- *   per address and result, per hour and result), plus at most two partial hours counted row
- *   by row;
- * - rows come newest first from ordered index scans (one per username, username and result,
- *   address and result, or result) merged, or from one walk of an index, always by keyset on
- *   the ID;
- * - a time range becomes a span of IDs, found in the hour ceilings and floors, so old ranges
+ * How the log is read for a set of filters, exactly and without scanning it: the facts a plan
+ * needs, and one SQL emitter per plan of `plan.ts`.
+ * - Counts come from counters the insert trigger keeps (per username, per username and result,
+ *   per address and result, per hour and result, per country, hour and result), plus at most
+ *   two partial hours counted row by row.
+ * - Rows come newest first from ordered index scans (one per username, username and result,
+ *   address and result, country and result, or result) merged, or from one walk of an index,
+ *   always by keyset on the ID.
+ * - A time range becomes a span of IDs, found in the hour ceilings and floors, so old ranges
  *   cost no more than new ones.
  */
 
-/** Above this many streams (usernames, or username-result or address-result pairs), one index walk beats a probe each. */
-export const PER_STREAM_PROBE_LIMIT = 200;
+export { PER_STREAM_PROBE_LIMIT, type Cursor, type IdSpan } from "./plan";
+export { keyArray, usernameMatches } from "./filters";
 
 const HOUR_MS = 3_600_000;
-
-/**
- * The usernames a search selects: that name exactly, or every name containing it (every name
- * for none); `%`, `_` and `\` match themselves.
- */
-export function usernameMatches({ q, exact }: Pick<AccountLogFilters, "q" | "exact">): SQL {
-  if (exact) return sql`${accountLogUsernames.usernameNormalized} = ${q}`;
-  return sql`${accountLogUsernames.usernameNormalized} like ${`%${q ? escapeLike(q) : ""}%`}`;
-}
-
-/**
- * The IDs a time range's rows lie between (`lo`–`hi`), and within them the IDs no row outside the
- * range can have (strictly between `outsideBelow` and `outsideAbove`), so counting those needs no
- * look at each row's time; null when no row can be in the range. IDs follow time closely,
- * so in practice only a partial hour at each end is checked row by row.
- */
-export type IdSpan = {
-  lo: number;
-  hi: number;
-  outsideBelow: number;
-  outsideAbove: number;
-  newestId: number;
-  /** Every row of the log, and every row written later, is in the range. */
-  holdsWholeLog: boolean;
-} | null;
 
 /** A result's bit in `account_log_usernames.results_seen`: its place in the list of results. */
 export const resultBit = (result: AccountLogResult) => 1 << ACCOUNT_LOG_RESULTS.indexOf(result);
@@ -81,38 +85,25 @@ export async function resolveUsernameKeys(executor: Executor, filters: AccountLo
   return results.length ? { ...resolved, results } : { ...resolved, usernameKeys: [] };
 }
 
-// A zero key never exists: it keeps the array literal typed when the search matches nobody.
-export const keyArray = (keys: readonly number[]) => sql`array[${sql.join([0, ...keys].map((key) => sql`${key}`), sql`, `)}]::int[]`;
-
 /** A condition on `account_log_usernames` for the search. */
 export function usernamesWhere(filters: AccountLogFilters): SQL {
   return filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${keyArray(filters.usernameKeys)})` : usernameMatches(filters);
 }
 
-/** A condition that a username key column belongs to the search. */
-function keyOfSearch(column: SQL, filters: AccountLogFilters): SQL {
-  return filters.usernameKeys
-    ? sql`${column} = any(${keyArray(filters.usernameKeys)})`
-    : sql`${column} in (select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernameMatches(filters)})`;
-}
-
 const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** A list as an array literal: `unnest` of it stays a scan, where a one-row VALUES would be folded into a constant. */
-const textArray = (values: readonly string[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
+const textArray = (values: readonly (string | null)[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
 const intArray = (values: readonly number[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::int[]`;
-export const resultIn = (column: SQL, results: readonly string[]) => sql`${column} in (${sql.join(results.map((r) => sql`${r}`), sql`, `)})`;
-/** An address column within the filter's address or network. */
-const addressIn = (column: SQL, ip: string) => (ip.includes("/") ? sql`${column} <<= ${ip}::inet` : sql`${column} = ${ip}::inet`);
-
+export const resultIn = sqlIn;
 const floorHour = (date: Date) => new Date(Math.floor(date.getTime() / HOUR_MS) * HOUR_MS);
 const where = (conditions: SQL[]) => (conditions.length ? sql`where ${sql.join(conditions, sql` and `)}` : sql``);
 
 /**
  * The ID span of a time range (undefined without one): four index probes of the hour ceilings
- * and floors, whatever the range's length or age. The span ignores results: it bounds the IDs,
- * and the statements that read it apply the results.
+ * and floors, whatever the range's length or age. The span ignores the other filters: it bounds
+ * the IDs, and the statements that read it apply them.
  */
-export async function idSpanOf(executor: Executor, filters: AccountLogFilters): Promise<IdSpan | undefined> {
+export async function idSpanOf(executor: Executor, filters: Pick<AccountLogFilters, "from" | "to">): Promise<IdSpan | undefined> {
   const { from, to } = filters;
   if (!from && !to) return undefined;
   // A row's hour is at or before its time: rows at or after an instant lie in hours from its
@@ -156,39 +147,22 @@ export async function selectionSpanOf(executor: Executor, filters: AccountLogFil
   return span?.holdsWholeLog ? undefined : span;
 }
 
-/** Conditions on the log (alias `l`) for the filters a plan does not already apply by its scans. */
-export function rowConditions(
-  filters: AccountLogFilters,
-  span: IdSpan | undefined,
-  {
-    byUsername,
-    byResult,
-    byAddress = false,
-    byTime = true,
-  }: { byUsername: boolean; byResult: boolean; byAddress?: boolean; byTime?: boolean },
-): SQL[] {
-  const conditions: SQL[] = [];
-  const time = [
-    ...(filters.from ? [sql`l.occurred_at >= ${iso(filters.from)}`] : []),
-    ...(filters.to ? [sql`l.occurred_at < ${iso(filters.to)}`] : []),
-  ];
-  if (span && byTime) {
-    conditions.push(sql`l.id between ${span.lo} and ${span.hi}`);
-    // The IDs between the outside rows are all within the range: only rows at the edges need
-    // their time checked. Checking it everywhere would also mislead the planner, which takes
-    // the ID range and the time range for independent and expects a few rows, not thousands.
-    if (time.length && (span.outsideBelow >= span.lo || span.outsideAbove <= span.hi)) {
-      conditions.push(sql`(l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove} or ${sql.join(time, sql` and `)})`);
-    }
-  } else if (byTime) {
-    conditions.push(...time);
+/**
+ * Conditions on the log (alias `l`) for every filter a scan does not already cover. A time range
+ * with a span is read as IDs: between the outside rows every ID is within the range, so only rows
+ * at the edges need their time checked. Checking it everywhere would also mislead the planner,
+ * which takes the ID range and the time range for independent and expects a few rows, not thousands.
+ */
+export function rowConditions(filters: AccountLogFilters, span: Span | undefined, covered: readonly FilterDimension[] = []): SQL[] {
+  const conditions = filterConditions(filters, [...covered, "time"]);
+  if (covered.includes("time")) return conditions;
+  const time = conditionOf("time", filters);
+  if (!span) return time ? [time, ...conditions] : conditions;
+  const ids = [sql`l.id between ${span.lo} and ${span.hi}`];
+  if (time && (span.outsideBelow >= span.lo || span.outsideAbove <= span.hi)) {
+    ids.push(sql`(l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove} or ${time})`);
   }
-  if (filters.ip && !byAddress) conditions.push(addressIn(sql`l.ip`, filters.ip));
-  if (filters.q && !byUsername) {
-    conditions.push(keyOfSearch(sql`l.username_key`, filters));
-  }
-  if (filters.results.length && !byResult) conditions.push(resultIn(sql`l.result`, filters.results));
-  return conditions;
+  return [...ids, ...conditions];
 }
 
 /** The rows a search and results select, whatever their time, from the counters alone. */
@@ -198,8 +172,7 @@ function countersTotal(filters: AccountLogFilters): SQL {
   if (!results.length) {
     return sql`(select coalesce(sum(${accountLogUsernames.rowCount}), 0) from ${accountLogUsernames} where ${usernamesWhere(filters)})`;
   }
-  const resultsOnly = resultIn(sql`${accountLogHours.result}`, results);
-  if (!q) return sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} where ${resultsOnly})`;
+  if (!q) return sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} where ${resultIn(sql`${accountLogHours.result}`, results)})`;
   return sql`(select coalesce(sum(r.row_count), 0) from ${accountLogUsernameResults} r
     where ${resultIn(sql`r.result`, results)}
       and ${keyOfSearch(sql`r.username_key`, filters)})`;
@@ -216,61 +189,114 @@ export function addressRowsTotal(filters: AccountLogFilters): SQL {
   return sql`(select coalesce(sum(a.row_count), 0) from ${addressPairs({ ...filters, results: [] })})`;
 }
 
-/**
- * The address-result pairs of an address filter without a search, as a list to scan one by one
- * (`k(ip, result)`); undefined when there are too many to probe each.
- */
-export async function addressPairStreams(executor: Executor, filters: AccountLogFilters): Promise<{ source: SQL; count: number } | undefined> {
-  const pairs = rowsOf<{ ip: string; result: string }>(
-    await executor.execute(sql`select a.ip::text as ip, a.result from ${addressPairs(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+/** Up to one past the probe limit: "many" beyond it. */
+const boundedStreams = <T,>(rows: T[]): Streams<T> => (rows.length > PER_STREAM_PROBE_LIMIT ? "many" : rows);
+
+/** The address-result pairs an address or network (and results) select. */
+export async function lookUpAddressPairs(executor: Executor, filters: AccountLogFilters): Promise<Streams<AddressPair>> {
+  return boundedStreams(
+    rowsOf<AddressPair>(await executor.execute(sql`select a.ip::text as ip, a.result from ${addressPairs(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`)),
   );
-  if (pairs.length > PER_STREAM_PROBE_LIMIT) return undefined;
-  const addresses = sql`array[${sql.join([sql`null`, ...pairs.map((pair) => sql`${pair.ip}`)], sql`, `)}]::inet[]`;
-  // The leading null pair keeps the arrays typed when there is no pair; it matches no row.
-  const results = sql`array[${sql.join([sql`null`, ...pairs.map((pair) => sql`${pair.result}`)], sql`, `)}]::text[]`;
-  return { source: sql`unnest(${addresses}, ${results})`, count: pairs.length };
 }
 
-/** The exact number of rows the filters select. */
-export async function countLogs(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined): Promise<number> {
-  if (span === null) return 0;
-  const { q } = filters;
-  let statement: SQL;
-  // An address without a search is counted per address and result, like a search per username.
-  const byAddress = Boolean(filters.ip && !q);
-  if (!filters.ip && span === undefined) {
-    statement = sql`select ${countersTotal(filters)} as n`;
-  } else if (byAddress && span === undefined) {
-    statement = sql`select (select coalesce(sum(a.row_count), 0) from ${addressPairs(filters)}) as n`;
-  } else if (!filters.ip && !q) {
-    statement = countByHours(filters);
-  } else if (!span) {
-    statement = sql`select count(*) as n from account_logs l ${where(rowConditions(filters, span, { byUsername: false, byResult: false }))}`;
-  } else {
-    // Between the outside rows, by ID alone (an index-only count); at the edges, by time too.
-    const others = rowConditions(filters, span, { byUsername: false, byResult: false, byTime: false });
-    const timed = rowConditions(filters, span, { byUsername: false, byResult: false });
-    // Two counts rather than one with OR, so each reads one range of an index; in a range within
-    // one hour the two edges meet, and the second starts after the first.
-    const eachEdge = (conditions: SQL[]) =>
-      sql`(select count(*) from account_logs l ${where([sql`l.id <= ${span.outsideBelow}`, ...conditions])})
-        + (select count(*) from account_logs l ${where([sql`l.id >= ${Math.max(span.outsideAbove, span.outsideBelow + 1)}`, ...conditions])})`;
-    const innerWidth = span.outsideAbove - span.outsideBelow;
-    if (!filters.ip && innerWidth > span.newestId - innerWidth) {
+async function lookUpUsernameStreams(executor: Executor, filters: AccountLogFilters): Promise<Streams<UsernameStream>> {
+  const rows = rowsOf<{ key: number | string; result?: string }>(
+    await executor.execute(
+      filters.results.length
+        ? sql`select r.username_key as key, r.result from ${accountLogUsernameResults} r
+            join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
+            where ${usernamesWhere(filters)} and ${resultIn(sql`r.result`, filters.results)} limit ${PER_STREAM_PROBE_LIMIT + 1}`
+        : sql`select ${accountLogUsernames.id} as key from ${accountLogUsernames} where ${usernamesWhere(filters)} limit ${PER_STREAM_PROBE_LIMIT + 1}`,
+    ),
+  );
+  return boundedStreams(rows.map((row) => ({ key: Number(row.key), ...(row.result ? { result: row.result } : {}) })));
+}
+
+/**
+ * The country-result pairs the filters select. For countries asked for, each with each result (a
+ * pair without rows costs one index probe). For an exclusion, the other countries' pairs from the
+ * counters, one probe of their primary key per pair (a loose index scan), and rows without a
+ * country, which have no counter, as a pair per result.
+ */
+async function lookUpCountryPairs(executor: Executor, filters: AccountLogFilters): Promise<Streams<CountryPair>> {
+  const { exclude, codes } = filters.country!;
+  const results: readonly string[] = filters.results.length ? filters.results : ACCOUNT_LOG_RESULTS;
+  if (!exclude) return boundedStreams(codes.flatMap((country) => results.map((result) => ({ country, result }))));
+  const t = accountLogCountryHours;
+  const rows = rowsOf<CountryPair>(
+    await executor.execute(sql`
+      with recursive pairs as (
+        (select ${t.country} as country, ${t.result} as result from ${t} order by 1, 2 limit 1)
+        union all
+        select next.country, next.result from pairs cross join lateral (
+          select ${t.country} as country, ${t.result} as result from ${t}
+          where (${t.country}, ${t.result}) > (pairs.country, pairs.result) order by 1, 2 limit 1) next
+      )
+      select country, result from pairs
+      where not ${sqlIn(sql`country`, codes)} and ${sqlIn(sql`result`, results)}
+      limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+  );
+  return boundedStreams([...rows, ...results.map((result) => ({ country: null, result }))]);
+}
+
+/** The streams the row plan may need, looked up at once. */
+export async function lookUpFacts(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined, cursor: Cursor): Promise<SelectionFacts> {
+  const wanted = streamsToLookUp(filters, span, cursor);
+  const [addressPairs, usernameStreams, countryPairs] = await Promise.all([
+    wanted.has("address") ? lookUpAddressPairs(executor, filters) : undefined,
+    wanted.has("username") ? lookUpUsernameStreams(executor, filters) : undefined,
+    wanted.has("country") ? lookUpCountryPairs(executor, filters) : undefined,
+  ]);
+  return { span, addressPairs, usernameStreams, countryPairs };
+}
+
+/** The exact number of rows the filters select, by the plan chosen for them (or the one given). */
+export async function countLogs(
+  executor: Executor,
+  filters: AccountLogFilters,
+  span: IdSpan | undefined,
+  plan: CountPlan = chooseCountPlan(filters, span),
+): Promise<number> {
+  if (plan.kind === "nothing") return 0;
+  const [row] = rowsOf<{ n: string | number | null }>(await executor.execute(countStatement(plan, filters)));
+  return Number(row?.n ?? 0);
+}
+
+/** One emitter per count plan. */
+export function countStatement(plan: Exclude<CountPlan, { kind: "nothing" }>, filters: AccountLogFilters): SQL {
+  switch (plan.kind) {
+    case "counters":
+      return sql`select ${countersTotal(filters)} as n`;
+    case "address counters":
+      return sql`select (select coalesce(sum(a.row_count), 0) from ${addressPairs(filters)}) as n`;
+    case "hours":
+      return countByHours(filters, (bounds) => hourCounters(filters, bounds));
+    case "country hours":
+      return countByHours(filters, (bounds) => countryHourCounters(filters, bounds));
+    case "fallback":
+      return sql`select count(*) as n from account_logs l ${where(filterConditions(filters))}`;
+    case "counters less edges": {
       // A range covering most of the log: the counters' total for the search, less the rows
-      // outside the inner IDs, reads fewer index entries.
-      // One statement, so a row written meanwhile is either in every part or in none.
-      statement = sql`select ${countersTotal(filters)} - ${eachEdge(others)} + ${eachEdge(timed)} as n`;
-    } else if (byAddress) {
+      // outside the inner IDs, reads fewer index entries. One statement, so a row written
+      // meanwhile is either in every part or in none.
+      const { span } = plan;
+      return sql`select ${countersTotal(filters)} - ${eachEdge(span, rowConditions(filters, span, ["time"]))} + ${eachEdge(span, rowConditions(filters, span))} as n`;
+    }
+    case "address pairs in span": {
+      const { span } = plan;
       // One index-only count per address and result, each within the inner IDs.
-      statement = sql`select (select coalesce(sum(c.n), 0) from ${addressPairs(filters)}
+      return sql`select (select coalesce(sum(c.n), 0) from ${addressPairs(filters)}
         cross join lateral (select count(*) as n from account_logs l
           where l.ip = a.ip and l.result = a.result and l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove}) c)
-        + ${eachEdge(timed)} as n`;
-    } else {
+        + ${eachEdge(span, rowConditions(filters, span))} as n`;
+    }
+    case "span": {
+      // Between the outside rows, by ID and the other filters; at the edges, by time too.
+      const { span } = plan;
       const innerIds = [sql`l.id > ${span.outsideBelow}`, sql`l.id < ${span.outsideAbove}`];
+      const others = rowConditions(filters, span, ["time"]);
       let inner = sql`(select count(*) from account_logs l ${where([...innerIds, ...others])})`;
-      if (q && !filters.usernameKeys && filters.results.length && !filters.ip) {
+      if (plan.resultsFirst) {
         // A search of many usernames with results: when the results are a small part of the
         // span (the hourly counters say), read their IDs from the (result, id) index alone and
         // look up only those rows, rather than every row of the span.
@@ -280,35 +306,64 @@ export async function countLogs(executor: Executor, filters: AccountLogFilters, 
             and ${resultIn(sql`${accountLogHours.result}`, filters.results)})`;
         const candidates = sql`(select l.id from account_logs l ${where([...innerIds, resultIn(sql`l.result`, filters.results)])})`;
         const fewFirst = sql`(with candidates as materialized ${candidates}
-          select count(*) from account_logs l where l.id in (select id from candidates) and ${keyOfSearch(sql`l.username_key`, filters)})`;
-        inner = sql`(case when ${resultsInSpan} * 10 < ${innerWidth} then ${fewFirst} else ${inner} end)`;
+          select count(*) from account_logs l where l.id in (select id from candidates) and ${sql.join(rowConditions(filters, span, ["time", "result"]), sql` and `)})`;
+        inner = sql`(case when ${resultsInSpan} * 10 < ${span.outsideAbove - span.outsideBelow} then ${fewFirst} else ${inner} end)`;
       }
-      statement = sql`select ${inner} + ${eachEdge(timed)} as n`;
+      return sql`select ${inner} + ${eachEdge(span, rowConditions(filters, span))} as n`;
     }
   }
-  const [row] = rowsOf<{ n: string | number | null }>(await executor.execute(statement));
-  return Number(row?.n ?? 0);
 }
 
 /**
- * A time range (with results, or all) from the hourly counters: the whole hours it covers, plus
- * the rows of its partial first and last hours, counted within those hours' ID spans.
+ * The rows at the edges of a span (at or below the last outside row below the range, at or above
+ * the first above it): two counts rather than one with OR, so each reads one range of an index;
+ * in a range within one hour the two edges meet, and the second starts after the first.
  */
-function countByHours(filters: AccountLogFilters): SQL {
+function eachEdge(span: Span, conditions: SQL[]): SQL {
+  return sql`(select count(*) from account_logs l ${where([sql`l.id <= ${span.outsideBelow}`, ...conditions])})
+    + (select count(*) from account_logs l ${where([sql`l.id >= ${Math.max(span.outsideAbove, span.outsideBelow + 1)}`, ...conditions])})`;
+}
+
+type HourBounds = SQL[];
+
+/** The whole hours' rows from the hourly counters (per result). */
+function hourCounters(filters: AccountLogFilters, bounds: (column: SQL) => HourBounds): SQL {
+  const results = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
+  return sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} ${where([...bounds(sql`${accountLogHours.hour}`), ...results])})`;
+}
+
+/**
+ * The whole hours' rows from the counters per country, hour and result: the countries' own, or
+ * for an exclusion every row less the excluded countries' (rows without a country stay in).
+ */
+function countryHourCounters(filters: AccountLogFilters, bounds: (column: SQL) => HourBounds): SQL {
+  const { exclude, codes } = filters.country!;
+  const t = accountLogCountryHours;
+  const results = filters.results.length ? [resultIn(sql`${t.result}`, filters.results)] : [];
+  const ofCodes = sql`(select coalesce(sum(${t.rowCount}), 0) from ${t} ${where([sqlIn(sql`${t.country}`, codes), ...results, ...bounds(sql`${t.hour}`)])})`;
+  return exclude ? sql`(${hourCounters(filters, bounds)} - ${ofCodes})` : ofCodes;
+}
+
+/**
+ * A time range (or none) from hourly counters: the whole hours it covers, plus the rows of its
+ * partial first and last hours, counted within those hours' ID spans with every condition.
+ */
+function countByHours(filters: AccountLogFilters, wholeHours: (bounds: (column: SQL) => HourBounds) => SQL): SQL {
   const from = filters.from?.getTime();
   const to = filters.to?.getTime();
   const wholeFrom = from === undefined ? undefined : Math.ceil(from / HOUR_MS) * HOUR_MS;
   const wholeTo = to === undefined ? undefined : Math.floor(to / HOUR_MS) * HOUR_MS;
   const parts: SQL[] = [];
-  const resultsOnly = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
   if (wholeFrom === undefined || wholeTo === undefined || wholeFrom < wholeTo) {
-    const bounds = [
-      ...(wholeFrom === undefined ? [] : [sql`${accountLogHours.hour} >= ${iso(new Date(wholeFrom))}`]),
-      ...(wholeTo === undefined ? [] : [sql`${accountLogHours.hour} < ${iso(new Date(wholeTo))}`]),
-      ...resultsOnly,
-    ];
-    parts.push(sql`(select coalesce(sum(${accountLogHours.rowCount}), 0) from ${accountLogHours} ${where(bounds)})`);
+    parts.push(
+      wholeHours((column) => [
+        ...(wholeFrom === undefined ? [] : [sql`${column} >= ${iso(new Date(wholeFrom))}`]),
+        ...(wholeTo === undefined ? [] : [sql`${column} < ${iso(new Date(wholeTo))}`]),
+      ]),
+    );
   }
+  const others = filterConditions(filters, ["time"]);
+  const resultsOnly = filters.results.length ? [resultIn(sql`${accountLogHours.result}`, filters.results)] : [];
   const partialHour = (start: number, end: number) => {
     const hour = iso(new Date(Math.floor(start / HOUR_MS) * HOUR_MS));
     const bucket = where([sql`${accountLogHours.hour} = ${hour}`, ...resultsOnly]);
@@ -316,7 +371,7 @@ function countByHours(filters: AccountLogFilters): SQL {
       where l.id between (select min(${accountLogHours.minId}) from ${accountLogHours} ${bucket})
                      and (select max(${accountLogHours.maxId}) from ${accountLogHours} ${bucket})
         and l.occurred_at >= ${iso(new Date(start))} and l.occurred_at < ${iso(new Date(end))}
-        ${filters.results.length ? sql`and ${resultIn(sql`l.result`, filters.results)}` : sql``})`;
+        ${others.length ? sql`and ${sql.join(others, sql` and `)}` : sql``})`;
   };
   const firstPartial = from !== undefined && from % HOUR_MS !== 0;
   if (firstPartial) parts.push(partialHour(from, Math.min(wholeFrom!, to ?? Infinity)));
@@ -326,95 +381,100 @@ function countByHours(filters: AccountLogFilters): SQL {
   return sql`select ${parts.length ? sql.join(parts, sql` + `) : sql`0`} as n`;
 }
 
-export type Cursor = { before?: number; after?: number };
-
 /**
- * A statement selecting the IDs of up to `limit` rows the filters select, next to the cursor:
- * newest first, or oldest first when reading towards newer rows (`after`).
+ * The IDs of up to `limit` rows the filters select, next to the cursor: newest first, or oldest
+ * first when reading towards newer rows (`after`). The plan's streams are looked up first.
  */
-export async function rowIdsStatement(
+export async function selectRowIds(
   executor: Executor,
   filters: AccountLogFilters,
   span: IdSpan | undefined,
-  { before, after, limit }: Cursor & { limit: number },
+  cursor: Cursor & { limit: number },
 ): Promise<SQL | undefined> {
-  if (span === null) return undefined;
+  const plan = chooseRowPlan(filters, await lookUpFacts(executor, filters, span, cursor), cursor);
+  return rowIdsStatement(plan, filters, span, cursor);
+}
+
+/** One emitter per row plan: a statement selecting the IDs, or undefined when none can match. */
+export function rowIdsStatement(
+  plan: RowPlan,
+  filters: AccountLogFilters,
+  span: IdSpan | undefined,
+  { before, after, limit }: Cursor & { limit: number },
+): SQL | undefined {
+  if (plan.kind === "nothing") return undefined;
+  // Every plan but the fallback reads a time range by its span.
+  const spanOfFilters = plan.kind === "fallback" || !span ? undefined : span;
   const towardsNewer = after !== undefined;
   const direction = towardsNewer ? sql`asc` : sql`desc`;
   const cursor = towardsNewer ? [sql`l.id > ${after}`] : before !== undefined ? [sql`l.id < ${before}`] : [];
-  type Scans = { byUsername: boolean; byResult: boolean; byAddress?: boolean };
-  const walk = (scans: Scans, extra: SQL[] = []) => [...extra, ...cursor, ...rowConditions(filters, span, scans)];
-  const indexWalk = () =>
-    sql`select l.id from account_logs l ${where(walk({ byUsername: false, byResult: false }))} order by l.id ${direction} limit ${limit}`;
-  // One ordered scan per stream (`k`), merged: each stops after `limit` rows.
-  // The stream's own columns lead the ORDER BY (constant within it), which names the index to
-  // read in order; by ID alone the planner may walk the whole ID index instead.
-  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], scans: Scans) => {
-    const order = [
-      ...(scans.byAddress ? [sql`l.ip`] : []),
-      ...(scans.byUsername ? [sql`l.username_key`] : []),
-      ...(scans.byResult ? [sql`l.result`] : []),
-      sql`l.id`,
-    ];
-    return sql`
+  const walk = (covered: FilterDimension[], extra: SQL[] = []) => [...extra, ...cursor, ...rowConditions(filters, spanOfFilters, covered)];
+  // One ordered scan per stream (`k`), merged: each stops after `limit` rows. The stream's own
+  // columns lead the ORDER BY (constant within it), which names the index to read in order; by
+  // ID alone the planner may walk the whole ID index instead.
+  const merged = (streams: SQL, streamColumns: SQL, match: SQL[], order: SQL[], covered: FilterDimension[]) => sql`
     select l.id from ${streams} as k(${streamColumns})
     cross join lateral (
-      select l.id from account_logs l ${where(walk(scans, match))}
-      order by ${sql.join(order.map((column) => sql`${column} ${direction}`), sql`, `)} limit ${limit}
+      select l.id from account_logs l ${where(walk(covered, match))}
+      order by ${sql.join([...order, sql`l.id`].map((column) => sql`${column} ${direction}`), sql`, `)} limit ${limit}
     ) l
     order by l.id ${direction} limit ${limit}`;
-  };
-
-  const { q, results } = filters;
-  const firstPage = before === undefined && after === undefined;
-  // The span as a range of the (result, id) index too: by the ID range alone, the planner may
-  // walk the primary key through every other result's rows.
-  const resultSpan = span ? [sql`(l.result, l.id) between (k.result, ${span.lo}) and (k.result, ${span.hi})`] : [];
-  const byResults = () =>
-    merged(sql`unnest(${textArray(results)})`, sql`result`, [sql`l.result = k.result`, ...resultSpan], { byUsername: false, byResult: true });
-  if (filters.ip && !q) {
-    const byPairs = (source: SQL) =>
-      merged(source, sql`ip, result`, [sql`l.ip = k.ip`, sql`l.result = k.result`], { byUsername: false, byResult: true, byAddress: true });
-    // As for usernames: a first page comes from the `limit` pairs with the newest rows.
-    if (firstPage && !filters.from && !filters.to) {
-      return byPairs(sql`(select a.ip, a.result from ${addressPairs(filters)} order by a.last_id desc limit ${limit})`);
+  switch (plan.kind) {
+    case "fallback":
+    case "id walk":
+      return sql`select l.id from account_logs l ${where(walk([]))} order by l.id ${direction} limit ${limit}`;
+    case "result streams": {
+      // The span as a range of the (result, id) index too: by the ID range alone, the planner may
+      // walk the primary key through every other result's rows.
+      const resultSpan = spanOfFilters ? [sql`(l.result, l.id) between (k.result, ${spanOfFilters.lo}) and (k.result, ${spanOfFilters.hi})`] : [];
+      return merged(sql`unnest(${textArray(filters.results)})`, sql`result`, [sql`l.result = k.result`, ...resultSpan], [sql`l.result`], ["result"]);
     }
-    const pairs = await addressPairStreams(executor, filters);
-    if (!pairs) return results.length ? byResults() : indexWalk();
-    return pairs.count === 0 ? undefined : byPairs(pairs.source);
+    case "address pairs": {
+      const source =
+        plan.pairs === "newest"
+          ? sql`(select a.ip, a.result from ${addressPairs(filters)} order by a.last_id desc limit ${limit})`
+          : // A leading null pair keeps the arrays typed; it matches no row.
+            sql`unnest(array[null, ${sql.join(plan.pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[], ${textArray([null, ...plan.pairs.map((pair) => pair.result)])})`;
+      return merged(source, sql`ip, result`, [sql`l.ip = k.ip`, sql`l.result = k.result`], [sql`l.ip`, sql`l.result`], ["ip", "result"]);
+    }
+    case "username streams": {
+      const { byResult } = plan;
+      const covered: FilterDimension[] = byResult ? ["search", "result"] : ["search"];
+      const columns = byResult ? sql`key, result` : sql`key`;
+      const match = byResult ? [sql`l.username_key = k.key`, sql`l.result = k.result`] : [sql`l.username_key = k.key`];
+      const order = byResult ? [sql`l.username_key`, sql`l.result`] : [sql`l.username_key`];
+      let source: SQL;
+      if (plan.streams === "newest") {
+        // The first page's rows can only come from the `limit` streams with the newest rows: each
+        // other stream has at least `limit` newer matches ahead of it.
+        source = byResult
+          ? sql`(select r.username_key, r.result from ${accountLogUsernameResults} r
+              join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
+              where ${usernamesWhere(filters)} and ${resultIn(sql`r.result`, filters.results)} order by r.last_id desc limit ${limit})`
+          : sql`(select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernamesWhere(filters)}
+              order by ${accountLogUsernames.lastId} desc nulls last limit ${limit})`;
+      } else {
+        const keys = intArray(plan.streams.map((stream) => stream.key));
+        source = byResult ? sql`unnest(${keys}, ${textArray(plan.streams.map((stream) => stream.result!))})` : sql`unnest(${keys})`;
+      }
+      return merged(source, columns, match, order, covered);
+    }
+    case "country pairs": {
+      // Rows without a country are read by `is null`, the others by `=`: each from the same
+      // index, in order.
+      const countries = plan.pairs.filter((pair) => pair.country !== null);
+      const none = plan.pairs.filter((pair) => pair.country === null);
+      const order = [ROW_COUNTRY, sql`l.result`];
+      const parts = [
+        ...(countries.length
+          ? [merged(sql`unnest(${textArray(countries.map((p) => p.country))}, ${textArray(countries.map((p) => p.result))})`, sql`country, result`, [sql`${ROW_COUNTRY} = k.country`, sql`l.result = k.result`], order, ["country", "result"])]
+          : []),
+        ...(none.length
+          ? [merged(sql`unnest(${textArray(none.map((p) => p.result))})`, sql`result`, [sql`${ROW_COUNTRY} is null`, sql`l.result = k.result`], order, ["country", "result"])]
+          : []),
+      ];
+      if (parts.length === 1) return parts[0];
+      return sql`select u.id from ((${parts[0]}) union all (${parts[1]})) u order by u.id ${direction} limit ${limit}`;
+    }
   }
-  // With an address and a search, the planner combines the indexes.
-  if (filters.ip) return indexWalk();
-  if (!q && !results.length) return indexWalk();
-  if (!q) return byResults();
-
-  const byPair = results.length > 0;
-  const streamColumns = byPair ? sql`key, result` : sql`key`;
-  const match = byPair ? [sql`l.username_key = k.key`, sql`l.result = k.result`] : [sql`l.username_key = k.key`];
-  const streamsOf = (order: SQL, streamLimit: number) =>
-    byPair
-      ? sql`select r.username_key, r.result from ${accountLogUsernameResults} r
-          join ${accountLogUsernames} on ${accountLogUsernames.id} = r.username_key
-          where ${usernamesWhere(filters)} and ${resultIn(sql`r.result`, results)} ${order} limit ${streamLimit}`
-      : sql`select ${accountLogUsernames.id} from ${accountLogUsernames} where ${usernamesWhere(filters)} ${order} limit ${streamLimit}`;
-
-  if (firstPage && !filters.from && !filters.to) {
-    // The first page's rows can only come from the `limit` streams with the newest rows: each
-    // other stream has at least `limit` newer matches ahead of it.
-    const newest = byPair ? sql`order by r.last_id desc` : sql`order by ${accountLogUsernames.lastId} desc nulls last`;
-    return merged(sql`(${streamsOf(newest, limit)})`, streamColumns, match, { byUsername: true, byResult: byPair });
-  }
-  const streams = rowsOf<{ username_key?: number; id?: number; result?: string }>(
-    await executor.execute(streamsOf(sql``, PER_STREAM_PROBE_LIMIT + 1)),
-  );
-  if (streams.length === 0) return undefined;
-  // Many streams: matches are common, so walking an index from the cursor finds them soon: the
-  // results' own indexes when results are chosen (they skip the other results), else the IDs.
-  if (streams.length > PER_STREAM_PROBE_LIMIT) {
-    return byPair ? byResults() : indexWalk();
-  }
-  const source = byPair
-    ? sql`unnest(${intArray(streams.map((s) => Number(s.username_key)))}, ${textArray(streams.map((s) => s.result!))})`
-    : sql`unnest(${intArray(streams.map((s) => Number(s.id)))})`;
-  return merged(source, streamColumns, match, { byUsername: true, byResult: byPair });
 }

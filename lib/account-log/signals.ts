@@ -89,7 +89,7 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
   const hours = sql`f.hour >= ${new Date(Math.floor(since.getTime() / 3_600_000) * 3_600_000).toISOString()}::timestamptz`;
   // Only the new places need the window's ID span: the counters' queries do not wait for it.
   const newPlacesInWindow = async () => {
-    const span = await idSpanOf(db, { term: "", q: "", exact: false, results: [], from: since });
+    const span = await idSpanOf(db, { from: since });
     const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
     return Promise.all([
       db.execute(sql`

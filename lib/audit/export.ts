@@ -1,10 +1,8 @@
 import { sql } from "drizzle-orm";
-import { z } from "zod";
 import { rowsOf, type Database, type Executor } from "@/db";
-import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
-import type { AccountLogFilters } from "@/lib/account-log/search-params";
-import { rowIdsStatement, selectionSpanOf } from "@/lib/account-log/selection";
+import { filtersOfExport, hasFilters, type ExportFilter } from "@/lib/account-log/filters";
+import { selectRowIds, selectionSpanOf } from "@/lib/account-log/selection";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
@@ -13,19 +11,7 @@ import { chainHead, CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } f
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/**
- * What an export selects, as JSON: it travels in the export (and its log row) so a check can
- * select the same rows again. Times are ISO 8601 instants.
- */
-export const exportFilterSchema = z.object({
-  q: z.string(),
-  exact: z.literal(true).optional(),
-  results: z.array(z.enum(ACCOUNT_LOG_RESULTS)).optional(),
-  from: z.iso.datetime().optional(),
-  to: z.iso.datetime().optional(),
-  ip: z.string().optional(),
-});
-export type ExportFilter = z.infer<typeof exportFilterSchema>;
+export { exportFilterOf, exportFilterSchema, filtersOfExport, type ExportFilter } from "@/lib/account-log/filters";
 
 export type ExportTrailer = {
   chainHead: ChainHead;
@@ -34,32 +20,9 @@ export type ExportTrailer = {
   rows: number;
 };
 
-export function exportFilterOf(filters: AccountLogFilters): ExportFilter {
-  return {
-    q: filters.q,
-    ...(filters.exact ? { exact: true as const } : {}),
-    ...(filters.results.length ? { results: filters.results } : {}),
-    ...(filters.from ? { from: filters.from.toISOString() } : {}),
-    ...(filters.to ? { to: filters.to.toISOString() } : {}),
-    ...(filters.ip ? { ip: filters.ip } : {}),
-  };
-}
-
-export function filtersOfExport(filter: ExportFilter): AccountLogFilters {
-  return {
-    term: filter.exact ? `"${filter.q}"` : filter.q,
-    q: filter.q,
-    exact: filter.exact ?? false,
-    results: filter.results ?? [],
-    from: filter.from ? new Date(filter.from) : undefined,
-    to: filter.to ? new Date(filter.to) : undefined,
-    ip: filter.ip,
-  };
-}
-
 /** An export of the whole log, which must then be one chain down to the first row. */
 export function isWholeLog(filter: ExportFilter): boolean {
-  return !filter.q && !filter.results?.length && !filter.from && !filter.to && !filter.ip;
+  return !hasFilters(filtersOfExport(filter));
 }
 
 const BATCH = 1_000;
@@ -72,7 +35,7 @@ export async function* exportedRows(executor: Executor, filter: ExportFilter, th
   const filters = filtersOfExport(filter);
   const span = await selectionSpanOf(executor, filters);
   const readBelow = async (below: number) => {
-    const ids = await rowIdsStatement(executor, filters, span, { before: below, limit: BATCH });
+    const ids = await selectRowIds(executor, filters, span, { before: below, limit: BATCH });
     if (!ids) return [];
     const batch = sql`select ${CHAIN_COLUMNS} from account_logs where id in (${ids}) order by id desc`;
     return rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);

@@ -1,12 +1,13 @@
 import ipaddr from "ipaddr.js";
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb, rowsOf } from "@/db";
 import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogResult } from "@/db/schema";
 import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
-import { idSpanOf, resultBit, selectionSpanOf } from "@/lib/account-log/selection";
+import { chooseCountPlan, chooseRowPlan } from "@/lib/account-log/plan";
+import { countLogs, idSpanOf, lookUpFacts, resolveUsernameKeys, resultBit, rowIdsStatement, selectionSpanOf } from "@/lib/account-log/selection";
 import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
@@ -25,7 +26,12 @@ const NAMES = ["alice", "Malice", "bob", "bobby", "carol", "dave", "user1", "use
 const RESULTS: AccountLogResult[] = ["login_successful", "login_successful", "login_successful", "logout", "login_failed_wrong_password", "login_failed_unknown_user", "account_locked", "account_unlocked"];
 const IPS = ["203.0.113.7", "203.0.113.200", "198.51.100.1", "10.0.0.5", "2001:db8::1", "2001:db8::ff", "2001:db8:1::1", null];
 
-type Row = { id: number; username_normalized: string; result: string; occurred_at: string | Date; ip: string | null };
+const COUNTRIES = ["DE", "FR", "US", null];
+/** Countries of the bulk rows: enough that excluding one leaves more country-result pairs than are probed each. */
+const MANY_COUNTRIES = ["AR", "AT", "AU", "BE", "BR", "CA", "CH", "CL", "CN", "CZ", "DK", "EG", "ES", "FI", "GB", "GR", "HU", "IE", "IL", "IN",
+  "IT", "JP", "KE", "KR", "MX", "NG", "NL", "NO", "NZ", "PL", "PT", "RO", "SE", "SG", "TR", "UA", "VN", "ZA", "DE", "US"];
+
+type Row = { id: number; username_normalized: string; result: string; occurred_at: string | Date; ip: string | null; country: string | null };
 
 /** What the filters select, computed over every row in plain code. */
 function expected(rows: Row[], query: AccountLogQuery): number[] {
@@ -46,6 +52,10 @@ function expected(rows: Row[], query: AccountLogQuery): number[] {
           return false;
         }
       }
+      if (query.country) {
+        const listed = row.country !== null && query.country.codes.includes(row.country);
+        if (query.country.exclude === listed) return false;
+      }
       return true;
     })
     .map((row) => Number(row.id))
@@ -64,10 +74,13 @@ const TIMES: Record<string, string>[] = [
   { from: iso(START + 24 * HOUR), to: iso(START + 72 * HOUR) },
   { from: iso(START + 5 * HOUR + 59 * 60_000), to: iso(START + 90 * HOUR + 1) },
   { from: iso(START - 100 * HOUR), to: iso(START - 50 * HOUR) },
+  // Around every row, but ending in the past: a span holding most of the log.
+  { from: iso(START - HOUR), to: iso(START + 200 * HOUR) },
   // Around the whole log: selected by the counters, as without a range.
   { from: "1970-01-01T00:00:00Z", to: "9999-12-31T00:00:00Z" },
 ];
 const IP_FILTERS = ["", "203.0.113.7", "203.0.113.0/24", "2001:db8::/64", "10.0.0.0/8", "192.0.2.1"];
+const COUNTRY_FILTERS: (string | string[])[] = ["", "DE", ["de", "FR"], "!US", ["!DE", "!FR"], "US !FR", "JP", "!JP", "BR DE IT"];
 
 describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
   useFreshDatabase(kind);
@@ -77,12 +90,14 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     const db = await getDb();
     const next = random(kind === "pglite" ? 7 : 11);
     const pick = <T,>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
-    const make = (username: string, at: number, ip = pick(IPS)) => ({
+    // The country comes from the time, not the generator, so the rest of the data set stays as it was.
+    const make = (username: string, at: number, ip = pick(IPS), country = COUNTRIES[at % COUNTRIES.length]!) => ({
       username,
       usernameNormalized: username.toLowerCase(),
       result: pick(RESULTS),
       ip,
       occurredAt: new Date(at),
+      metadata: country ? { location: { country } } : {},
     });
     // Mostly in time order, as the app writes; then rows with earlier times written late (a
     // clock set back, a backfill), which the time filters must still place exactly.
@@ -91,12 +106,12 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     // Enough usernames (and addresses in 10.0.0.0/8) that a search or network matching all of
     // them walks an index instead of probing each.
     const bulk = Array.from({ length: 230 }, (_, i) =>
-      make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR), `10.1.${i >> 4}.${i & 15}`),
+      make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR), `10.1.${i >> 4}.${i & 15}`, MANY_COUNTRIES[i % MANY_COUNTRIES.length]),
     );
     for (const batch of [inOrder, bulk, late]) {
       for (let i = 0; i < batch.length; i += 100) await db.insert(accountLogs).values(batch.slice(i, i + 100));
     }
-    rows = rowsOf<Row>(await db.execute(sql`select id, username_normalized, result, occurred_at, host(ip) as ip from account_logs`));
+    rows = rowsOf<Row>(await db.execute(sql`select id, username_normalized, result, occurred_at, host(ip) as ip, metadata->'location'->>'country' as country from account_logs`));
   });
 
   it("keeps the hourly, per-username and per-address counters equal to the log", async () => {
@@ -126,6 +141,16 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
         union all
         (select ip, result, row_count, last_id from account_log_address_results
          except select ip, result, count(*)::bigint, max(id) from account_logs where ip is not null group by 1, 2)`),
+    ).toEqual([]);
+    expect(
+      await mismatches(sql`
+        (select metadata->'location'->>'country' as country, result, date_trunc('hour', occurred_at, 'UTC') as hour, count(*)::bigint as n
+           from account_logs where metadata->'location'->>'country' is not null group by 1, 2, 3
+         except select country, result, hour, row_count from account_log_country_hours)
+        union all
+        (select country, result, hour, row_count from account_log_country_hours
+         except select metadata->'location'->>'country', result, date_trunc('hour', occurred_at, 'UTC'), count(*)::bigint
+           from account_logs where metadata->'location'->>'country' is not null group by 1, 2, 3)`),
     ).toEqual([]);
     const failed = sql.join(FAILED_SIGN_IN_RESULTS.map((result) => sql`${result}`), sql`, `);
     expect(
@@ -207,6 +232,53 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
     expect(nonEmpty).toBeGreaterThan(checked / 3);
   });
 
+  it("answers random combinations of every filter as the fallback plan does, whichever plan is chosen", async () => {
+    const db = await getDb();
+    const next = random(kind === "pglite" ? 3 : 5);
+    const pick = <T,>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+    const usedResults = [...new Set(RESULTS)];
+    const ids = async (statement: SQL | undefined) =>
+      statement ? rowsOf<{ id: number | string }>(await db.execute(statement)).map((row) => Number(row.id)) : [];
+    const countPlans = new Set<string>();
+    const rowPlans = new Set<string>();
+    for (let draw = 0; draw < 400; draw++) {
+      // Each filter is left out half the time, so combinations of two or three are common.
+      const params: Record<string, string | string[]> = {
+        ...(next() < 0.5 ? { q: pick(QS) } : {}),
+        ...(next() < 0.4 ? { result: usedResults.filter(() => next() < 0.3) } : {}),
+        ...(next() < 0.5 ? pick(TIMES) : {}),
+        ...(next() < 0.4 ? { ip: pick(IP_FILTERS) } : {}),
+        ...(next() < 0.5 ? { country: pick(COUNTRY_FILTERS) } : {}),
+      };
+      const { query, problems } = parseAccountLogQuery(params);
+      const label = JSON.stringify(params);
+      expect(problems, label).toEqual([]);
+      const [span, filters] = await Promise.all([selectionSpanOf(db, query), resolveUsernameKeys(db, query)]);
+      const want = expected(rows, query);
+
+      const plan = chooseCountPlan(filters, span);
+      countPlans.add(plan.kind);
+      const count = await countLogs(db, filters, span, plan);
+      expect(count, `${label} by ${plan.kind}`).toBe(await countLogs(db, query, span, { kind: "fallback" }));
+      expect(count, label).toBe(want.length);
+
+      const someId = want.length ? want[Math.floor(next() * want.length)]! : Number(pick(rows).id);
+      for (const cursor of [{}, { before: someId }, { after: someId }]) {
+        const facts = await lookUpFacts(db, filters, span, cursor);
+        const rowPlan = chooseRowPlan(filters, facts, cursor);
+        rowPlans.add(rowPlan.kind);
+        const page = { ...cursor, limit: 7 };
+        const chosen = await ids(rowIdsStatement(rowPlan, filters, span, page));
+        expect(chosen, `${label} ${JSON.stringify(cursor)} by ${rowPlan.kind}`).toEqual(await ids(rowIdsStatement({ kind: "fallback" }, query, span, page)));
+      }
+    }
+    // Every plan was drawn, so each was checked.
+    expect([...countPlans].sort()).toEqual(
+      ["address counters", "address pairs in span", "counters", "counters less edges", "country hours", "fallback", "hours", "nothing", "span"].sort(),
+    );
+    expect([...rowPlans].sort()).toEqual(["address pairs", "country pairs", "fallback", "id walk", "nothing", "result streams", "username streams"].sort());
+  });
+
   it("pages through every filtered selection by keyset, both ways, covering each row once", async () => {
     const shapes: Record<string, string | string[]>[] = [
       { q: "bulk", ...TIMES[5] },
@@ -220,6 +292,10 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { ip: "10.0.0.0/8", result: ["login_successful"] },
       { q: "user1", ip: "203.0.113.0/24" },
       { ...TIMES[4] },
+      { country: "DE" },
+      { country: ["!US", "!DE"], ...TIMES[5] },
+      { country: "!JP", result: ["login_successful", "logout"] },
+      { country: "fr", q: "bob" },
     ];
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery({ ...shape, size: "9" });
@@ -270,6 +346,9 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { from: "1970-01-01", to: "9999-12-31" },
       { q: "bob", from: "1970-01-01", to: "9999-12-31" },
       { ip: "203.0.113.0/24", from: "1970-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z" },
+      { country: ["DE", "FR"], ...TIMES[5] },
+      { country: "!US", result: ["login_successful", "login_failed_wrong_password"], ...TIMES[6] },
+      { country: "!DE", q: "bob", ...TIMES[5] },
     ];
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery(shape);

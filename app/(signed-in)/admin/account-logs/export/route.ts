@@ -3,7 +3,7 @@ import type { NextRequest } from "next/server";
 import { z } from "zod";
 import { getDb } from "@/db";
 import { recordAccessDenied } from "@/lib/account-log/access-denied";
-import { parseAccountLogQuery } from "@/lib/account-log/search-params";
+import { FILTER_PARAMS, readFilters } from "@/lib/account-log/filters";
 import { EXPORT_FORMATS, exportChunks, exportFilterOf, recordExport } from "@/lib/audit/export";
 import { getCurrentUser } from "@/lib/auth/session";
 import { requestContextFromHeaders } from "@/lib/client/request-context";
@@ -22,9 +22,8 @@ function plain(status: number, message: string): Response {
 }
 
 /**
- * `GET /admin/account-logs/export?format=csv|ndjson&q=…&result=…&from=…&to=…&ip=…`: every row of the
- * search and filters, newest first,
- * streamed from the database a batch at a time, with the chain evidence. Admins only; the
+ * `GET /admin/account-logs/export?format=csv|ndjson&` and the page's filters (`filters.ts`): every
+ * row of the search and filters, newest first, streamed from the database a batch at a time, with the chain evidence. Admins only; the
  * export is itself logged before the first byte.
  */
 export async function GET(request: NextRequest): Promise<Response> {
@@ -45,14 +44,9 @@ export async function GET(request: NextRequest): Promise<Response> {
   const params = request.nextUrl.searchParams;
   const format = formatParam.safeParse(params.get("format") ?? "csv");
   if (!format.success) return plain(400, `format must be one of: ${EXPORT_FORMATS.join(", ")}.`);
-  const { query, problems } = parseAccountLogQuery({
-    q: params.get("q") ?? undefined,
-    result: params.getAll("result"),
-    from: params.get("from") ?? undefined,
-    to: params.get("to") ?? undefined,
-    ip: params.get("ip") ?? undefined,
-    tz: params.get("tz") ?? undefined,
-  });
+  const { filters: query, problems } = readFilters(
+    Object.fromEntries(FILTER_PARAMS.map(({ name, repeated }) => [name, repeated ? params.getAll(name) : (params.get(name) ?? undefined)])),
+  );
   // An export must select exactly what was asked for: a filter that was not understood is refused.
   if (problems.length) return plain(400, problems.join(" "));
   const filter = exportFilterOf(query);
