@@ -67,6 +67,7 @@ async function main() {
     await fillLog(db, rows, log);
     const { findAccountLogs } = await import("@/lib/account-log/queries");
     const { parseAccountLogQuery } = await import("@/lib/account-log/search-params");
+    const { countryIn } = await import("@/lib/account-log/filters");
 
     const cursorRow = rowsOf<{ id: string }>(await db.execute(sql`select id::text from account_logs order by id desc offset 49950 limit 1`));
     const deepCursor = cursorRow[0]!.id;
@@ -79,6 +80,7 @@ async function main() {
       if (query.from) conditions.push(sql`occurred_at >= ${query.from.toISOString()}::timestamptz`);
       if (query.to) conditions.push(sql`occurred_at < ${query.to.toISOString()}::timestamptz`);
       if (query.ip) conditions.push(sql`ip <<= ${query.ip}::inet`);
+      if (query.country) conditions.push(countryIn(sql`(metadata->'location'->>'country')`, query.country));
       const condition = sql.join(conditions, sql` and `);
       await Promise.all([
         d.execute(sql`select * from account_logs where ${condition} order by id desc limit 50`),
@@ -126,6 +128,12 @@ async function main() {
       { name: "one address (an attacker)", params: { ip: "45.155.205.99" } },
       { name: "a /16 network", params: { ip: busyNetwork } },
       { name: "a /16 network, failures, a week", params: { ip: busyNetwork, result: failures, ...midYearWeek } },
+      // The country stored with each row: what investigators ask of sign-ins from abroad.
+      { name: "one country, all time", params: { country: "DE" } },
+      { name: "outside our countries, failures", params: { country: ["!US", "!DE", "!GB"], result: failures } },
+      { name: "outside our countries, a week mid-year", params: { country: ["!US", "!DE"], ...midYearWeek } },
+      { name: "a rare country, last 24 hours", params: { country: "CN", ...lastDay } },
+      { name: "busy user, a rare country", params: { q: accountName(1), country: "CN" } },
     ];
     for (const shape of filterShapes) shape.naive = naiveFilter(shape.params);
     shapes.push(...filterShapes);
