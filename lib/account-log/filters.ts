@@ -135,7 +135,9 @@ const search: FilterDefinition = {
     into.q = normalizeUsername(quoted ? quoted[1]! : term);
     into.exact = Boolean(quoted);
   },
-  write: (filters, params) => void (filters.term && params.set("q", filters.term)),
+  write(filters, params) {
+    if (filters.term) params.set("q", filters.term);
+  },
   isSet: (filters) => Boolean(filters.q),
   condition: (filters) => (filters.q ? keyOfSearch(sql`l.username_key`, filters) : undefined),
   toExport: (filters) => ({ q: filters.q, ...(filters.exact ? { exact: true as const } : {}) }),
@@ -158,7 +160,9 @@ const result: FilterDefinition = {
     // Every result selected is the same as none: keep the URL and the counting path short.
     into.results = results.size === ACCOUNT_LOG_RESULTS.length ? [] : ACCOUNT_LOG_RESULTS.filter((r) => results.has(r));
   },
-  write: (filters, params) => filters.results.forEach((r) => params.append("result", r)),
+  write(filters, params) {
+    for (const r of filters.results) params.append("result", r);
+  },
   isSet: (filters) => filters.results.length > 0,
   condition: (filters) => (filters.results.length ? sqlIn(sql`l.result`, filters.results) : undefined),
   toExport: (filters) => (filters.results.length ? { results: filters.results } : {}),
@@ -177,7 +181,9 @@ const timeZone: FilterDefinition = {
     if (zone) into.tz = zone;
     else problems.push(`"${storableText(tz).slice(0, 40)}" is not a time zone; times without an offset are read as UTC.`);
   },
-  write: (filters, params) => void (filters.tz && params.set("tz", filters.tz)),
+  write(filters, params) {
+    if (filters.tz) params.set("tz", filters.tz);
+  },
   isSet: () => false,
   condition: () => undefined,
   toExport: () => ({}),
@@ -231,7 +237,9 @@ const ip: FilterDefinition = {
     if (parsed) into.ip = parsed;
     else problems.push(`"ip" must be an address such as 203.0.113.7 or a network such as 203.0.113.0/24; it was ignored.`);
   },
-  write: (filters, params) => void (filters.ip && params.set("ip", filters.ip)),
+  write(filters, params) {
+    if (filters.ip) params.set("ip", filters.ip);
+  },
   isSet: (filters) => Boolean(filters.ip),
   condition: (filters) => (filters.ip ? addressIn(sql`l.ip`, filters.ip) : undefined),
   toExport: (filters) => (filters.ip ? { ip: filters.ip } : {}),
@@ -248,7 +256,9 @@ const country: FilterDefinition = {
     problems.push(...parsed.problems);
     if (parsed.filter) into.country = parsed.filter;
   },
-  write: (filters, params) => filters.country && countryParamValues(filters.country).forEach((value) => params.append("country", value)),
+  write(filters, params) {
+    for (const value of filters.country ? countryParamValues(filters.country) : []) params.append("country", value);
+  },
   isSet: (filters) => Boolean(filters.country),
   condition: (filters) => (filters.country ? countryIn(ROW_COUNTRY, filters.country) : undefined),
   toExport: (filters) => (filters.country ? { country: countryParamValues(filters.country) } : {}),
