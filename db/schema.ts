@@ -131,6 +131,22 @@ export const accountLogCountryHours = pgTable(
   (table) => [primaryKey({ columns: [table.country, table.result, table.hour] })],
 );
 
+/**
+ * Rows per country and result, whatever their time: exact counts for the country filter over the
+ * whole log, and which country-result pairs a page reads (the newest first). Rows without a
+ * country are counted under the empty code `''`. Kept by the insert trigger.
+ */
+export const accountLogCountryResults = pgTable(
+  "account_log_country_results",
+  {
+    country: text("country").notNull(),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    rowCount: bigint("row_count", { mode: "number" }).notNull(),
+    lastId: bigint("last_id", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.country, table.result] })],
+);
+
 /** Rows per username and result: exact counts for a search combined with result filters. */
 export const accountLogUsernameResults = pgTable(
   "account_log_username_results",

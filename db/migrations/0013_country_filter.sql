@@ -6,6 +6,14 @@ CREATE TABLE "account_log_country_hours" (
 	CONSTRAINT "account_log_country_hours_country_result_hour_pk" PRIMARY KEY("country","result","hour")
 );
 --> statement-breakpoint
+CREATE TABLE "account_log_country_results" (
+	"country" text NOT NULL,
+	"result" text NOT NULL,
+	"row_count" bigint NOT NULL,
+	"last_id" bigint NOT NULL,
+	CONSTRAINT "account_log_country_results_country_result_pk" PRIMARY KEY("country","result")
+);
+--> statement-breakpoint
 CREATE INDEX "account_logs_country_result_id_idx" ON "account_logs" USING btree (("metadata"->'location'->>'country'),"result","id");--> statement-breakpoint
 -- Writes wait from here to the end of the migration, so no row is counted twice or missed
 -- between the counters' backfill and the trigger that keeps them.
@@ -42,7 +50,11 @@ BEGIN
     VALUES (row_hour, NEW."username_key", NEW."ip", 1)
     ON CONFLICT ("hour", "username_key", "ip") DO UPDATE SET "failures" = f."failures" + 1;
   END IF;
-  -- The country stored with the row (the expression the country index reads).
+  -- The country stored with the row (the expression the country index reads); '' for none.
+  INSERT INTO "account_log_country_results" AS cr ("country", "result", "row_count", "last_id")
+  VALUES (coalesce(NEW."metadata"->'location'->>'country', ''), NEW."result", 1, NEW."id")
+  ON CONFLICT ("country", "result") DO UPDATE
+    SET "row_count" = cr."row_count" + 1, "last_id" = greatest(cr."last_id", NEW."id");
   IF NEW."metadata"->'location'->>'country' IS NOT NULL THEN
     INSERT INTO "account_log_country_hours" AS c ("country", "result", "hour", "row_count")
     VALUES (NEW."metadata"->'location'->>'country', NEW."result", row_hour, 1)
@@ -70,4 +82,6 @@ $$;
 --> statement-breakpoint
 INSERT INTO "account_log_country_hours" ("country", "result", "hour", "row_count")
 SELECT "metadata"->'location'->>'country', "result", date_trunc('hour', "occurred_at", 'UTC'), count(*) FROM "account_logs"
-WHERE "metadata"->'location'->>'country' IS NOT NULL GROUP BY 1, 2, 3;
+WHERE "metadata"->'location'->>'country' IS NOT NULL GROUP BY 1, 2, 3;--> statement-breakpoint
+INSERT INTO "account_log_country_results" ("country", "result", "row_count", "last_id")
+SELECT coalesce("metadata"->'location'->>'country', ''), "result", count(*), max("id") FROM "account_logs" GROUP BY 1, 2;

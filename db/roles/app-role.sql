@@ -8,7 +8,7 @@ GRANT SELECT ON drizzle.__drizzle_migrations TO account_logs_app;
 GRANT SELECT, INSERT ON account_logs TO account_logs_app;
 GRANT SELECT ON account_log_usernames, account_log_totals, account_log_username_results, account_log_hours,
   account_log_address_results, account_log_failure_hours, account_log_hour_ceilings, account_log_hour_floors,
-  account_log_country_hours TO account_logs_app;
+  account_log_country_hours, account_log_country_results TO account_logs_app;
 -- Where each account signed in from: state beside the log, which sign-in keeps up to date.
 GRANT SELECT, INSERT, UPDATE ON account_sign_in_places TO account_logs_app;
 GRANT SELECT, INSERT ON account_log_verifications TO account_logs_app;

@@ -38,7 +38,9 @@ export type CountPlan =
   | { kind: "address counters" }
   /** A time range (and results): whole hours from the hourly counters, partial hours row by row. */
   | { kind: "hours" }
-  /** Countries (and results, and a time range): the hourly counters per country, partial hours row by row. */
+  /** Countries (and results) over the whole log: the counters per country and result. */
+  | { kind: "country counters" }
+  /** Countries (and results) in a time range: the hourly counters per country, partial hours row by row. */
   | { kind: "country hours" }
   /** A search and results over most of the log: their counters less the rows outside the range's inner IDs. */
   | { kind: "counters less edges"; span: Span }
@@ -100,7 +102,7 @@ export function chooseCountPlan(filters: AccountLogFilters, span: IdSpan | undef
     }
     if (only(dimensions, "ip", "result")) return { kind: "address counters" };
   }
-  if (has("country") && only(dimensions, "country", "result", "time")) return { kind: "country hours" };
+  if (has("country") && only(dimensions, "country", "result", "time")) return { kind: has("time") ? "country hours" : "country counters" };
   if (only(dimensions, "result", "time")) return { kind: "hours" };
   if (!span) return { kind: "fallback" };
   const innerWidth = span.outsideAbove - span.outsideBelow;

@@ -3,6 +3,7 @@ import { rowsOf, type Executor } from "@/db";
 import {
   accountLogAddressResults,
   accountLogCountryHours,
+  accountLogCountryResults,
   accountLogHourCeilings,
   accountLogHourFloors,
   accountLogHours,
@@ -15,6 +16,7 @@ import {
 import {
   addressIn,
   conditionOf,
+  countryIn,
   filterConditions,
   keyArray,
   keyOfSearch,
@@ -213,30 +215,25 @@ async function lookUpUsernameStreams(executor: Executor, filters: AccountLogFilt
 }
 
 /**
- * The country-result pairs the filters select. For countries asked for, each with each result (a
- * pair without rows costs one index probe). For an exclusion, the other countries' pairs from the
- * counters, one probe of their primary key per pair (a loose index scan), and rows without a
- * country, which have no counter, as a pair per result.
+ * The country-result pairs (alias `c`) the filters select, from the counters per country and
+ * result, where rows without a country are the code `''`.
  */
-async function lookUpCountryPairs(executor: Executor, filters: AccountLogFilters): Promise<Streams<CountryPair>> {
-  const { exclude, codes } = filters.country!;
-  const results: readonly string[] = filters.results.length ? filters.results : ACCOUNT_LOG_RESULTS;
-  if (!exclude) return boundedStreams(codes.flatMap((country) => results.map((result) => ({ country, result }))));
-  const t = accountLogCountryHours;
-  const rows = rowsOf<CountryPair>(
-    await executor.execute(sql`
-      with recursive pairs as (
-        (select ${t.country} as country, ${t.result} as result from ${t} order by 1, 2 limit 1)
-        union all
-        select next.country, next.result from pairs cross join lateral (
-          select ${t.country} as country, ${t.result} as result from ${t}
-          where (${t.country}, ${t.result}) > (pairs.country, pairs.result) order by 1, 2 limit 1) next
-      )
-      select country, result from pairs
-      where not ${sqlIn(sql`country`, codes)} and ${sqlIn(sql`result`, results)}
-      limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+function countryPairs(filters: AccountLogFilters): SQL {
+  const conditions = [countryIn(sql`c.country`, filters.country!), ...(filters.results.length ? [resultIn(sql`c.result`, filters.results)] : [])];
+  return sql`(select * from ${accountLogCountryResults} c ${where(conditions)}) c`;
+}
+
+/**
+ * The country-result pairs to read, newest first: on a first page without a time range only the
+ * newest can hold its rows (each other pair has a page of newer matches ahead of it), so a
+ * pair too many is no reason to walk instead.
+ */
+async function lookUpCountryPairs(executor: Executor, filters: AccountLogFilters, newestFirst: boolean): Promise<Streams<CountryPair>> {
+  const pairs = rowsOf<CountryPair>(
+    await executor.execute(sql`select nullif(c.country, '') as country, c.result from ${countryPairs(filters)}
+      order by c.last_id desc limit ${PER_STREAM_PROBE_LIMIT + 1}`),
   );
-  return boundedStreams([...rows, ...results.map((result) => ({ country: null, result }))]);
+  return newestFirst ? pairs : boundedStreams(pairs);
 }
 
 /** The streams the row plan may need, looked up at once. */
@@ -245,7 +242,7 @@ export async function lookUpFacts(executor: Executor, filters: AccountLogFilters
   const [addressPairs, usernameStreams, countryPairs] = await Promise.all([
     wanted.has("address") ? lookUpAddressPairs(executor, filters) : undefined,
     wanted.has("username") ? lookUpUsernameStreams(executor, filters) : undefined,
-    wanted.has("country") ? lookUpCountryPairs(executor, filters) : undefined,
+    wanted.has("country") ? lookUpCountryPairs(executor, filters, !filters.from && !filters.to && cursor.before === undefined && cursor.after === undefined) : undefined,
   ]);
   return { span, addressPairs, usernameStreams, countryPairs };
 }
@@ -271,6 +268,8 @@ export function countStatement(plan: Exclude<CountPlan, { kind: "nothing" }>, fi
       return sql`select (select coalesce(sum(a.row_count), 0) from ${addressPairs(filters)}) as n`;
     case "hours":
       return countByHours(filters, (bounds) => hourCounters(filters, bounds));
+    case "country counters":
+      return sql`select (select coalesce(sum(c.row_count), 0) from ${countryPairs(filters)}) as n`;
     case "country hours":
       return countByHours(filters, (bounds) => countryHourCounters(filters, bounds));
     case "fallback":

@@ -37,7 +37,7 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
   const existing = await existingRows(db);
   if (existing === rows) {
     // A data set filled before rows had countries cannot measure the country filter.
-    const [countries] = rowsOf<{ any: boolean }>(await db.execute(sql`select exists(select from account_log_country_hours) as any`));
+    const [countries] = rowsOf<{ any: boolean }>(await db.execute(sql`select exists(select from account_log_country_results) as any`));
     if (!countries?.any) throw new Error("The bench database was filled before rows had countries: start from an empty one (remove its cluster folder under .data/bench).");
     return false;
   }
@@ -138,6 +138,9 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
     insert into account_log_country_hours (country, result, hour, row_count)
     select metadata->'location'->>'country', result, date_trunc('hour', occurred_at, 'UTC'), count(*) from account_logs
     where metadata->'location'->>'country' is not null group by 1, 2, 3`);
+  await db.execute(sql`
+    insert into account_log_country_results (country, result, row_count, last_id)
+    select coalesce(metadata->'location'->>'country', ''), result, count(*), max(id) from account_logs group by 1, 2`);
   await db.execute(sql`
     insert into account_log_failure_hours (hour, username_key, ip, failures)
     select date_trunc('hour', occurred_at, 'UTC'), username_key, ip, count(*) from account_logs

@@ -133,7 +133,6 @@ async function main() {
       { name: "outside our countries, failures", params: { country: ["!US", "!DE", "!GB"], result: failures } },
       { name: "outside our countries, a week mid-year", params: { country: ["!US", "!DE"], ...midYearWeek } },
       { name: "a rare country, last 24 hours", params: { country: "CN", ...lastDay } },
-      { name: "busy user, a rare country", params: { q: accountName(1), country: "CN" } },
     ];
     for (const shape of filterShapes) shape.naive = naiveFilter(shape.params);
     shapes.push(...filterShapes);
