@@ -115,7 +115,7 @@ async function ChainStatus({ page }: { page: Page }) {
 async function LockedAccounts({ page }: { page: Page }) {
   const locked = await page.locked;
   return locked ? (
-    <LockedAccountsPanel accounts={locked.accounts} total={locked.total} unlockAction={unlockAccountAction} />
+    <LockedAccountsPanel accounts={locked.accounts} total={locked.total} />
   ) : (
     <LoadError what="The locked accounts" />
   );
@@ -148,7 +148,6 @@ async function LogEntries({ page, query }: { page: Page; query: AccountLogQuery 
           sprayingIps: new Set(attention?.spraying.map((entry) => entry.ip)),
           burstUsernames: new Set(attention?.bursts.map((entry) => entry.username)),
         }}
-        unlockAction={unlockAccountAction}
       />
       <Pager query={query} newerCursor={logs.page.newerCursor} olderCursor={logs.page.olderCursor} />
     </>
@@ -167,7 +166,7 @@ export default async function AccountLogsPage({ searchParams }: Props) {
   return (
     <main className="mx-auto max-w-screen-2xl space-y-3 p-4 lg:px-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      <UnlockNoticeProvider>
+      <UnlockNoticeProvider action={unlockAccountAction}>
         <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_22rem]">
           <div className="min-w-0 space-y-3">
             <SearchForm query={query} now={now} />
