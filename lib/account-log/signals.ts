@@ -88,7 +88,7 @@ const SHOWN = 10;
 const HOUR_MS = 3_600_000;
 
 /** The window's start, and its first clock hour: spraying and bursts count every hour the window touches, whole. */
-function attentionWindow(now: Date): { since: Date; firstHour: Date } {
+export function attentionWindow(now: Date): { since: Date; firstHour: Date } {
   const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * HOUR_MS);
   return { since, firstHour: new Date(Math.floor(since.getTime() / HOUR_MS) * HOUR_MS) };
 }
