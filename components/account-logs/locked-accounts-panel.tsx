@@ -1,4 +1,3 @@
-import type { FormAction } from "@/lib/actions/state";
 import type { LockedAccount } from "@/lib/account-log/queries";
 import { accountLogHref, exactUsernameTerm } from "@/lib/account-log/search-params";
 import { lockEvidenceView } from "@/lib/account-log/lock-evidence";
@@ -9,10 +8,9 @@ import { UnlockButton } from "./unlock-button";
 type Props = {
   accounts: LockedAccount[];
   total: number;
-  unlockAction: FormAction<"reason">;
 };
 
-export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
+export function LockedAccountsPanel({ accounts, total }: Props) {
   return (
     <section id="locked-accounts" aria-labelledby="locked-accounts-heading" className="rounded border border-red-200 bg-red-50 p-4">
       <h2 id="locked-accounts-heading" className="font-semibold">
@@ -38,7 +36,7 @@ export function LockedAccountsPanel({ accounts, total, unlockAction }: Props) {
               ) : (
                 <span>by {account.lock?.actor ?? "an administrator"}</span>
               )}
-              <UnlockButton userId={account.id} username={account.username} action={unlockAction} />
+              <UnlockButton userId={account.id} username={account.username} />
               <LockEvidence evidence={lockEvidenceView(account)} />
             </li>
           ))}

@@ -1,6 +1,5 @@
 "use client";
 
-import type { FormAction } from "@/lib/actions/state";
 import type { LogRowView } from "@/lib/account-log/row-view";
 import { IpAddressCell } from "./ip-address-cell";
 import { LogTime } from "./log-time";
@@ -11,7 +10,6 @@ import { UnlockButton } from "./unlock-button";
 
 type Props = {
   rows: LogRowView[];
-  unlockAction: FormAction<"reason">;
 };
 
 /**
@@ -20,7 +18,7 @@ type Props = {
  * HTML. The server still renders the HTML; every value is rendered as text, so markup in a
  * username stays text.
  */
-export function LogRows({ rows, unlockAction }: Props) {
+export function LogRows({ rows }: Props) {
   return (
     <tbody>
       {rows.map((row) => (
@@ -34,7 +32,7 @@ export function LogRows({ rows, unlockAction }: Props) {
             {row.usernameTruncated && <span className="ml-1 text-xs text-slate-500">(cut at 256 characters)</span>}
             {row.unlockUserId !== null && (
               <div className="mt-1">
-                <UnlockButton userId={row.unlockUserId} username={row.username} action={unlockAction} />
+                <UnlockButton userId={row.unlockUserId} username={row.username} />
               </div>
             )}
           </td>

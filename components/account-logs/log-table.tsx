@@ -1,13 +1,11 @@
 import type { AccountLog } from "@/db/schema";
 import { logRowView, type RowFlags } from "@/lib/account-log/row-view";
-import type { FormAction } from "@/lib/actions/state";
 import { IpLocationCredit } from "./ip-location-credit";
 import { LogRows } from "./log-rows";
 
 type Props = {
   rows: AccountLog[];
   flags: RowFlags;
-  unlockAction: FormAction<"reason">;
 };
 
 const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] as const;
@@ -17,7 +15,7 @@ const COLUMNS = ["ID", "Username", "Time", "Result", "IP Address", "Metadata"] a
  * positioned so the visually hidden labels inside scroll with it instead of widening the page.
  * Cell styles are set once on the table rather than on each of its hundreds of cells.
  */
-export function LogTable({ rows, flags, unlockAction }: Props) {
+export function LogTable({ rows, flags }: Props) {
   return (
     <div className="space-y-1">
       <div className="relative overflow-x-auto rounded border border-slate-200 bg-white">
@@ -35,7 +33,7 @@ export function LogTable({ rows, flags, unlockAction }: Props) {
               ))}
             </tr>
           </thead>
-          <LogRows rows={rows.map((row) => logRowView(row, flags))} unlockAction={unlockAction} />
+          <LogRows rows={rows.map((row) => logRowView(row, flags))} />
         </table>
       </div>
       <IpLocationCredit />

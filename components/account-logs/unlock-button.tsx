@@ -1,31 +1,22 @@
 "use client";
 
-import { useActionState, useId } from "react";
-import { IDLE, type FormAction, type UnlockActionState } from "@/lib/actions/state";
+import { useId } from "react";
 import { ADMIN_REASON_MAX_LENGTH } from "@/lib/users/limits";
-import { useReportUnlock } from "./unlock-notice";
+import { useUnlock } from "./unlock-notice";
 
 type Props = {
   userId: number;
   username: string;
-  action: FormAction<"reason">;
 };
 
 /** Unlock, with the short reason the `account_unlocked` row records. */
-export function UnlockButton({ userId, username, action }: Props) {
-  const report = useReportUnlock();
+export function UnlockButton({ userId, username }: Props) {
+  const { action, state, pending, sentBy, sending } = useUnlock();
   const id = useId();
-  const [state, formAction, pending] = useActionState<UnlockActionState, FormData>(
-    async (previous, form) => {
-      const outcome = await action(previous, form);
-      report(outcome);
-      return outcome;
-    },
-    IDLE,
-  );
-  const reasonError = state.status === "error" && state.field === "reason" ? state.message : undefined;
+  const sentHere = sentBy === id;
+  const reasonError = sentHere && state.status === "error" && state.field === "reason" ? state.message : undefined;
   return (
-    <form action={formAction} className="relative inline-flex flex-wrap items-center gap-2">
+    <form action={action} onSubmit={() => sending(id)} className="relative inline-flex flex-wrap items-center gap-2">
       <input type="hidden" name="userId" value={userId} />
       <label htmlFor={`${id}-reason`} className="text-xs font-medium">
         Reason<span className="sr-only"> for unlocking {username}</span>
@@ -43,11 +34,11 @@ export function UnlockButton({ userId, username, action }: Props) {
       />
       <button
         type="submit"
-        disabled={pending}
+        disabled={pending && sentHere}
         aria-label={`Unlock ${username}`}
         className="rounded bg-blue-700 px-2 py-0.5 text-xs font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
       >
-        {pending ? "Unlocking…" : "Unlock"}
+        {pending && sentHere ? "Unlocking…" : "Unlock"}
       </button>
       {reasonError && (
         <span id={`${id}-reason-error`} className="text-xs text-red-700">

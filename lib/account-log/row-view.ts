@@ -74,18 +74,22 @@ function placeOf(ip: string | null, metadata: AccountLogMetadata): LogRowView["p
   return ["Located in ", country ? countryLabel(country) : "Country unknown"];
 }
 
+/** What the rows are marked with, read for the page's rows by `findRowFlags` (signals.ts). */
 export type RowFlags = {
   lockedUserIds: Set<number>;
-  /** Addresses spraying passwords and usernames with failure bursts, from "Needs attention". */
-  sprayingIps?: Set<string>;
-  burstUsernames?: Set<string>;
+  /** Addresses spraying passwords and usernames with failure bursts, as "Needs attention" defines them. */
+  sprayingIps: Set<string>;
+  burstUsernames: Set<string>;
 };
+
+/** No marks: the rows as they are, when their flags could not be read. */
+export const NO_ROW_FLAGS: RowFlags = { lockedUserIds: new Set(), sprayingIps: new Set(), burstUsernames: new Set() };
 
 export function logRowView(row: AccountLog, { lockedUserIds, sprayingIps, burstUsernames }: RowFlags): LogRowView {
   const marks = [
     ...(row.metadata.signals?.newIp ? ["New IP"] : []),
     ...(row.metadata.signals?.newCountry ? ["New country"] : []),
-    ...(row.ip && row.result.startsWith("login_failed") && sprayingIps?.has(row.ip) ? ["Password spraying"] : []),
+    ...(row.ip && row.result.startsWith("login_failed") && sprayingIps.has(row.ip) ? ["Password spraying"] : []),
   ];
   return {
     id: row.id,
@@ -93,7 +97,7 @@ export function logRowView(row: AccountLog, { lockedUserIds, sprayingIps, burstU
     usernameNormalized: row.usernameNormalized,
     usernameTruncated: row.usernameTruncated,
     href: accountLogHref({ term: exactUsernameTerm(row.usernameNormalized) }),
-    burst: burstUsernames?.has(row.usernameNormalized) ?? false,
+    burst: burstUsernames.has(row.usernameNormalized),
     at: row.occurredAt,
     result: row.result,
     marks,

@@ -1,6 +1,15 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
-import { accountLogFailureHours, accountLogUsernames, accountSignInPlaces, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
+import {
+  accountLogFailureHours,
+  accountLogUsernames,
+  accountSignInPlaces,
+  users,
+  type AccountLog,
+  type AccountLogMetadata,
+  type AccountLogResult,
+} from "@/db/schema";
+import type { RowFlags } from "./row-view";
 import { idSpanOf } from "./selection";
 
 /** A sign-in from an address or country the account has not used for this long is marked new. */
@@ -76,6 +85,13 @@ export type Attention = {
 };
 
 const SHOWN = 10;
+const HOUR_MS = 3_600_000;
+
+/** The window's start, and its first clock hour: spraying and bursts count every hour the window touches, whole. */
+export function attentionWindow(now: Date): { since: Date; firstHour: Date } {
+  const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * HOUR_MS);
+  return { since, firstHour: new Date(Math.floor(since.getTime() / HOUR_MS) * HOUR_MS) };
+}
 
 /**
  * What deserves a look in the last 24 hours: addresses spraying passwords across usernames,
@@ -84,9 +100,8 @@ const SHOWN = 10;
  */
 export async function findAttention(now = new Date(), executor?: Executor): Promise<Attention> {
   const db = executor ?? (await getDb());
-  const since = new Date(now.getTime() - ATTENTION_WINDOW_HOURS * 3_600_000);
-  // Spraying and bursts are per clock hour: every hour the window touches, whole.
-  const hours = sql`f.hour >= ${new Date(Math.floor(since.getTime() / 3_600_000) * 3_600_000).toISOString()}::timestamptz`;
+  const { since, firstHour } = attentionWindow(now);
+  const hours = sql`f.hour >= ${firstHour.toISOString()}::timestamptz`;
   // Only the new places need the window's ID span: the counters' queries do not wait for it.
   const newPlacesInWindow = async () => {
     const span = await idSpanOf(db, { from: since });
@@ -150,5 +165,49 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
       newCountry: row.new_country,
     })),
     newPlacesTotal: Number(rowsOf<{ n: string | number }>(newPlacesTotal)[0]?.n ?? 0),
+  };
+}
+
+const listOf = (values: readonly (string | number)[]) => sql.join(values.map((value) => sql`${value}`), sql`, `);
+const unique = <T>(values: T[]) => [...new Set(values)];
+
+/**
+ * What the log table marks on one page of rows (`logRowView`), read for those rows alone so the
+ * table never waits for the panels: which of their accounts are locked now, which of their
+ * failure rows' addresses sprayed passwords, and which of their usernames had a failure burst,
+ * by the same counters, thresholds and clock hours as "Needs attention" (`findAttention`), but
+ * with no cut at its first ten. The counters are read for the window's hours only, filtered to
+ * the page's addresses and usernames.
+ */
+export async function findRowFlags(rows: readonly AccountLog[], now = new Date(), executor?: Executor): Promise<RowFlags> {
+  const db = executor ?? (await getDb());
+  const userIds = unique(rows.flatMap((row) => (row.userId === null ? [] : [row.userId])));
+  // Only a failed sign-in is marked "Password spraying".
+  const ips = unique(rows.flatMap((row) => (row.ip && row.result.startsWith("login_failed") ? [row.ip] : [])));
+  const usernameOfKey = new Map(rows.map((row) => [row.usernameKey, row.usernameNormalized]));
+  const hours = sql`f.hour >= ${attentionWindow(now).firstHour.toISOString()}::timestamptz`;
+  const read = <T>(values: readonly unknown[], query: () => SQL) => (values.length ? db.execute(query()).then((result) => rowsOf<T>(result)) : Promise.resolve([]));
+
+  const [locked, spraying, bursts] = await Promise.all([
+    read<{ id: number }>(userIds, () => sql`select u.id from ${users} u where u.id in (${listOf(userIds)}) and u.locked_at is not null`),
+    read<{ ip: string }>(
+      ips,
+      () => sql`
+        select distinct host(f.ip) as ip from ${accountLogFailureHours} f
+        where ${hours} and f.ip in (${sql.join(ips.map((ip) => sql`${ip}::inet`), sql`, `)})
+        group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}`,
+    ),
+    read<{ username_key: number }>(
+      [...usernameOfKey.keys()],
+      () => sql`
+        select distinct f.username_key from ${accountLogFailureHours} f
+        where ${hours} and f.username_key in (${listOf([...usernameOfKey.keys()])})
+        group by f.username_key, f.hour having sum(f.failures) >= ${BURST_MIN_FAILURES}`,
+    ),
+  ]);
+  return {
+    lockedUserIds: new Set(locked.map((row) => Number(row.id))),
+    sprayingIps: new Set(spraying.map((row) => row.ip)),
+    burstUsernames: new Set(bursts.flatMap((row) => usernameOfKey.get(Number(row.username_key)) ?? [])),
   };
 }

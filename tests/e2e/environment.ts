@@ -24,4 +24,5 @@ export const USERS = {
   mia: { username: "mia", password: "mia-password-121212121212" },
   noah: { username: "noah", password: "noah-password-1313131313131" },
   olga: { username: "olga", password: "olga-password-14141414141414" },
+  pat: { username: "pat", password: "pat-password-151515151515151" },
 } as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AccountLog } from "@/db/schema";
-import { logRowView, metadataDetails } from "@/lib/account-log/row-view";
+import { logRowView, metadataDetails, NO_ROW_FLAGS } from "@/lib/account-log/row-view";
 
 const base: AccountLog = {
   id: 42,
@@ -16,11 +16,10 @@ const base: AccountLog = {
   prevHash: Buffer.alloc(32),
   hash: Buffer.alloc(32),
 };
-const noFlags = { lockedUserIds: new Set<number>() };
 
 describe("logRowView", () => {
   it("links the username to its exact view and places a public address in its country", () => {
-    const view = logRowView(base, noFlags);
+    const view = logRowView(base, NO_ROW_FLAGS);
     expect(view).toMatchObject({
       id: 42,
       username: "Alice",
@@ -39,11 +38,11 @@ describe("logRowView", () => {
   it("names the range of a private address, and shows nothing for no address", () => {
     // The country stored at sign-in, which the country filter selects by, even where today's
     // lookup of the address disagrees; none stored is said so.
-    expect(logRowView({ ...base, metadata: { location: { country: "DE" } } }, noFlags).place).toEqual(["Located in ", "Germany (DE)"]);
-    expect(logRowView({ ...base, metadata: {} }, noFlags).place).toEqual(["Located in ", "Country unknown"]);
-    expect(logRowView({ ...base, ip: "10.1.2.3" }, noFlags).place).toEqual(["Range: ", "Private network"]);
-    expect(logRowView({ ...base, ip: null }, noFlags).place).toBeNull();
-    expect(logRowView({ ...base, metadata: {} }, noFlags).summary).toBe("—");
+    expect(logRowView({ ...base, metadata: { location: { country: "DE" } } }, NO_ROW_FLAGS).place).toEqual(["Located in ", "Germany (DE)"]);
+    expect(logRowView({ ...base, metadata: {} }, NO_ROW_FLAGS).place).toEqual(["Located in ", "Country unknown"]);
+    expect(logRowView({ ...base, ip: "10.1.2.3" }, NO_ROW_FLAGS).place).toEqual(["Range: ", "Private network"]);
+    expect(logRowView({ ...base, ip: null }, NO_ROW_FLAGS).place).toBeNull();
+    expect(logRowView({ ...base, metadata: {} }, NO_ROW_FLAGS).summary).toBe("—");
   });
 
   it("marks new places, spraying on failures only, bursts, and offers Unlock for a locked account", () => {

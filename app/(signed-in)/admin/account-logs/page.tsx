@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { AccountStatusCard } from "@/components/account-logs/account-status";
 import { ActivityChart } from "@/components/account-logs/activity-chart";
 import { ChainStatusPanel } from "@/components/account-logs/chain-status";
@@ -7,12 +8,14 @@ import { LockedAccountsPanel } from "@/components/account-logs/locked-accounts-p
 import { LogTable } from "@/components/account-logs/log-table";
 import { NeedsAttention } from "@/components/account-logs/needs-attention";
 import { Pager } from "@/components/account-logs/pager";
+import { PanelLoading } from "@/components/account-logs/panel-loading";
 import { SearchForm } from "@/components/account-logs/search-form";
 import { UnlockNoticeProvider } from "@/components/account-logs/unlock-notice";
 import { findActivity, type Activity } from "@/lib/account-log/activity";
 import { findAccountLogs, findAccountStatus, listLockedAccounts } from "@/lib/account-log/queries";
-import { hasFilters, parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
-import { findAttention } from "@/lib/account-log/signals";
+import { NO_ROW_FLAGS } from "@/lib/account-log/row-view";
+import { accountLogHref, hasFilters, parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
+import { ATTENTION_WINDOW_HOURS, attentionWindow, FAILED_SIGN_IN_RESULTS, findAttention, findRowFlags } from "@/lib/account-log/signals";
 import { chainStatus } from "@/lib/audit/verify";
 import { requireAdmin } from "@/lib/auth/session";
 import { env } from "@/lib/env";
@@ -33,13 +36,17 @@ function settle<T>(part: string, load: () => Promise<T>): Promise<T | undefined>
 }
 
 /**
- * Every query starts at once, and each part of the page renders as soon as its own data is in,
- * while the slower queries still run.
+ * Every query starts at once. The log (the Number of Logs, an exact search's account and the
+ * table) is the page's shell and is sent first; the chart and the panels beside it stream in
+ * after it, each when its own data is in. The table's marks are read for its own rows, so it
+ * never waits for a panel.
  */
 function loadPage(query: AccountLogQuery, now: Date) {
   const db = getDb();
+  const logs = settle("log entries", () => findAccountLogs(query));
   return {
-    logs: settle("log entries", () => findAccountLogs(query)),
+    logs,
+    rowFlags: logs.then((view) => (view ? settle("row flags", () => findRowFlags(view.page.rows, now)) : undefined)),
     locked: settle("locked accounts", () => listLockedAccounts()),
     chain: settle("audit chain", async () => chainStatus(await db)),
     attention: settle("signals", () => findAttention(now)),
@@ -115,14 +122,14 @@ async function ChainStatus({ page }: { page: Page }) {
 async function LockedAccounts({ page }: { page: Page }) {
   const locked = await page.locked;
   return locked ? (
-    <LockedAccountsPanel accounts={locked.accounts} total={locked.total} unlockAction={unlockAccountAction} />
+    <LockedAccountsPanel accounts={locked.accounts} total={locked.total} />
   ) : (
     <LoadError what="The locked accounts" />
   );
 }
 
 async function LogEntries({ page, query }: { page: Page; query: AccountLogQuery }) {
-  const [logs, locked, attention] = await Promise.all([page.logs, page.locked, page.attention]);
+  const [logs, flags] = await Promise.all([page.logs, page.rowFlags]);
   if (!logs) return null;
   const paged = query.before !== undefined || query.after !== undefined;
   if (logs.page.rows.length === 0) {
@@ -141,15 +148,8 @@ async function LogEntries({ page, query }: { page: Page; query: AccountLogQuery 
   }
   return (
     <>
-      <LogTable
-        rows={logs.page.rows}
-        flags={{
-          lockedUserIds: new Set(locked?.accounts.map((account) => account.id)),
-          sprayingIps: new Set(attention?.spraying.map((entry) => entry.ip)),
-          burstUsernames: new Set(attention?.bursts.map((entry) => entry.username)),
-        }}
-        unlockAction={unlockAccountAction}
-      />
+      {!flags && <LoadError what="The table's Unlock buttons and signal marks" />}
+      <LogTable rows={logs.page.rows} flags={flags ?? NO_ROW_FLAGS} />
       <Pager query={query} newerCursor={logs.page.newerCursor} olderCursor={logs.page.olderCursor} />
     </>
   );
@@ -159,15 +159,17 @@ export default async function AccountLogsPage({ searchParams }: Props) {
   await requireAdmin();
   const { query, problems } = parseAccountLogQuery(await searchParams);
   const now = new Date();
+  const { since } = attentionWindow(now);
   const page = loadPage(query, now);
 
   // The log first, as the how-to reads: the search, the Number of Logs and the table lead the
-  // page; the panels that help an investigation sit beside it on a wide screen, after it on a
-  // narrow one.
+  // page and come in its first bytes; the panels that help an investigation sit beside it on a
+  // wide screen, after it on a narrow one. Streamed content stays hidden without JavaScript, so
+  // each panel's placeholder says where to find the same without it.
   return (
     <main className="mx-auto max-w-screen-2xl space-y-3 p-4 lg:px-6">
       <h1 className="text-2xl font-semibold">Account Logs</h1>
-      <UnlockNoticeProvider>
+      <UnlockNoticeProvider action={unlockAccountAction}>
         <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_22rem]">
           <div className="min-w-0 space-y-3">
             <SearchForm query={query} now={now} />
@@ -181,12 +183,52 @@ export default async function AccountLogsPage({ searchParams }: Props) {
             <NumberOfLogs page={page} query={query} />
             <AccountStatus page={page} />
             <LogEntries page={page} query={query} />
-            <ActivitySection page={page} query={query} />
+            <Suspense
+              fallback={
+                <PanelLoading label="Loading the activity chart…">
+                  The chart needs JavaScript to load. The Number of Logs above counts any period set with From and To.
+                </PanelLoading>
+              }
+            >
+              <ActivitySection page={page} query={query} />
+            </Suspense>
           </div>
           <aside aria-label="Needs attention, locked accounts and the audit chain" className="min-w-0 space-y-4">
-            <Attention page={page} />
-            <LockedAccounts page={page} />
-            <ChainStatus page={page} />
+            <Suspense
+              fallback={
+                <PanelLoading label="Loading Needs attention…">
+                  Needs attention needs JavaScript to load. The table still marks password spraying and failure bursts; see the{" "}
+                  <a href={accountLogHref({ results: FAILED_SIGN_IN_RESULTS, from: since })} className="text-blue-800 underline">
+                    failed sign-ins of the last {ATTENTION_WINDOW_HOURS} hours
+                  </a>
+                  .
+                </PanelLoading>
+              }
+            >
+              <Attention page={page} />
+            </Suspense>
+            <Suspense
+              fallback={
+                <PanelLoading label="Loading locked accounts…">
+                  The locked accounts need JavaScript to load. A locked account&apos;s rows in the table offer Unlock, and{" "}
+                  <a href="/admin/users" className="text-blue-800 underline">
+                    Admin → Users
+                  </a>{" "}
+                  shows every account&apos;s lock.
+                </PanelLoading>
+              }
+            >
+              <LockedAccounts page={page} />
+            </Suspense>
+            <Suspense
+              fallback={
+                <PanelLoading label="Loading the audit chain's status…">
+                  The audit chain&apos;s status needs JavaScript to load. <code>npm run audit:verify</code> on the server checks the chain.
+                </PanelLoading>
+              }
+            >
+              <ChainStatus page={page} />
+            </Suspense>
           </aside>
         </div>
       </UnlockNoticeProvider>
