@@ -128,7 +128,7 @@ export const accountLogCountryHours = pgTable(
     hour: timestamp("hour", { withTimezone: true }).notNull(),
     rowCount: bigint("row_count", { mode: "number" }).notNull(),
   },
-  (table) => [primaryKey({ columns: [table.country, table.result, table.hour] })],
+  (table) => [primaryKey({ columns: [table.country, table.hour, table.result] })],
 );
 
 /**

@@ -3,7 +3,7 @@ CREATE TABLE "account_log_country_hours" (
 	"result" text NOT NULL,
 	"hour" timestamp with time zone NOT NULL,
 	"row_count" bigint NOT NULL,
-	CONSTRAINT "account_log_country_hours_country_result_hour_pk" PRIMARY KEY("country","result","hour")
+	CONSTRAINT "account_log_country_hours_country_hour_result_pk" PRIMARY KEY("country","hour","result")
 );
 --> statement-breakpoint
 CREATE TABLE "account_log_country_results" (

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
 import {
   accountLogFailureHours,
@@ -102,71 +102,58 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
   const db = executor ?? (await getDb());
   const { since, firstHour } = attentionWindow(now);
   const hours = sql`f.hour >= ${firstHour.toISOString()}::timestamptz`;
-  // Only the new places need the window's ID span: the counters' queries do not wait for it.
+  // Only the new places need the window's ID span: the counters' statement does not wait for it.
+  // Each part is one statement returning JSON: a round trip costs the page more than the reads.
   const newPlacesInWindow = async () => {
     const span = await idSpanOf(db, { from: since });
     const inWindow = span ? sql`l.id between ${span.lo} and ${span.hi} and l.occurred_at >= ${since.toISOString()}::timestamptz` : sql`false`;
-    return Promise.all([
-      db.execute(sql`
-        select l.id, l.username, l.occurred_at, host(l.ip) as ip, l.metadata->'location'->>'country' as country,
-          coalesce((l.metadata->'signals'->>'newIp')::boolean, false) as new_ip,
-          coalesce((l.metadata->'signals'->>'newCountry')::boolean, false) as new_country
-        from account_logs l
-        where (l.metadata->'signals') is not null and ${inWindow}
-        order by l.id desc limit ${SHOWN}`),
-      db.execute(sql`select count(*) as n from account_logs l where (l.metadata->'signals') is not null and ${inWindow}`),
-    ]);
+    return db.execute(sql`
+      with places as materialized (
+        select l.id, l.username, l.occurred_at, l.ip, l.metadata from account_logs l
+        where (l.metadata->'signals') is not null and ${inWindow})
+      select (select count(*) from places) as total,
+        (select json_agg(p order by p.id desc) from (
+          select id, username, occurred_at as at, host(ip) as ip, metadata->'location'->>'country' as country,
+            coalesce((metadata->'signals'->>'newIp')::boolean, false) as "newIp",
+            coalesce((metadata->'signals'->>'newCountry')::boolean, false) as "newCountry"
+          from places order by id desc limit ${SHOWN}) p) as shown`);
   };
-  const [spraying, bursts, [newPlaces, newPlacesTotal]] = await Promise.all([
-    db.execute(sql`
-      select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
-      from ${accountLogFailureHours} f
-      where ${hours} and f.ip is not null
-      group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}
-      order by usernames desc, f.hour desc limit ${SHOWN}`),
-    db.execute(sql`
-      select u.username_normalized as username, b.hour, b.failures from (
-        select f.username_key, f.hour, sum(f.failures) as failures
+  const counters = db.execute(sql`
+    select
+      (select json_agg(s) from (
+        select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
         from ${accountLogFailureHours} f
-        where ${hours}
-        group by 1, 2 having sum(f.failures) >= ${BURST_MIN_FAILURES}
-      ) b join ${accountLogUsernames} u on u.id = b.username_key
-      order by b.failures desc, b.hour desc limit ${SHOWN}`),
-    newPlacesInWindow(),
-  ]);
+        where ${hours} and f.ip is not null
+        group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}
+        order by usernames desc, f.hour desc limit ${SHOWN}) s) as spraying,
+      (select json_agg(b) from (
+        select u.username_normalized as username, b.hour, b.failures from (
+          select f.username_key, f.hour, sum(f.failures) as failures
+          from ${accountLogFailureHours} f
+          where ${hours}
+          group by 1, 2 having sum(f.failures) >= ${BURST_MIN_FAILURES}
+        ) b join ${accountLogUsernames} u on u.id = b.username_key
+        order by b.failures desc, b.hour desc limit ${SHOWN}) b) as bursts`);
+  const [[signals], [places]] = await Promise.all([counters.then((r) => rowsOf<Record<"spraying" | "bursts", unknown>>(r)), newPlacesInWindow().then((r) => rowsOf<{ total: string | number; shown: unknown }>(r))]);
+  type Spraying = { ip: string; hour: string; usernames: number | string; failures: number | string };
+  type Burst = { username: string; hour: string; failures: number | string };
+  type Place = { id: number | string; username: string; at: string; ip: string | null; country: string | null; newIp: boolean; newCountry: boolean };
   return {
     since,
-    spraying: rowsOf<{ ip: string; hour: string | Date; usernames: string | number; failures: string | number }>(spraying).map((row) => ({
+    spraying: jsonList<Spraying>(signals?.spraying).map((row) => ({
       ip: row.ip,
       hour: new Date(row.hour),
       usernames: Number(row.usernames),
       failures: Number(row.failures),
     })),
-    bursts: rowsOf<{ username: string; hour: string | Date; failures: string | number }>(bursts).map((row) => ({
-      username: row.username,
-      hour: new Date(row.hour),
-      failures: Number(row.failures),
-    })),
-    newPlaces: rowsOf<{
-      id: string | number;
-      username: string;
-      occurred_at: string | Date;
-      ip: string | null;
-      country: string | null;
-      new_ip: boolean;
-      new_country: boolean;
-    }>(newPlaces).map((row) => ({
-      id: Number(row.id),
-      username: row.username,
-      at: new Date(row.occurred_at),
-      ip: row.ip,
-      country: row.country,
-      newIp: row.new_ip,
-      newCountry: row.new_country,
-    })),
-    newPlacesTotal: Number(rowsOf<{ n: string | number }>(newPlacesTotal)[0]?.n ?? 0),
+    bursts: jsonList<Burst>(signals?.bursts).map((row) => ({ username: row.username, hour: new Date(row.hour), failures: Number(row.failures) })),
+    newPlaces: jsonList<Place>(places?.shown).map((row) => ({ ...row, id: Number(row.id), at: new Date(row.at) })),
+    newPlacesTotal: Number(places?.total ?? 0),
   };
 }
+
+/** A `json_agg` column as a list: null for none; text where the driver does not parse JSON. */
+const jsonList = <T,>(value: unknown): T[] => (value == null ? [] : ((typeof value === "string" ? JSON.parse(value) : value) as T[]));
 
 const listOf = (values: readonly (string | number)[]) => sql.join(values.map((value) => sql`${value}`), sql`, `);
 const unique = <T>(values: T[]) => [...new Set(values)];
@@ -186,28 +173,30 @@ export async function findRowFlags(rows: readonly AccountLog[], now = new Date()
   const ips = unique(rows.flatMap((row) => (row.ip && row.result.startsWith("login_failed") ? [row.ip] : [])));
   const usernameOfKey = new Map(rows.map((row) => [row.usernameKey, row.usernameNormalized]));
   const hours = sql`f.hour >= ${attentionWindow(now).firstHour.toISOString()}::timestamptz`;
-  const read = <T>(values: readonly unknown[], query: () => SQL) => (values.length ? db.execute(query()).then((result) => rowsOf<T>(result)) : Promise.resolve([]));
-
-  const [locked, spraying, bursts] = await Promise.all([
-    read<{ id: number }>(userIds, () => sql`select u.id from ${users} u where u.id in (${listOf(userIds)}) and u.locked_at is not null`),
-    read<{ ip: string }>(
-      ips,
-      () => sql`
-        select distinct host(f.ip) as ip from ${accountLogFailureHours} f
-        where ${hours} and f.ip in (${sql.join(ips.map((ip) => sql`${ip}::inet`), sql`, `)})
-        group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}`,
-    ),
-    read<{ username_key: number }>(
-      [...usernameOfKey.keys()],
-      () => sql`
-        select distinct f.username_key from ${accountLogFailureHours} f
-        where ${hours} and f.username_key in (${listOf([...usernameOfKey.keys()])})
-        group by f.username_key, f.hour having sum(f.failures) >= ${BURST_MIN_FAILURES}`,
-    ),
-  ]);
+  if (!userIds.length && !ips.length && !usernameOfKey.size) return { lockedUserIds: new Set(), sprayingIps: new Set(), burstUsernames: new Set() };
+  // One statement for the three marks: a round trip each would cost the page more than the reads.
+  const none = sql`array[]::text[]`;
+  const [flags] = rowsOf<{ locked: (string | number)[]; spraying: string[]; bursts: (string | number)[] }>(
+    await db.execute(sql`
+      select
+        ${userIds.length ? sql`array(select u.id from ${users} u where u.id in (${listOf(userIds)}) and u.locked_at is not null)` : none} as locked,
+        ${ips.length
+          ? sql`array(select distinct host(f.ip) from ${accountLogFailureHours} f
+              where ${hours} and f.ip in (${sql.join(ips.map((ip) => sql`${ip}::inet`), sql`, `)})
+              group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES})`
+          : none} as spraying,
+        ${usernameOfKey.size
+          ? sql`array(select distinct f.username_key from ${accountLogFailureHours} f
+              where ${hours} and f.username_key in (${listOf([...usernameOfKey.keys()])})
+              group by f.username_key, f.hour having sum(f.failures) >= ${BURST_MIN_FAILURES})`
+          : none} as bursts`),
+  );
+  const locked = flags?.locked ?? [];
+  const spraying = flags?.spraying ?? [];
+  const bursts = flags?.bursts ?? [];
   return {
-    lockedUserIds: new Set(locked.map((row) => Number(row.id))),
-    sprayingIps: new Set(spraying.map((row) => row.ip)),
-    burstUsernames: new Set(bursts.flatMap((row) => usernameOfKey.get(Number(row.username_key)) ?? [])),
+    lockedUserIds: new Set(locked.map(Number)),
+    sprayingIps: new Set(spraying),
+    burstUsernames: new Set(bursts.flatMap((key) => usernameOfKey.get(Number(key)) ?? [])),
   };
 }
