@@ -51,7 +51,7 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
             autoComplete="off"
             spellCheck={false}
             aria-describedby="account-log-search-hint"
-            className={`${inputClass} w-full sm:w-72`}
+            className={`${inputClass} w-full sm:w-64`}
           />
         </div>
         <div className="w-full sm:w-auto">
@@ -67,7 +67,7 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
             autoComplete="off"
             spellCheck={false}
             placeholder="203.0.113.7 or 203.0.113.0/24"
-            className={`${inputClass} w-full font-mono text-sm sm:w-64`}
+            className={`${inputClass} w-full font-mono text-sm sm:w-56`}
           />
         </div>
         <div>
@@ -82,45 +82,46 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
             maxLength={200}
             autoComplete="off"
             spellCheck={false}
-            placeholder="DE FR or !US"
+            placeholder="DE, !US"
             aria-describedby="account-log-country-hint"
-            className={`${inputClass} w-32 font-mono text-sm`}
+            className={`${inputClass} w-28 font-mono text-sm`}
           />
         </div>
-        <div>
-          <label htmlFor="account-log-from" className="block text-sm font-medium">
-            From
-          </label>
-          <input
-            id="account-log-from"
-            name="from"
-            type="datetime-local"
-            step={1}
-            defaultValue={query.from ? localInputValue(query.from, zone) : ""}
-            aria-describedby="account-log-zone"
-            className={inputClass}
-          />
-        </div>
-        <div>
-          <label htmlFor="account-log-to" className="block text-sm font-medium">
-            To
-          </label>
-          <input
-            id="account-log-to"
-            name="to"
-            type="datetime-local"
-            step={1}
-            defaultValue={query.to ? localInputValue(query.to, zone) : ""}
-            aria-describedby="account-log-zone"
-            className={inputClass}
-          />
+        {/* The two times wrap together, so a narrow row never leaves "To" alone on a line. */}
+        <div className="flex flex-wrap items-end gap-2">
+          <div>
+            <label htmlFor="account-log-from" className="block text-sm font-medium">
+              From
+            </label>
+            <input
+              id="account-log-from"
+              name="from"
+              type="datetime-local"
+              step={1}
+              defaultValue={query.from ? localInputValue(query.from, zone) : ""}
+              aria-describedby="account-log-zone"
+              className={inputClass}
+            />
+          </div>
+          <div>
+            <label htmlFor="account-log-to" className="block text-sm font-medium">
+              To
+            </label>
+            <input
+              id="account-log-to"
+              name="to"
+              type="datetime-local"
+              step={1}
+              defaultValue={query.to ? localInputValue(query.to, zone) : ""}
+              aria-describedby="account-log-zone"
+              className={inputClass}
+            />
+          </div>
         </div>
       </div>
       <p id="account-log-search-hint" className="text-xs text-slate-600">
-        Usernames containing the search; put a name in double quotes (&quot;bob&quot;) for exactly that username.{" "}
-        <span id="account-log-country-hint">
-          Country: ISO codes of where each sign-in came from, as recorded then; !US leaves out the US (rows with no country stay).
-        </span>
+        Usernames containing the search; &quot;bob&quot; in double quotes for exactly that username.{" "}
+        <span id="account-log-country-hint">Country: ISO codes as recorded at sign-in, !US to leave one out.</span>
       </p>
       <TimeZoneField
         zone={zone}
