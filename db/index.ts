@@ -242,6 +242,31 @@ function wrapShared(open: OpenClient): Promise<Database> {
   return db;
 }
 
+/** A `COPY … TO STDOUT` being read, and how to close it (early, too). */
+export type CopyStream = { chunks: AsyncIterable<Buffer>; close: () => Promise<void> };
+
+/**
+ * Opens `COPY … TO STDOUT` queries on the app's database as streams of raw bytes, for reads too
+ * large for row objects (the chain's verification); undefined on the embedded database, which
+ * has no streaming COPY. Each runs on a connection of its own: a reader that stops early closes
+ * it, where a pooled connection would be left in the middle of a COPY.
+ */
+export function copyOutOf(): ((query: string) => Promise<CopyStream>) | undefined {
+  const { target } = openHandle();
+  if (target.kind !== "postgres") return undefined;
+  return async (query) => {
+    const { default: postgres } = await import("postgres");
+    const client = postgres(target.url, { max: 1, onnotice: () => {}, connection: { application_name: `${APPLICATION_NAME} copy` } });
+    try {
+      const chunks = (await client.unsafe(query).readable()) as AsyncIterable<Buffer>;
+      return { chunks, close: () => client.end({ timeout: 0 }) };
+    } catch (error) {
+      await client.end({ timeout: 0 }).catch(() => {});
+      throw error;
+    }
+  };
+}
+
 /** Whether every migration in db/migrations is applied (PGlite applies them when it opens). */
 export async function migrationsApplied(): Promise<boolean> {
   const { client } = openHandle();

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { configuredTarget, describeTarget, openAppDatabase, type Database } from "@/db";
+import { configuredTarget, copyOutOf, describeTarget, openAppDatabase, type Database } from "@/db";
 import { checkExport } from "@/lib/audit/verify-export";
 import { recordVerification, verifyChain, type VerifyProgress } from "@/lib/audit/verify";
 import { runCli, UsageError } from "./cli";
@@ -63,7 +63,7 @@ runCli(async () => {
 
   if (options.offline) throw new UsageError(`--offline goes with --export.\n${USAGE}`);
   const db = await openAppDatabase();
-  const outcome = await verifyChain(db, progressPrinter());
+  const outcome = await verifyChain(db, progressPrinter(), { copy: copyOutOf() });
   if (process.stderr.isTTY) process.stderr.write("\n");
   await recordVerification(db, outcome);
   if (!outcome.intact) {

@@ -2,6 +2,7 @@ import { desc, sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { accountLogVerifications } from "@/db/schema";
 import { canonicalEncoding, chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
+import { chainCopyQuery, scanChain } from "./chain-scan";
 
 export type ChainRow = ChainedFields & { id: number; prevHash: string; hash: string };
 
@@ -78,6 +79,14 @@ export class ChainWalker {
   private recent: { id: number; hash: string }[] = [];
   rowsVerified = 0;
 
+  /** A walk from the start, or from a row already verified (its ID and hash). */
+  constructor(from?: ChainHead) {
+    if (from) {
+      this.expectedPrev = from.hash;
+      this.lastId = from.id;
+    }
+  }
+
   /** The hash of the last row that verified: the head, once every row is walked. */
   get head(): ChainHead | undefined {
     return this.lastId === undefined ? undefined : { id: this.lastId, hash: this.expectedPrev };
@@ -133,24 +142,63 @@ export type VerifyOutcome =
 
 const BATCH = 20_000;
 
+/** Opens a `COPY … TO STDOUT` of the database as raw bytes: PostgreSQL's, for the fast first pass. */
+export type CopyOut = (query: string) => Promise<{ chunks: AsyncIterable<Buffer>; close: () => Promise<void> }>;
+
 /**
  * Walks the whole chain up to the head as it was when the walk began (rows written meanwhile
- * are left for the next run), a batch at a time, so memory stays flat at any size.
+ * are left for the next run). With `copy` (PostgreSQL), a fast first pass reads the rows as a
+ * binary COPY and hashes them (`chain-scan.ts`); only if a row fails does the walk below read the
+ * rows around it to say what happened. Without it, the walk reads every row, a batch at a time,
+ * so memory stays flat at any size.
  */
 export async function verifyChain(
   executor: Executor,
   onProgress: (progress: VerifyProgress) => void = () => {},
+  { copy }: { copy?: CopyOut } = {},
 ): Promise<VerifyOutcome> {
   const startedAt = new Date();
   const head = await chainHead(executor);
-  const walker = new ChainWalker();
   if (!head) {
     // An empty log is intact only if no earlier run saw rows in it.
     const anchor = await checkLastVerifiedHead(executor, { id: 0, hash: GENESIS_HASH });
     return anchor ? { intact: false, rowsVerified: 0, head: undefined, startedAt, broken: anchor } : { intact: true, rowsVerified: 0, head: undefined, startedAt };
   }
+  let from: { walker: ChainWalker; rowsBefore: number } = { walker: new ChainWalker(), rowsBefore: 0 };
+  if (copy) {
+    const stream = await copy(chainCopyQuery(0, head.id));
+    let scan;
+    try {
+      scan = await scanChain(stream.chunks, Buffer.from(GENESIS_HASH, "hex"), (rows, lastId) => onProgress({ rowsVerified: rows, lastId, throughId: head.id }));
+    } finally {
+      // Stopped at a break, the COPY is cut short with its connection.
+      await stream.close();
+    }
+    if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead: scan.last && { id: scan.last.id, hash: scan.last.hash.toString("hex") } });
+    // Walk from a verified row well before the break, so the walk knows the recent rows it
+    // compares a broken link with.
+    from = await walkStartBefore(executor, scan.firstBad.id, scan.rows);
+  }
+  return walkChain(executor, head, startedAt, from, onProgress);
+}
 
-  let afterId = 0;
+/** A verified row `RECENT_WINDOW` rows before `brokenId`, or the start of the log. */
+async function walkStartBefore(executor: Executor, brokenId: number, rowsBefore: number): Promise<{ walker: ChainWalker; rowsBefore: number }> {
+  const [row] = rowsOf<{ id: number | string; hash: string }>(
+    await executor.execute(sql`select id, encode(hash, 'hex') as hash from account_logs where id < ${brokenId} order by id desc offset ${RECENT_WINDOW} limit 1`),
+  );
+  if (!row) return { walker: new ChainWalker(), rowsBefore: 0 };
+  return { walker: new ChainWalker({ id: Number(row.id), hash: row.hash }), rowsBefore: rowsBefore - RECENT_WINDOW };
+}
+
+async function walkChain(
+  executor: Executor,
+  head: ChainHead,
+  startedAt: Date,
+  { walker, rowsBefore }: { walker: ChainWalker; rowsBefore: number },
+  onProgress: (progress: VerifyProgress) => void,
+): Promise<VerifyOutcome> {
+  let afterId = walker.head?.id ?? 0;
   let carried: ChainRow | undefined;
   let reading = readChainRows(executor, afterId, head.id, BATCH);
   for (;;) {
@@ -169,21 +217,28 @@ export async function verifyChain(
     const nearbyIds = () => [...new Set([...walker.recentIds(), ...rows.map((row) => row.id)])];
     for (let i = 0; i < checkUpTo; i++) {
       const broken = walker.check(rows[i]!, rows[i + 1], nearbyIds);
-      if (broken) return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
+      if (broken) return { intact: false, rowsVerified: rowsBefore + walker.rowsVerified, head, startedAt, broken };
     }
     carried = done ? undefined : rows.at(-1);
     afterId = batch.at(-1)?.id ?? afterId;
-    onProgress({ rowsVerified: walker.rowsVerified, lastId: afterId, throughId: head.id });
+    onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastId: afterId, throughId: head.id });
     if (done) break;
   }
-  const walkedHead = walker.head;
+  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head });
+}
+
+/** After a walk that found no break: the walk must end at the head, and the head must not be older than one verified before. */
+async function finishWalk(
+  executor: Executor,
+  { head, startedAt, rowsVerified, walkedHead }: { head: ChainHead; startedAt: Date; rowsVerified: number; walkedHead: ChainHead | undefined },
+): Promise<VerifyOutcome> {
   if (!walkedHead || walkedHead.id !== head.id || walkedHead.hash !== head.hash) {
     const broken: ChainBreak = { id: head.id, kind: "edited", detail: `the head row ID ${head.id} changed while it was read` };
-    return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken };
+    return { intact: false, rowsVerified, head, startedAt, broken };
   }
   const anchor = await checkLastVerifiedHead(executor, head);
-  if (anchor) return { intact: false, rowsVerified: walker.rowsVerified, head, startedAt, broken: anchor };
-  return { intact: true, rowsVerified: walker.rowsVerified, head, startedAt };
+  if (anchor) return { intact: false, rowsVerified, head, startedAt, broken: anchor };
+  return { intact: true, rowsVerified, head, startedAt };
 }
 
 /**
