@@ -32,61 +32,6 @@ const SIGNATURE_LENGTH = 11;
 const HEADER_LENGTH = SIGNATURE_LENGTH + 8;
 const FIELDS = 11;
 
-/** Bytes that print as themselves inside a JSON string: printable ASCII but `"` and `\`. */
-function isPlainJsonText(buffer: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const byte = buffer[i]!;
-    if (byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c) return false;
-  }
-  return true;
-}
-
-/** A JSON string of a field's UTF-8 bytes, escaped as jsonb prints it. */
-function jsonString(buffer: Buffer, start: number, length: number): string {
-  const end = start + length;
-  return isPlainJsonText(buffer, start, end) ? `"${buffer.toString("latin1", start, end)}"` : JSON.stringify(buffer.toString("utf8", start, end));
-}
-
-/** The canonical bytes of one row, written after the previous hash into a reusable buffer. */
-class RowEncoder {
-  private out: Buffer = Buffer.alloc(4096);
-  private length = 0;
-
-  start(prevHash: Buffer): void {
-    this.length = 0;
-    this.raw(prevHash, 0, prevHash.length);
-  }
-
-
-  private room(extra: number): void {
-    if (this.length + extra <= this.out.length) return;
-    const grown = Buffer.alloc(Math.max(this.out.length * 2, this.length + extra));
-    this.out.copy(grown, 0, 0, this.length);
-    this.out = grown;
-  }
-
-  /** Text in UTF-8. */
-  text(value: string): void {
-    this.room(value.length * 3);
-    this.length += this.out.write(value, this.length, "utf8");
-  }
-
-  raw(source: Buffer, start: number, end: number): void {
-    this.room(end - start);
-    this.length += source.copy(this.out, this.length, start, end);
-  }
-
-  /** The closing bracket. */
-  close(): void {
-    this.room(1);
-    this.out[this.length++] = 0x5d;
-  }
-
-  digest(): Buffer {
-    return sha256("sha256", this.out.subarray(0, this.length), "buffer");
-  }
-}
-
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 /**
@@ -111,29 +56,127 @@ export function utcSecondText(epochSecond: number): string {
   return `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(secondOfDay % 60)}`;
 }
 
-/**
- * "2026-11-26T09:05:40.123456Z" from a binary time (microseconds since 2000, big-endian), as
- * `to_char(… 'US')` writes it. Rows of the same second share the date and time part.
- */
-class TimeText {
-  private second = NaN;
-  private prefix = "";
+const QUOTE = 0x22;
+const COMMA_SPACE = [0x2c, 0x20];
 
-  read(buffer: Buffer, at: number): string {
-    const high = buffer.readInt32BE(at);
-    const low = buffer.readUInt32BE(at + 4);
+/**
+ * The canonical bytes of one row after the previous hash, written byte by byte into one
+ * reusable buffer: no string is built for a row unless a field needs JSON escapes.
+ */
+class RowEncoder {
+  private out: Buffer = Buffer.alloc(4096);
+  private length = 0;
+  private second = NaN;
+  private secondBytes: Buffer = Buffer.alloc(0);
+
+  private room(extra: number): void {
+    if (this.length + extra <= this.out.length) return;
+    const grown = Buffer.alloc(Math.max(this.out.length * 2, this.length + extra));
+    this.out.copy(grown, 0, 0, this.length);
+    this.out = grown;
+  }
+
+  begin(source: Buffer, prevStart: number, prevLength: number): void {
+    this.length = 0;
+    this.copy(source, prevStart, prevStart + prevLength);
+    this.byte(0x5b); // [
+    this.byte(0x31); // 1
+    this.separator();
+  }
+
+  byte(value: number): void {
+    this.room(1);
+    this.out[this.length++] = value;
+  }
+
+  separator(): void {
+    this.room(2);
+    this.out[this.length++] = COMMA_SPACE[0]!;
+    this.out[this.length++] = COMMA_SPACE[1]!;
+  }
+
+  copy(source: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    // A short field is cheaper copied here than through Buffer#copy's checks.
+    if (end - start <= 48) {
+      const out = this.out;
+      let at = this.length;
+      for (let i = start; i < end; i++) out[at++] = source[i]!;
+      this.length = at;
+    } else {
+      this.length += source.copy(this.out, this.length, start, end);
+    }
+  }
+
+  /** ASCII text (digits, `true`, `null`). */
+  ascii(text: string): void {
+    this.room(text.length);
+    for (let i = 0; i < text.length; i++) this.out[this.length++] = text.charCodeAt(i);
+  }
+
+  /** A whole number, in decimal. */
+  integer(value: number): void {
+    if (value < 0 || !Number.isSafeInteger(value)) {
+      this.ascii(String(value));
+      return;
+    }
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    this.room(digits);
+    for (let i = digits - 1, rest = value; i >= 0; i--, rest = Math.floor(rest / 10)) this.out[this.length + i] = 0x30 + (rest % 10);
+    this.length += digits;
+  }
+
+  /** A field's UTF-8 bytes as a JSON string, escaped as jsonb prints it. */
+  jsonString(source: Buffer, start: number, length: number): void {
+    const end = start + length;
+    // Copied as they are while they are plain printable ASCII; otherwise escaped as JSON.
+    this.room(length + 2);
+    const out = this.out;
+    let at = this.length;
+    out[at++] = QUOTE;
+    for (let i = start; i < end; i++) {
+      const byte = source[i]!;
+      if (byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c) {
+        const escaped = Buffer.from(JSON.stringify(source.toString("utf8", start, end)), "utf8");
+        this.copy(escaped, 0, escaped.length);
+        return;
+      }
+      out[at++] = byte;
+    }
+    out[at++] = QUOTE;
+    this.length = at;
+  }
+
+  /** `"2026-11-26T09:05:40.123456Z"` from a binary time: microseconds since 2000, big-endian. */
+  time(source: Buffer, at: number): void {
+    const high = source.readInt32BE(at);
+    const low = source.readUInt32BE(at + 4);
     // Exact as a double within ±285 years of 2000; anything else takes the BigInt path.
     const micros =
-      Math.abs(high) < 0x100000
-        ? high * 0x1_0000_0000 + low + POSTGRES_EPOCH_US_NUMBER
-        : Number(buffer.readBigInt64BE(at) + POSTGRES_EPOCH_US);
+      Math.abs(high) < 0x100000 ? high * 0x1_0000_0000 + low + POSTGRES_EPOCH_US_NUMBER : Number(source.readBigInt64BE(at) + POSTGRES_EPOCH_US);
     const second = Math.floor(micros / 1_000_000);
+    // Rows of the same second share the date and time.
     if (second !== this.second) {
       this.second = second;
-      this.prefix = utcSecondText(second);
+      this.secondBytes = Buffer.from(utcSecondText(second), "latin1");
     }
-    const fraction = micros - second * 1_000_000;
-    return `${this.prefix}.${fraction < 100_000 ? String(fraction).padStart(6, "0") : fraction}Z`;
+    this.byte(QUOTE);
+    this.copy(this.secondBytes, 0, this.secondBytes.length);
+    this.byte(0x2e); // .
+    let fraction = micros - second * 1_000_000;
+    this.room(6);
+    for (let i = 5; i >= 0; i--) {
+      this.out[this.length + i] = 0x30 + (fraction % 10);
+      fraction = Math.floor(fraction / 10);
+    }
+    this.length += 6;
+    this.byte(0x5a); // Z
+    this.byte(QUOTE);
+  }
+
+  digest(): Buffer {
+    return sha256("sha256", this.out.subarray(0, this.length), "buffer");
   }
 }
 
@@ -147,9 +190,10 @@ export async function scanChain(
   onProgress: (rows: number, lastId: number) => void = () => {},
 ): Promise<ScanOutcome> {
   const encoder = new RowEncoder();
-  const times = new TimeText();
-  let expectedPrev: Buffer = Buffer.from(prevHash);
-  let last: ScannedRow | undefined;
+  // The hash the next row must link to, and the last row that held.
+  const expectedPrev = Buffer.from(prevHash);
+  let lastId: number | undefined;
+  const lastRow = (): ScannedRow | undefined => (lastId === undefined ? undefined : { id: lastId, hash: Buffer.from(expectedPrev) });
   let rows = 0;
   let pending: Buffer = Buffer.alloc(0);
   let headerRead = false;
@@ -195,24 +239,36 @@ export async function scanChain(
       if (!whole) break;
       offset = at;
 
-      const id = Number(buffer.readBigInt64BE(starts[0]!));
-      const prev = buffer.subarray(starts[9]!, starts[9]! + lengths[9]!);
-      const stored = buffer.subarray(starts[10]!, starts[10]! + lengths[10]!);
-      // Everything before the metadata as one string (one write), then the metadata's bytes.
-      const userId = lengths[5]! < 0 ? "null" : String(buffer.readInt32BE(starts[5]!));
-      const ip = lengths[7]! < 0 ? "null" : jsonString(buffer, starts[7]!, lengths[7]!);
-      encoder.start(prev);
-      encoder.text(
-        `[1, ${id}, "${times.read(buffer, starts[1]!)}", ${jsonString(buffer, starts[2]!, lengths[2]!)}, ` +
-          `${buffer[starts[3]!] ? "true" : "false"}, ${jsonString(buffer, starts[4]!, lengths[4]!)}, ${userId}, ` +
-          `${jsonString(buffer, starts[6]!, lengths[6]!)}, ${ip}, `,
-      );
+      const id = buffer.readInt32BE(starts[0]!) * 0x1_0000_0000 + buffer.readUInt32BE(starts[0]! + 4);
+      const prevStart = starts[9]!;
+      const storedStart = starts[10]!;
+      encoder.begin(buffer, prevStart, lengths[9]!);
+      encoder.integer(id);
+      encoder.separator();
+      encoder.time(buffer, starts[1]!);
+      encoder.separator();
+      encoder.jsonString(buffer, starts[2]!, lengths[2]!);
+      encoder.ascii(buffer[starts[3]!] ? ", true, " : ", false, ");
+      encoder.jsonString(buffer, starts[4]!, lengths[4]!);
+      encoder.separator();
+      if (lengths[5]! < 0) encoder.ascii("null");
+      else encoder.integer(buffer.readInt32BE(starts[5]!));
+      encoder.separator();
+      encoder.jsonString(buffer, starts[6]!, lengths[6]!);
+      encoder.separator();
+      if (lengths[7]! < 0) encoder.ascii("null");
+      else encoder.jsonString(buffer, starts[7]!, lengths[7]!);
+      encoder.separator();
       // jsonb's binary form: a version byte, then the text.
-      encoder.raw(buffer, starts[8]! + 1, starts[8]! + lengths[8]!);
-      encoder.close();
-      if (!prev.equals(expectedPrev) || !encoder.digest().equals(stored)) return { rows, last, firstBad: { id } };
-      expectedPrev = Buffer.from(stored);
-      last = { id, hash: expectedPrev };
+      encoder.copy(buffer, starts[8]! + 1, starts[8]! + lengths[8]!);
+      encoder.byte(0x5d); // ]
+      const linked = lengths[9] === 32 && expectedPrev.compare(buffer, prevStart, prevStart + 32) === 0;
+      if (!linked || lengths[10] !== 32 || encoder.digest().compare(buffer, storedStart, storedStart + 32) !== 0) {
+        return { rows, last: lastRow(), firstBad: { id } };
+      }
+      // The next row links to this one: keep its hash (the chunk's bytes are reused).
+      buffer.copy(expectedPrev, 0, storedStart, storedStart + 32);
+      lastId = id;
       rows += 1;
       if ((rows & 0xffff) === 0) onProgress(rows, id);
     }
@@ -221,6 +277,6 @@ export async function scanChain(
     if (pending.length) pending = Buffer.from(pending);
     buffer = pending;
   }
-  if (last) onProgress(rows, last.id);
-  return { rows, last, firstBad: undefined };
+  if (lastId !== undefined) onProgress(rows, lastId);
+  return { rows, last: lastRow(), firstBad: undefined };
 }
