@@ -5,7 +5,12 @@
 -- written by triggers that run as their owner, so the role only reads them.
 GRANT USAGE ON SCHEMA public, drizzle TO account_logs_app;
 GRANT SELECT ON drizzle.__drizzle_migrations TO account_logs_app;
-GRANT SELECT, INSERT ON account_logs TO account_logs_app;
+-- Rows are inserted through the columns the app writes, and no others: not `id` (a row written
+-- with a huge `id`, OVERRIDING SYSTEM VALUE, would make every later insert collide and stop every
+-- sign-in), and not the columns the triggers set.
+REVOKE INSERT ON account_logs FROM account_logs_app;
+GRANT SELECT ON account_logs TO account_logs_app;
+GRANT INSERT (username, username_truncated, username_normalized, user_id, result, ip, metadata) ON account_logs TO account_logs_app;
 GRANT SELECT ON account_log_usernames, account_log_totals, account_log_username_results, account_log_hours,
   account_log_address_results, account_log_failure_hours, account_log_hour_ceilings, account_log_hour_floors,
   account_log_country_hours, account_log_country_results TO account_logs_app;

@@ -1,5 +1,6 @@
-import { sql } from "drizzle-orm";
-import { accountLogs, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
+import { getTableName, sql } from "drizzle-orm";
+import { boolean, inet, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
 import type { Executor } from "@/db";
 import { metrics } from "@/lib/metrics/registry";
 import { normalizeUsername } from "@/lib/users/username";
@@ -32,12 +33,31 @@ function toRow(entry: AccountLogEntry) {
   };
 }
 
-const returnedColumns = { id: accountLogs.id, occurredAt: accountLogs.occurredAt, result: accountLogs.result };
+/**
+ * The log as the app inserts into it: only the columns it writes. The database role the app runs
+ * as may insert only these (db/roles/app-role.sql); the full table would name every column, its
+ * `id` and the chain's included, even when sending their defaults.
+ */
+const accountLogInserts = pgTable("account_logs", {
+  username: text("username").notNull(),
+  usernameTruncated: boolean("username_truncated").notNull(),
+  usernameNormalized: text("username_normalized").notNull(),
+  userId: integer("user_id"),
+  result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+  ip: inet("ip"),
+  metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull(),
+});
+
+const returnedColumns = {
+  id: sql<number>`${sql.identifier(getTableName(accountLogs))}.id`.mapWith(accountLogs.id),
+  occurredAt: sql<Date>`${sql.identifier(getTableName(accountLogs))}.occurred_at`.mapWith(accountLogs.occurredAt),
+  result: accountLogInserts.result,
+};
 
 function prepareSingleInsert(executor: Executor) {
   const placeholder = (name: string) => sql.placeholder(name);
   return executor
-    .insert(accountLogs)
+    .insert(accountLogInserts)
     .values({
       username: placeholder("username"),
       usernameTruncated: placeholder("usernameTruncated"),
@@ -71,7 +91,7 @@ export async function appendAccountLog(executor: Executor, entries: AccountLogEn
       }
       rows = await prepared.execute(toRow(entries[0]!));
     } else {
-      rows = await executor.insert(accountLogs).values(entries.map(toRow)).returning(returnedColumns);
+      rows = await executor.insert(accountLogInserts).values(entries.map(toRow)).returning(returnedColumns);
     }
   } catch (error) {
     metrics().logWriteFailures.inc();

@@ -68,10 +68,18 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
         sql`set session_replication_role = replica`,
         sql`delete from account_log_verifications`,
         sql`create temporary table account_log_totals (shard smallint, row_count bigint)`,
+        // A row with a huge ID would make every later insert collide on the next ID's row.
+        sql`insert into account_logs (id, username, username_normalized, result) overriding system value
+          values (9000000000000000, 'forged', 'forged', 'logout')`,
+        sql`insert into account_logs (username, username_normalized, result, prev_hash, hash)
+          values ('forged', 'forged', 'logout', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))`,
+        sql`insert into account_logs (username, username_normalized, result, username_key) values ('forged', 'forged', 'logout', 1)`,
       ]) {
         expect(await errorCode(db.execute(statement))).toBe("42501");
       }
       expect((await verifyChain(db)).intact).toBe(true);
+      // Sign-ins go on after the attempts.
+      expect(await attemptSignIn({ username: "role-check-2", password: "x" }, browserContext)).toMatchObject({ status: "rejected" });
     } finally {
       await closeDb();
       process.env.DATABASE_URL = ownerUrl;
