@@ -256,7 +256,7 @@ export function copyOutOf(): ((query: string) => Promise<CopyStream>) | undefine
   if (target.kind !== "postgres") return undefined;
   return async (query) => {
     const { default: postgres } = await import("postgres");
-    const client = postgres(target.url, { max: 1, onnotice: () => {}, connection: { application_name: `${APPLICATION_NAME} copy` } });
+    const client = postgres(target.url, { max: 1, connect_timeout: 10, onnotice: () => {}, connection: { application_name: `${APPLICATION_NAME} copy` } });
     try {
       const chunks = (await client.unsafe(query).readable()) as AsyncIterable<Buffer>;
       return { chunks, close: () => client.end({ timeout: 0 }) };

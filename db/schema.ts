@@ -118,7 +118,7 @@ export const accountLogHours = pgTable(
 /**
  * Rows per country (as stored with each row at sign-in), result and hour (UTC): exact counts for
  * the country filter, alone or with results and a time range. Rows without a country have no
- * entry; an exclusion counts them as every row less the other countries'. Kept by the insert trigger.
+ * entry; an exclusion counts them as every row less the excluded countries'. Kept by the insert trigger.
  */
 export const accountLogCountryHours = pgTable(
   "account_log_country_hours",
@@ -261,7 +261,7 @@ export const accountLogs = pgTable(
     index("account_logs_result_id_idx").on(table.result, table.id),
     index("account_logs_ip_result_id_at_idx").on(table.ip, table.result, table.id, table.occurredAt),
     // The country filter: one ordered scan per country (or none) and result.
-    index("account_logs_country_result_id_idx").on(sql`(${table.metadata}->'location'->>'country')`, table.result, table.id),
+    index("account_logs_country_result_id_idx").on(sql`nullif(${table.metadata}->'location'->>'country', '')`, table.result, table.id),
     // Sign-ins from a new address or country, for "Needs attention": a small index.
     index("account_logs_new_place_idx")
       .on(table.id)

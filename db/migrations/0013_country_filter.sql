@@ -14,7 +14,7 @@ CREATE TABLE "account_log_country_results" (
 	CONSTRAINT "account_log_country_results_country_result_pk" PRIMARY KEY("country","result")
 );
 --> statement-breakpoint
-CREATE INDEX "account_logs_country_result_id_idx" ON "account_logs" USING btree (("metadata"->'location'->>'country'),"result","id");--> statement-breakpoint
+CREATE INDEX "account_logs_country_result_id_idx" ON "account_logs" USING btree (nullif("metadata"->'location'->>'country', ''),"result","id");--> statement-breakpoint
 -- Writes wait from here to the end of the migration, so no row is counted twice or missed
 -- between the counters' backfill and the trigger that keeps them.
 LOCK TABLE "account_logs" IN SHARE ROW EXCLUSIVE MODE;--> statement-breakpoint
@@ -52,12 +52,12 @@ BEGIN
   END IF;
   -- The country stored with the row (the expression the country index reads); '' for none.
   INSERT INTO "account_log_country_results" AS cr ("country", "result", "row_count", "last_id")
-  VALUES (coalesce(NEW."metadata"->'location'->>'country', ''), NEW."result", 1, NEW."id")
+  VALUES (coalesce(nullif(NEW."metadata"->'location'->>'country', ''), ''), NEW."result", 1, NEW."id")
   ON CONFLICT ("country", "result") DO UPDATE
     SET "row_count" = cr."row_count" + 1, "last_id" = greatest(cr."last_id", NEW."id");
-  IF NEW."metadata"->'location'->>'country' IS NOT NULL THEN
+  IF nullif(NEW."metadata"->'location'->>'country', '') IS NOT NULL THEN
     INSERT INTO "account_log_country_hours" AS c ("country", "result", "hour", "row_count")
-    VALUES (NEW."metadata"->'location'->>'country', NEW."result", row_hour, 1)
+    VALUES (nullif(NEW."metadata"->'location'->>'country', ''), NEW."result", row_hour, 1)
     ON CONFLICT ("country", "result", "hour") DO UPDATE SET "row_count" = c."row_count" + 1;
   END IF;
   INSERT INTO "account_log_hours" AS h ("hour", "result", "row_count", "min_id", "max_id")
@@ -81,7 +81,7 @@ END;
 $$;
 --> statement-breakpoint
 INSERT INTO "account_log_country_hours" ("country", "result", "hour", "row_count")
-SELECT "metadata"->'location'->>'country', "result", date_trunc('hour', "occurred_at", 'UTC'), count(*) FROM "account_logs"
-WHERE "metadata"->'location'->>'country' IS NOT NULL GROUP BY 1, 2, 3;--> statement-breakpoint
+SELECT nullif("metadata"->'location'->>'country', ''), "result", date_trunc('hour', "occurred_at", 'UTC'), count(*) FROM "account_logs"
+WHERE nullif("metadata"->'location'->>'country', '') IS NOT NULL GROUP BY 1, 2, 3;--> statement-breakpoint
 INSERT INTO "account_log_country_results" ("country", "result", "row_count", "last_id")
-SELECT coalesce("metadata"->'location'->>'country', ''), "result", count(*), max("id") FROM "account_logs" GROUP BY 1, 2;
+SELECT coalesce(nullif("metadata"->'location'->>'country', ''), ''), "result", count(*), max("id") FROM "account_logs" GROUP BY 1, 2;

@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { storableText } from "./text";
 import { instantFromLocalTime } from "./time-zone";
 
 /** Dates from 1970 to 9999, with or without seconds, an offset or `Z`; a bare date is midnight. */
@@ -103,11 +104,14 @@ export function parseCountryFilter(values: readonly string[]): { filter?: Countr
   const problems: string[] = [];
   const include = new Set<string>();
   const exclude = new Set<string>();
-  const words = values.flatMap((value) => value.slice(0, COUNTRY_CODES_MAX * 4).split(/[\s,]+/)).filter(Boolean);
+  const words = values
+    .slice(0, COUNTRY_CODES_MAX)
+    .flatMap((value) => value.slice(0, COUNTRY_CODES_MAX * 4).split(/[\s,]+/))
+    .filter(Boolean);
   for (const word of words.slice(0, COUNTRY_CODES_MAX)) {
     const excluded = word.startsWith("!");
     const code = countryCode(excluded ? word.slice(1) : word);
-    if (!code) problems.push(`"${word.slice(0, 12)}" is not an ISO 3166 country code such as DE, or !DE to exclude one; it was ignored.`);
+    if (!code) problems.push(`"${storableText(word).slice(0, 12)}" is not an ISO 3166 country code such as DE, or !DE to exclude one; it was ignored.`);
     else (excluded ? exclude : include).add(code);
   }
   if (words.length > COUNTRY_CODES_MAX) problems.push(`Only the first ${COUNTRY_CODES_MAX} country codes were read.`);

@@ -85,8 +85,8 @@ const all = (value: string | string[] | undefined) => (value === undefined ? [] 
 const resultSchema = z.enum(ACCOUNT_LOG_RESULTS);
 const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
-/** The country stored with a row (alias `l`): this exact expression is indexed. */
-export const ROW_COUNTRY = sql.raw(`(l.metadata->'location'->>'country')`);
+/** The country stored with a row (alias `l`), none for an empty code: this exact expression is indexed. */
+export const ROW_COUNTRY = sql.raw(`nullif(l.metadata->'location'->>'country', '')`);
 
 /** `column in (…)`, for a non-empty list. */
 export const sqlIn = (column: SQL, values: readonly string[]) => sql`${column} in (${sql.join(values.map((value) => sql`${value}`), sql`, `)})`;

@@ -228,21 +228,28 @@ function countryPairs(filters: AccountLogFilters): SQL {
  * newest can hold its rows (each other pair has a page of newer matches ahead of it), so a
  * pair too many is no reason to walk instead.
  */
-async function lookUpCountryPairs(executor: Executor, filters: AccountLogFilters, newestFirst: boolean): Promise<Streams<CountryPair>> {
+async function lookUpCountryPairs(executor: Executor, filters: AccountLogFilters, newestFirst: boolean, limit: number): Promise<Streams<CountryPair>> {
   const pairs = rowsOf<CountryPair>(
     await executor.execute(sql`select nullif(c.country, '') as country, c.result from ${countryPairs(filters)}
-      order by c.last_id desc limit ${PER_STREAM_PROBE_LIMIT + 1}`),
+      order by c.last_id desc limit ${Math.max(PER_STREAM_PROBE_LIMIT, limit) + 1}`),
   );
   return newestFirst ? pairs : boundedStreams(pairs);
 }
 
 /** The streams the row plan may need, looked up at once. */
-export async function lookUpFacts(executor: Executor, filters: AccountLogFilters, span: IdSpan | undefined, cursor: Cursor): Promise<SelectionFacts> {
+export async function lookUpFacts(
+  executor: Executor,
+  filters: AccountLogFilters,
+  span: IdSpan | undefined,
+  cursor: Cursor & { limit?: number },
+): Promise<SelectionFacts> {
   const wanted = streamsToLookUp(filters, span, cursor);
   const [addressPairs, usernameStreams, countryPairs] = await Promise.all([
     wanted.has("address") ? lookUpAddressPairs(executor, filters) : undefined,
     wanted.has("username") ? lookUpUsernameStreams(executor, filters) : undefined,
-    wanted.has("country") ? lookUpCountryPairs(executor, filters, !filters.from && !filters.to && cursor.before === undefined && cursor.after === undefined) : undefined,
+    wanted.has("country")
+      ? lookUpCountryPairs(executor, filters, !filters.from && !filters.to && cursor.before === undefined && cursor.after === undefined, cursor.limit ?? 0)
+      : undefined,
   ]);
   return { span, addressPairs, usernameStreams, countryPairs };
 }

@@ -120,13 +120,13 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
   };
   const counters = db.execute(sql`
     select
-      (select json_agg(s) from (
+      (select json_agg(s order by s.usernames desc, s.hour desc) from (
         select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
         from ${accountLogFailureHours} f
         where ${hours} and f.ip is not null
         group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}
         order by usernames desc, f.hour desc limit ${SHOWN}) s) as spraying,
-      (select json_agg(b) from (
+      (select json_agg(b order by b.failures desc, b.hour desc) from (
         select u.username_normalized as username, b.hour, b.failures from (
           select f.username_key, f.hour, sum(f.failures) as failures
           from ${accountLogFailureHours} f

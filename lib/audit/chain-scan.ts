@@ -151,11 +151,24 @@ class RowEncoder {
   /** `"2026-11-26T09:05:40.123456Z"` from a binary time: microseconds since 2000, big-endian. */
   time(source: Buffer, at: number): void {
     const high = source.readInt32BE(at);
-    const low = source.readUInt32BE(at + 4);
-    // Exact as a double within ±285 years of 2000; anything else takes the BigInt path.
-    const micros =
-      Math.abs(high) < 0x100000 ? high * 0x1_0000_0000 + low + POSTGRES_EPOCH_US_NUMBER : Number(source.readBigInt64BE(at) + POSTGRES_EPOCH_US);
-    const second = Math.floor(micros / 1_000_000);
+    let second: number;
+    let fraction: number;
+    if (Math.abs(high) < 0x100000) {
+      // Within ±142 years of 2000 the microseconds are exact as a double.
+      const micros = high * 0x1_0000_0000 + source.readUInt32BE(at + 4) + POSTGRES_EPOCH_US_NUMBER;
+      second = Math.floor(micros / 1_000_000);
+      fraction = micros - second * 1_000_000;
+    } else {
+      const micros = source.readBigInt64BE(at) + POSTGRES_EPOCH_US;
+      let seconds = micros / 1_000_000n;
+      let rest = micros % 1_000_000n;
+      if (rest < 0n) {
+        rest += 1_000_000n;
+        seconds -= 1n;
+      }
+      second = Number(seconds);
+      fraction = Number(rest);
+    }
     // Rows of the same second share the date and time.
     if (second !== this.second) {
       this.second = second;
@@ -164,7 +177,6 @@ class RowEncoder {
     this.byte(QUOTE);
     this.copy(this.secondBytes, 0, this.secondBytes.length);
     this.byte(0x2e); // .
-    let fraction = micros - second * 1_000_000;
     this.room(6);
     for (let i = 5; i >= 0; i--) {
       this.out[this.length + i] = 0x30 + (fraction % 10);

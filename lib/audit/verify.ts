@@ -165,8 +165,9 @@ export async function verifyChain(
     return anchor ? { intact: false, rowsVerified: 0, head: undefined, startedAt, broken: anchor } : { intact: true, rowsVerified: 0, head: undefined, startedAt };
   }
   let from: { walker: ChainWalker; rowsBefore: number } = { walker: new ChainWalker(), rowsBefore: 0 };
-  if (copy) {
-    const stream = await copy(chainCopyQuery(0, head.id));
+  // Without a COPY stream (the embedded database, or one that could not be opened), the walk reads every row.
+  const stream = copy ? await copy(chainCopyQuery(0, head.id)).catch(() => undefined) : undefined;
+  if (stream) {
     let scan;
     try {
       scan = await scanChain(stream.chunks, Buffer.from(GENESIS_HASH, "hex"), (rows, lastId) => onProgress({ rowsVerified: rows, lastId, throughId: head.id }));
