@@ -12,7 +12,7 @@ import {
 } from "@/db/schema";
 import { sqlIn, type AccountLogFilters, type FilterDimension } from "./filters";
 import type { Span } from "./plan";
-import { addressRowsTotal, idSpanOf, keyArray, lookUpAddressPairs, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere } from "./selection";
+import { addressPairSource, addressRowsTotal, idSpanOf, keyArray, lookUpAddressPairs, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {
@@ -166,8 +166,7 @@ async function chartedRows(executor: Executor, filters: AccountLogFilters, span:
   if (filters.ip && !filters.q) {
     const pairs = await lookUpAddressPairs(executor, filters);
     if (pairs && pairs !== "many") {
-      const source = sql`unnest(array[null, ${sql.join(pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[], array[null, ${sql.join(pairs.map((pair) => sql`${pair.result}`), sql`, `)}]::text[])`;
-      return sql`${source} as k(ip, result) cross join lateral (
+      return sql`${addressPairSource(pairs)} as k(ip, result) cross join lateral (
         select l.occurred_at, l.result from account_logs l
         where l.ip = k.ip and l.result = k.result and ${conditions(["ip", "result"])}) l`;
     }

@@ -194,6 +194,15 @@ export function addressRowsTotal(filters: AccountLogFilters): SQL {
 /** Up to one past the probe limit: "many" beyond it. */
 const boundedStreams = <T,>(rows: T[]): Streams<T> => (rows.length > PER_STREAM_PROBE_LIMIT ? "many" : rows);
 
+/**
+ * Address-result pairs as a list to scan one by one (`k(ip, result)`). A leading null pair keeps
+ * the arrays typed when the list is empty; it matches no row.
+ */
+export function addressPairSource(pairs: readonly AddressPair[]): SQL {
+  const addresses = sql`array[${sql.join([sql`null`, ...pairs.map((pair) => sql`${pair.ip}`)], sql`, `)}]::inet[]`;
+  return sql`unnest(${addresses}, ${textArray([null, ...pairs.map((pair) => pair.result)])})`;
+}
+
 /** The address-result pairs an address or network (and results) select. */
 export async function lookUpAddressPairs(executor: Executor, filters: AccountLogFilters): Promise<Streams<AddressPair>> {
   return boundedStreams(
@@ -439,8 +448,7 @@ export function rowIdsStatement(
       const source =
         plan.pairs === "newest"
           ? sql`(select a.ip, a.result from ${addressPairs(filters)} order by a.last_id desc limit ${limit})`
-          : // A leading null pair keeps the arrays typed; it matches no row.
-            sql`unnest(array[null, ${sql.join(plan.pairs.map((pair) => sql`${pair.ip}`), sql`, `)}]::inet[], ${textArray([null, ...plan.pairs.map((pair) => pair.result)])})`;
+          : addressPairSource(plan.pairs);
       return merged(source, sql`ip, result`, [sql`l.ip = k.ip`, sql`l.result = k.result`], [sql`l.ip`, sql`l.result`], ["ip", "result"]);
     }
     case "username streams": {

@@ -359,6 +359,9 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       { country: ["DE", "FR"], ...TIMES[5] },
       { country: "!US", result: ["login_successful", "login_failed_wrong_password"], ...TIMES[6] },
       { country: "!DE", q: "bob", ...TIMES[5] },
+      // An address with no rows: no pair to read, an empty chart.
+      { ip: "192.0.2.1", ...TIMES[5] },
+      { ip: "::/0", from: "1970-01-01", to: "9999-12-31" },
     ];
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery(shape);
