@@ -24,6 +24,11 @@ const QUICK_RANGES = [
   { label: "Last 30 days", ms: 30 * 86_400_000 },
 ] as const;
 
+const TIME_FIELDS = [
+  { name: "from", label: "From" },
+  { name: "to", label: "To" },
+] as const;
+
 const inputClass = "mt-1 rounded border border-slate-300 px-3 py-1.5 focus:outline-2 focus:outline-blue-600";
 
 /**
@@ -89,34 +94,22 @@ export function SearchForm({ query, now }: { query: AccountLogQuery; now: Date }
         </div>
         {/* The two times wrap together, so a narrow row never leaves "To" alone on a line. */}
         <div className="flex flex-wrap items-end gap-2">
-          <div>
-            <label htmlFor="account-log-from" className="block text-sm font-medium">
-              From
-            </label>
-            <input
-              id="account-log-from"
-              name="from"
-              type="datetime-local"
-              step={1}
-              defaultValue={query.from ? localInputValue(query.from, zone) : ""}
-              aria-describedby="account-log-zone"
-              className={inputClass}
-            />
-          </div>
-          <div>
-            <label htmlFor="account-log-to" className="block text-sm font-medium">
-              To
-            </label>
-            <input
-              id="account-log-to"
-              name="to"
-              type="datetime-local"
-              step={1}
-              defaultValue={query.to ? localInputValue(query.to, zone) : ""}
-              aria-describedby="account-log-zone"
-              className={inputClass}
-            />
-          </div>
+          {TIME_FIELDS.map(({ name, label }) => (
+            <div key={name}>
+              <label htmlFor={`account-log-${name}`} className="block text-sm font-medium">
+                {label}
+              </label>
+              <input
+                id={`account-log-${name}`}
+                name={name}
+                type="datetime-local"
+                step={1}
+                defaultValue={query[name] ? localInputValue(query[name], zone) : ""}
+                aria-describedby="account-log-zone"
+                className={inputClass}
+              />
+            </div>
+          ))}
         </div>
       </div>
       <p id="account-log-search-hint" className="text-xs text-slate-600">

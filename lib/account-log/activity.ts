@@ -10,9 +10,9 @@ import {
   accountLogUsernames,
   type AccountLogResult,
 } from "@/db/schema";
-import { sqlIn, type AccountLogFilters, type FilterDimension } from "./filters";
+import { keyArray, sqlIn, type AccountLogFilters, type FilterDimension } from "./filters";
 import type { Span } from "./plan";
-import { addressPairSource, addressRowsTotal, idSpanOf, keyArray, lookUpAddressPairs, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere } from "./selection";
+import { addressPairSource, addressRowsTotal, idSpanOf, lookUpAddressPairs, resolveUsernameKeys, resultIn, rowConditions, usernamesWhere } from "./selection";
 
 export type ActivityBucket = { start: Date; end: Date; successes: number; failures: number };
 export type Activity = {

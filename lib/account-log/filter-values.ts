@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { isRegionCode } from "@/lib/ip-location/locate";
 import { storableText } from "./text";
 import { instantFromLocalTime } from "./time-zone";
 
@@ -83,17 +84,10 @@ export type CountryFilter = { exclude: boolean; codes: string[] };
 /** More codes than there are countries is not a filter anyone means. */
 export const COUNTRY_CODES_MAX = 50;
 
-const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
-
 /** An ISO 3166-1 alpha-2 code that names a region (`DE`, `XK`), upper-cased; undefined otherwise. */
 export function countryCode(text: string): string | undefined {
   const code = text.trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(code)) return undefined;
-  try {
-    return regionNames.of(code) ? code : undefined;
-  } catch {
-    return undefined;
-  }
+  return /^[A-Z]{2}$/.test(code) && isRegionCode(code) ? code : undefined;
 }
 
 /**

@@ -83,7 +83,8 @@ type FilterDefinition = {
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 const all = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const resultSchema = z.enum(ACCOUNT_LOG_RESULTS);
-const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+/** An instant as a `timestamptz` parameter. */
+export const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
 /** The country stored with a row (alias `l`), none for an empty code: this exact expression is indexed. */
 export const ROW_COUNTRY = sql.raw(`nullif(l.metadata->'location'->>'country', '')`);

@@ -18,6 +18,7 @@ import {
   conditionOf,
   countryIn,
   filterConditions,
+  iso,
   keyArray,
   keyOfSearch,
   ROW_COUNTRY,
@@ -56,8 +57,6 @@ import {
  *   cost no more than new ones.
  */
 
-export { PER_STREAM_PROBE_LIMIT, type Cursor, type IdSpan } from "./plan";
-export { keyArray, usernameMatches } from "./filters";
 
 const HOUR_MS = 3_600_000;
 
@@ -92,7 +91,6 @@ export function usernamesWhere(filters: AccountLogFilters): SQL {
   return filters.usernameKeys ? sql`${accountLogUsernames.id} = any(${keyArray(filters.usernameKeys)})` : usernameMatches(filters);
 }
 
-const iso = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** A list as an array literal: `unnest` of it stays a scan, where a one-row VALUES would be folded into a constant. */
 const textArray = (values: readonly (string | null)[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::text[]`;
 const intArray = (values: readonly number[]) => sql`array[${sql.join(values.map((value) => sql`${value}`), sql`, `)}]::int[]`;

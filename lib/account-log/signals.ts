@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
 import {
   accountLogFailureHours,
@@ -121,18 +121,11 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
   const counters = db.execute(sql`
     select
       (select json_agg(s order by s.usernames desc, s.hour desc) from (
-        select host(f.ip) as ip, f.hour, count(*) as usernames, sum(f.failures) as failures
-        from ${accountLogFailureHours} f
-        where ${hours} and f.ip is not null
-        group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES}
-        order by usernames desc, f.hour desc limit ${SHOWN}) s) as spraying,
+        select host(s.ip) as ip, s.hour, s.usernames, s.failures from ${sprayingHours(hours)} s
+        order by s.usernames desc, s.hour desc limit ${SHOWN}) s) as spraying,
       (select json_agg(b order by b.failures desc, b.hour desc) from (
-        select u.username_normalized as username, b.hour, b.failures from (
-          select f.username_key, f.hour, sum(f.failures) as failures
-          from ${accountLogFailureHours} f
-          where ${hours}
-          group by 1, 2 having sum(f.failures) >= ${BURST_MIN_FAILURES}
-        ) b join ${accountLogUsernames} u on u.id = b.username_key
+        select u.username_normalized as username, b.hour, b.failures from ${burstHours(hours)} b
+        join ${accountLogUsernames} u on u.id = b.username_key
         order by b.failures desc, b.hour desc limit ${SHOWN}) b) as bursts`);
   const [[signals], [places]] = await Promise.all([counters.then((r) => rowsOf<Record<"spraying" | "bursts", unknown>>(r)), newPlacesInWindow().then((r) => rowsOf<{ total: string | number; shown: unknown }>(r))]);
   type Spraying = { ip: string; hour: string; usernames: number | string; failures: number | string };
@@ -154,6 +147,22 @@ export async function findAttention(now = new Date(), executor?: Executor): Prom
 
 /** A `json_agg` column as a list: null for none; text where the driver does not parse JSON. */
 const jsonList = <T,>(value: unknown): T[] => (value == null ? [] : ((typeof value === "string" ? JSON.parse(value) : value) as T[]));
+
+/**
+ * Password spraying, per address and clock hour, from the failure counters (alias `f`) the
+ * condition keeps: failures against at least SPRAYING_MIN_USERNAMES usernames. Needs attention
+ * and the table's marks read the same definition.
+ */
+const sprayingHours = (where: SQL) => sql`(
+  select f.ip, f.hour, count(*) as usernames, sum(f.failures) as failures from ${accountLogFailureHours} f
+  where ${where} and f.ip is not null
+  group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES})`;
+
+/** Failure bursts, per username and clock hour: at least BURST_MIN_FAILURES failures. */
+const burstHours = (where: SQL) => sql`(
+  select f.username_key, f.hour, sum(f.failures) as failures from ${accountLogFailureHours} f
+  where ${where}
+  group by f.username_key, f.hour having sum(f.failures) >= ${BURST_MIN_FAILURES})`;
 
 const listOf = (values: readonly (string | number)[]) => sql.join(values.map((value) => sql`${value}`), sql`, `);
 const unique = <T>(values: T[]) => [...new Set(values)];
@@ -181,14 +190,10 @@ export async function findRowFlags(rows: readonly AccountLog[], now = new Date()
       select
         ${userIds.length ? sql`array(select u.id from ${users} u where u.id in (${listOf(userIds)}) and u.locked_at is not null)` : none} as locked,
         ${ips.length
-          ? sql`array(select distinct host(f.ip) from ${accountLogFailureHours} f
-              where ${hours} and f.ip in (${sql.join(ips.map((ip) => sql`${ip}::inet`), sql`, `)})
-              group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES})`
+          ? sql`array(select distinct host(s.ip) from ${sprayingHours(sql`${hours} and f.ip in (${sql.join(ips.map((ip) => sql`${ip}::inet`), sql`, `)})`)} s)`
           : none} as spraying,
         ${usernameOfKey.size
-          ? sql`array(select distinct f.username_key from ${accountLogFailureHours} f
-              where ${hours} and f.username_key in (${listOf([...usernameOfKey.keys()])})
-              group by f.username_key, f.hour having sum(f.failures) >= ${BURST_MIN_FAILURES})`
+          ? sql`array(select distinct b.username_key from ${burstHours(sql`${hours} and f.username_key in (${listOf([...usernameOfKey.keys()])})`)} b)`
           : none} as bursts`),
   );
   const locked = flags?.locked ?? [];

@@ -63,6 +63,15 @@ const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "n
 
 const countryNames = new Map<string, string>();
 
+/** Whether `code` (upper-case, two letters) names a region Intl knows: "DE", "XK"; not "QQ". */
+export function isRegionCode(code: string): boolean {
+  try {
+    return regionNames.of(code) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** "Germany" for "DE"; the code itself for one Intl does not know. Kept: a page names the same few countries on every row. */
 export function countryName(code: string): string {
   let name = countryNames.get(code);
