@@ -31,6 +31,8 @@ async function main() {
   const { startBackgroundTasks, stopBackgroundTasks } = await import("./lib/service/background");
   const { startSessionCleanup } = await import("./lib/sessions/cleanup");
   const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
+  const { startSealer } = await import("./lib/audit/sealer");
+  const { configuredCheckpointer, SigningKeyError } = await import("./lib/audit/checkpoints");
 
   let config;
   try {
@@ -48,6 +50,16 @@ async function main() {
   const trustWarning = hopCountTrustWarning(config.TRUST_PROXY, config.HOST);
   if (trustWarning) console.warn(`Warning: ${trustWarning}`);
   const target = configuredTarget();
+  let checkpointer;
+  try {
+    checkpointer = configuredCheckpointer();
+  } catch (error) {
+    if (error instanceof SigningKeyError) return fail(error.message);
+    throw error;
+  }
+  if (!checkpointer) {
+    console.warn("Warning: AUDIT_SIGNING_KEY is not set, so no signed checkpoints are written (docs/audit.md, \"Checkpoints\").");
+  }
 
   // What the environment leaves unset is worked out here, before any other module reads it.
   const completion: EnvCompletion = {};
@@ -114,6 +126,8 @@ async function main() {
 
   const backgroundTasks: BackgroundTask[] = [
     { name: "session cleanup", start: () => startSessionCleanup().stop },
+    // Moves written rows into the chain; its stop seals what is left, after the flush below.
+    { name: "sealer", start: () => startSealer({ checkpointer }).stop },
     // Its stop writes the refusals it holds, so it runs before the database closes.
     { name: "access denial flush", start: () => startAccessDenialFlush() },
   ];

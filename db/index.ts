@@ -221,6 +221,11 @@ export async function getDb(): Promise<Database> {
   return wrapShared(openHandle().client);
 }
 
+/** Whether the app's database is open in this process. */
+export function isDbOpen(): boolean {
+  return shared.__accountLogsDatabase !== undefined;
+}
+
 function openHandle(): DatabaseHandle {
   const handle = shared.__accountLogsDatabase;
   if (!handle) {

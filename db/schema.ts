@@ -14,6 +14,7 @@ import {
   text,
   timestamp,
   unique,
+  uuid,
 } from "drizzle-orm/pg-core";
 
 /** Raw bytes; the drivers hand them back as Buffer (postgres.js) or Uint8Array (PGlite). */
@@ -72,7 +73,7 @@ export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
 /**
  * One row per distinct normalized username seen in the log, with the exact number of its
- * log rows. Kept by a trigger on `account_logs`, so the page counts matches exactly without
+ * log rows. Kept by the sealer (`account_log_seal`), so the page counts matches exactly without
  * scanning the log, and substring search runs over this small table (trigram index).
  */
 export const accountLogUsernames = pgTable(
@@ -92,7 +93,7 @@ export const accountLogUsernames = pgTable(
   (table) => [index("account_log_usernames_trgm_idx").using("gin", sql`${table.usernameNormalized} gin_trgm_ops`)],
 );
 
-/** The total number of log rows, split over a few rows so concurrent inserts don't queue on one. */
+/** The total number of log rows. Split over a few rows from when every insert counted itself; the sealer now adds to the first. */
 export const accountLogTotals = pgTable("account_log_totals", {
   shard: smallint("shard").primaryKey(),
   rowCount: bigint("row_count", { mode: "number" }).notNull().default(0),
@@ -101,7 +102,7 @@ export const accountLogTotals = pgTable("account_log_totals", {
 /**
  * Rows per hour (UTC) and result, with the span of their IDs: exact counts for time ranges and
  * results without scanning the log, and the ID range a time filter has to look at. Kept by the
- * insert trigger in the same transaction as each row.
+ * sealer in the same transaction as the rows it seals.
  */
 export const accountLogHours = pgTable(
   "account_log_hours",
@@ -118,7 +119,7 @@ export const accountLogHours = pgTable(
 /**
  * Rows per country (as stored with each row at sign-in), result and hour (UTC): exact counts for
  * the country filter, alone or with results and a time range. Rows without a country have no
- * entry; an exclusion counts them as every row less the excluded countries'. Kept by the insert trigger.
+ * entry; an exclusion counts them as every row less the excluded countries'. Kept by the sealer.
  */
 export const accountLogCountryHours = pgTable(
   "account_log_country_hours",
@@ -134,7 +135,7 @@ export const accountLogCountryHours = pgTable(
 /**
  * Rows per country and result, whatever their time: exact counts for the country filter over the
  * whole log, and which country-result pairs a page reads (the newest first). Rows without a
- * country are counted under the empty code `''`. Kept by the insert trigger.
+ * country are counted under the empty code `''`. Kept by the sealer.
  */
 export const accountLogCountryResults = pgTable(
   "account_log_country_results",
@@ -180,7 +181,7 @@ export const accountLogAddressResults = pgTable(
 /**
  * Failed sign-ins per UTC hour, username and address: what "Needs attention" groups to find
  * password spraying (one address, many usernames) and failure bursts (one username, many
- * failures) without reading the day's rows. Kept by the insert trigger.
+ * failures) without reading the day's rows. Kept by the sealer.
  */
 export const accountLogFailureHours = pgTable(
   "account_log_failure_hours",
@@ -217,32 +218,38 @@ export const accountLogHourFloors = pgTable("account_log_hour_floors", {
 export const accountLogs = pgTable(
   "account_logs",
   {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Drawn when the row entered the inbox, so IDs follow the order rows were written in. */
+    id: bigint("id", { mode: "number" }).notNull(),
     /** The database clock, not the app's. */
-    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull(),
     /** As typed, bounded and with NUL replaced; `usernameTruncated` says when it was cut. */
     username: text("username").notNull(),
-    usernameTruncated: boolean("username_truncated").notNull().default(false),
+    usernameTruncated: boolean("username_truncated").notNull(),
     usernameNormalized: text("username_normalized").notNull(),
-    /** Set by the insert trigger from `usernameNormalized`; never written by the app. */
+    /** Set by the sealer from `usernameNormalized`. */
     usernameKey: integer("username_key")
       .notNull()
-      .default(0)
       .references(() => accountLogUsernames.id),
     userId: integer("user_id").references(() => users.id),
     result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
     ip: inet("ip"),
-    metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull().default({}),
+    metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull(),
+    /** The row's place in the chain: 1, 2, 3, … in the order rows were sealed, without gaps. */
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    /** When the sealer took the row in; never earlier than the row before. The partition key. */
+    sealedAt: timestamp("sealed_at", { withTimezone: true }).notNull(),
     /**
      * The hash chain (docs/audit.md): `hash` = SHA-256(`prevHash` ‖ the row's canonical
-     * encoding). Both are set by the insert trigger; the empty defaults never survive it.
+     * encoding), `prevHash` being the hash of the row at `seq` - 1. Set by the sealer.
      */
-    prevHash: bytea("prev_hash").notNull().default(sql`'\\x'::bytea`),
-    hash: bytea("hash").notNull().default(sql`'\\x'::bytea`),
+    prevHash: bytea("prev_hash").notNull(),
+    hash: bytea("hash").notNull(),
   },
   (table) => [
-    // One successor per row: a forked chain cannot be written, whatever the isolation level.
-    unique("account_logs_prev_hash_unique").on(table.prevHash),
+    // A partitioned table's unique keys include the partition key (migration 0014).
+    primaryKey({ name: "account_logs_pkey", columns: [table.id, table.sealedAt] }),
+    unique("account_logs_seq_unique").on(table.seq, table.sealedAt),
+    unique("account_logs_prev_hash_unique").on(table.prevHash, table.sealedAt),
     check("account_logs_hash_length_check", sql`octet_length(${table.hash}) = 32 and octet_length(${table.prevHash}) = 32`),
     check("account_logs_result_check", sql`${table.result} in (${sql.raw(ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", "))})`),
     // Ascending IDs: a backward scan gives `ORDER BY id DESC` (an index declared `DESC NULLS
@@ -276,6 +283,52 @@ export const accountLogs = pgTable(
 export type AccountLog = typeof accountLogs.$inferSelect;
 
 /**
+ * Rows written and not sealed yet: what a sign-in inserts, in its own transaction. The sealer
+ * moves them into `account_logs` within moments (docs/audit.md, "Sealing").
+ */
+export const accountLogInbox = pgTable(
+  "account_log_inbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+    username: text("username").notNull(),
+    usernameTruncated: boolean("username_truncated").notNull().default(false),
+    usernameNormalized: text("username_normalized").notNull(),
+    userId: integer("user_id").references(() => users.id),
+    result: text("result", { enum: ACCOUNT_LOG_RESULTS }).notNull(),
+    ip: inet("ip"),
+    metadata: jsonb("metadata").$type<AccountLogMetadata>().notNull().default({}),
+  },
+  (table) => [
+    check("account_log_inbox_result_check", sql`${table.result} in (${sql.raw(ACCOUNT_LOG_RESULTS.map((r) => `'${r}'`).join(", "))})`),
+    index("account_log_inbox_ip_idx").on(table.ip),
+    index("account_log_inbox_username_idx").on(table.usernameNormalized),
+  ],
+);
+
+/** The sealer's one row: the newest sealed position and hash. Locked while a batch is sealed. */
+export const accountLogSealState = pgTable("account_log_seal_state", {
+  singleton: boolean("singleton").primaryKey().default(true),
+  seq: bigint("seq", { mode: "number" }).notNull(),
+  headHash: bytea("head_hash").notNull(),
+  sealedAt: timestamp("sealed_at", { withTimezone: true }).notNull(),
+  partitionsUntil: timestamp("partitions_until", { withTimezone: true }).notNull(),
+  /** This log's identity, signed into every checkpoint. */
+  logId: uuid("log_id").notNull().defaultRandom(),
+});
+
+/** Signed checkpoints: the head at a position, signed with Ed25519 outside the database. */
+export const accountLogCheckpoints = pgTable("account_log_checkpoints", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+  headHash: bytea("head_hash").notNull(),
+  rowCount: bigint("row_count", { mode: "number" }).notNull(),
+  signedAt: timestamp("signed_at", { withTimezone: true }).notNull(),
+  /** The signing key's fingerprint: which public key checks the signature. */
+  keyId: text("key_id").notNull(),
+  signature: bytea("signature").notNull(),
+});
+
+/**
  * Where each account has signed in from (addresses and countries) and when last: what marks a
  * sign-in from somewhere new. State beside the log, not part of it.
  */
@@ -301,8 +354,8 @@ export const accountLogVerifications = pgTable("account_log_verifications", {
   id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
   startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
   finishedAt: timestamp("finished_at", { withTimezone: true }).notNull().defaultNow(),
-  /** The newest row the walk covered (the head when it started). */
-  throughId: bigint("through_id", { mode: "number" }).notNull(),
+  /** The newest position the walk covered (the head when it started). */
+  throughSeq: bigint("through_seq", { mode: "number" }).notNull(),
   headHash: text("head_hash").notNull(),
   rowsVerified: bigint("rows_verified", { mode: "number" }).notNull(),
   intact: boolean("intact").notNull(),

@@ -53,6 +53,17 @@ const envSchema = z.object({
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: optionalText,
   SCRYPT_LOG2_N: integerInRange(14, 20, 17),
+  /**
+   * The Ed25519 private key that signs checkpoints (PEM, or base64 PKCS#8), the same on every app
+   * instance. Unset on the embedded database: a key file is made beside the data
+   * (docs/audit.md, "Checkpoints"). Unset on PostgreSQL: checkpoints are not written.
+   */
+  AUDIT_SIGNING_KEY: optionalText,
+  /** A checkpoint after this many sealed rows, or after AUDIT_CHECKPOINT_SECONDS with any. */
+  AUDIT_CHECKPOINT_ROWS: integerInRange(1, 100_000_000, 10_000),
+  AUDIT_CHECKPOINT_SECONDS: integerInRange(1, 86_400, 60),
+  /** Every checkpoint is also appended here, outside the database. */
+  AUDIT_CHECKPOINT_FILE: optionalText.transform((value) => value ?? ".data/checkpoints.ndjson"),
   /** Bearer token for /metrics; without it the endpoint answers 404. */
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, "at least 16 characters").optional()),
 });

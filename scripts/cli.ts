@@ -1,6 +1,7 @@
 import { ConfigurationError } from "@/lib/env";
 import { DirectoryLockedError } from "@/db/directory-lock";
-import { DatabaseUnavailableError, closeDb, openAppDatabase } from "@/db";
+import { DatabaseUnavailableError, closeDb, isDbOpen, openAppDatabase } from "@/db";
+import { sealPending } from "@/lib/audit/sealer";
 
 const EXPECTED_ERRORS = ["UserInputError", "UsernameTakenError", "UsageError", "IntegrityError"];
 
@@ -12,13 +13,19 @@ export type CliOptions = {
   database?: boolean;
 };
 
+/** Seals the rows the task wrote, so they are in the chain when it exits; the app would seal them later. */
+async function sealAndClose(): Promise<void> {
+  if (isDbOpen()) await sealPending().catch((error: unknown) => console.error(`Rows written wait to be sealed by the app: ${(error as Error).message}`));
+  await closeDb();
+}
+
 /**
- * Runs a command-line task: opens the database first, closes it after, and turns known
- * failures into one clear message and a non-zero exit.
+ * Runs a command-line task: opens the database first, seals what it wrote and closes it after,
+ * and turns known failures into one clear message and a non-zero exit.
  */
 export function runCli(task: () => Promise<void>, { database = true }: CliOptions = {}): void {
   (database ? openAppDatabase().then(task) : task())
-    .then(() => closeDb())
+    .then(() => sealAndClose())
     .then(
       () => process.exit(0),
       async (error: unknown) => {

@@ -1,7 +1,8 @@
 import { getTableName, sql } from "drizzle-orm";
 import { boolean, inet, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
-import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
+import { ACCOUNT_LOG_RESULTS, accountLogInbox, type AccountLogMetadata, type AccountLogResult } from "@/db/schema";
 import type { Executor } from "@/db";
+import { nudgeSealer } from "@/lib/audit/sealer";
 import { metrics } from "@/lib/metrics/registry";
 import { normalizeUsername } from "@/lib/users/username";
 import { boundUsername, storableText } from "./text";
@@ -34,11 +35,11 @@ function toRow(entry: AccountLogEntry) {
 }
 
 /**
- * The log as the app inserts into it: only the columns it writes. The database role the app runs
+ * The inbox as the app inserts into it: only the columns it writes. The database role the app runs
  * as may insert only these (db/roles/app-role.sql); the full table would name every column, its
- * `id` and the chain's included, even when sending their defaults.
+ * `id` included, even when sending their defaults.
  */
-const accountLogInserts = pgTable("account_logs", {
+const accountLogInserts = pgTable(getTableName(accountLogInbox), {
   username: text("username").notNull(),
   usernameTruncated: boolean("username_truncated").notNull(),
   usernameNormalized: text("username_normalized").notNull(),
@@ -49,8 +50,8 @@ const accountLogInserts = pgTable("account_logs", {
 });
 
 const returnedColumns = {
-  id: sql<number>`${sql.identifier(getTableName(accountLogs))}.id`.mapWith(accountLogs.id),
-  occurredAt: sql<Date>`${sql.identifier(getTableName(accountLogs))}.occurred_at`.mapWith(accountLogs.occurredAt),
+  id: sql<number>`${sql.identifier(getTableName(accountLogInbox))}.id`.mapWith(accountLogInbox.id),
+  occurredAt: sql<Date>`${sql.identifier(getTableName(accountLogInbox))}.occurred_at`.mapWith(accountLogInbox.occurredAt),
   result: accountLogInserts.result,
 };
 
@@ -76,8 +77,9 @@ function prepareSingleInsert(executor: Executor) {
 const preparedSingleInserts = new WeakMap<Executor, ReturnType<typeof prepareSingleInsert>>();
 
 /**
- * Appends rows to the account log; the only way rows are written. The insert trigger keeps
- * the exact counts, so callers run this inside the transaction that changes account state.
+ * Appends rows to the account log; the only way rows are written. Callers run this inside the
+ * transaction that changes account state: the rows commit with it, into the inbox, and the
+ * sealer chains and counts them moments later (lib/audit/sealer.ts).
  */
 export async function appendAccountLog(executor: Executor, entries: AccountLogEntry[]) {
   if (entries.length === 0) return [];
@@ -98,6 +100,7 @@ export async function appendAccountLog(executor: Executor, entries: AccountLogEn
     throw error;
   }
   countWritten(entries);
+  nudgeSealer();
   return rows;
 }
 

@@ -47,7 +47,7 @@ import {
 /**
  * How the log is read for a set of filters, exactly and without scanning it: the facts a plan
  * needs, and one SQL emitter per plan of `plan.ts`.
- * - Counts come from counters the insert trigger keeps (per username, per username and result,
+ * - Counts come from counters the sealer keeps (per username, per username and result,
  *   per address and result, per hour and result, per country, hour and result), plus at most
  *   two partial hours counted row by row.
  * - Rows come newest first from ordered index scans (one per username, username and result,

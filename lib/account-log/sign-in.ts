@@ -1,7 +1,7 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { getDb, type Executor } from "@/db";
-import { accountLogs, accountLogUsernames, users, type UserRole } from "@/db/schema";
+import { getDb, rowsOf, type Executor } from "@/db";
+import { users, type UserRole } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "@/lib/auth/password";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
@@ -107,8 +107,8 @@ export async function attemptSignIn(
       await verifyDummyPassword(password);
       return await db.transaction(async (tx) => {
         // One attempt at a time per name, as the row lock orders attempts on an account: a burst
-        // on an unknown name then also gets exactly `threshold` "invalid" answers. (The hash
-        // chain's lock orders all log inserts too; the rule should not rest on that.)
+        // on an unknown name then also gets exactly `threshold` "invalid" answers. Log inserts
+        // share no lock, so this is what orders them.
         await tx.execute(sql`select pg_advisory_xact_lock(${UNKNOWN_USERNAME_LOCK_SPACE}::int, hashtext(${normalized}))`);
         const [row] = await appendAccountLog(tx, [{ ...attempt, result: "login_failed_unknown_user" }]);
         // Unknown names lock after as many failures as an account would, and start over at
@@ -120,14 +120,21 @@ export async function attemptSignIn(
           periodMs: env().UNKNOWN_USERNAME_RESET_HOURS * 3_600_000,
           key: resetScheduleKey(),
         });
-        const recent = await tx
-          .select({ occurredAt: accountLogs.occurredAt })
-          .from(accountLogs)
-          .innerJoin(accountLogUsernames, eq(accountLogUsernames.id, accountLogs.usernameKey))
-          .where(and(eq(accountLogUsernames.usernameNormalized, normalized), eq(accountLogs.result, "login_failed_unknown_user")))
-          .orderBy(desc(accountLogs.id))
-          .limit(threshold + 1);
-        const failures = recent.filter((failure) => failure.occurredAt.getTime() >= since).length;
+        // The name's failures whether sealed or still in the inbox, read in one statement.
+        const recent = rowsOf<{ occurred_at: string | Date }>(
+          await tx.execute(sql`
+            select occurred_at from (
+              (select l.id, l.occurred_at from account_logs l
+               join account_log_usernames u on u.id = l.username_key
+               where u.username_normalized = ${normalized} and l.result = 'login_failed_unknown_user'
+               order by l.id desc limit ${threshold + 1})
+              union all
+              (select i.id, i.occurred_at from account_log_inbox i
+               where i.username_normalized = ${normalized} and i.result = 'login_failed_unknown_user'
+               order by i.id desc limit ${threshold + 1})
+            ) failures order by id desc limit ${threshold + 1}`),
+        );
+        const failures = recent.filter((failure) => new Date(failure.occurred_at).getTime() >= since).length;
         const locked = crossesLockThreshold(failures, threshold);
         return { status: "rejected", reason: locked ? "locked" : "invalid_credentials", logId: row!.id } as const;
       });

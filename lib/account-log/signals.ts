@@ -22,8 +22,8 @@ export const BURST_MIN_FAILURES = 10;
 export const ATTENTION_WINDOW_HOURS = 24;
 
 /**
- * What counts as a failed sign-in for the signals (not malformed requests). Migration 0010's
- * insert trigger names the same results for `account_log_failure_hours`.
+ * What counts as a failed sign-in for the signals (not malformed requests). The sealer
+ * (migration 0014) names the same results for `account_log_failure_hours`.
  */
 export const FAILED_SIGN_IN_RESULTS: AccountLogResult[] = [
   "login_failed_wrong_password",

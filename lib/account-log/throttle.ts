@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
-import { accountLogs } from "@/db/schema";
 
 export type ThrottleLimits = { maxFailures: number; windowSeconds: number };
 
@@ -38,15 +37,16 @@ export function claimAttemptPlace(ip: string, maxConcurrent: number): (() => voi
  */
 export async function isAddressThrottled(executor: Executor, ip: string, { maxFailures, windowSeconds }: ThrottleLimits): Promise<boolean> {
   // The literal `like 'login_failed%'` matches the partial index account_logs_ip_failures_idx;
-  // the limit stops the scan once the answer is known.
+  // the limit stops the scan once the answer is known. Rows not sealed yet count too: they are
+  // read from the inbox in the same statement, so a row moving to the log counts once.
+  const recent = (table: SQL) => sql`
+    (select 1 from ${table}
+     where ip = ${ip}::inet
+       and occurred_at > now() - ${windowSeconds}::int * interval '1 second'
+       and result like 'login_failed%'
+     limit ${maxFailures}::int)`;
   const result = await executor.execute(sql`
-    select count(*)::int as failures from (
-      select 1 from ${accountLogs}
-      where ${accountLogs.ip} = ${ip}::inet
-        and ${accountLogs.occurredAt} > now() - ${windowSeconds}::int * interval '1 second'
-        and ${accountLogs.result} like 'login_failed%'
-      limit ${maxFailures}::int
-    ) recent`);
+    select count(*)::int as failures from (${recent(sql`account_logs`)} union all ${recent(sql`account_log_inbox`)}) recent`);
   const [row] = rowsOf<{ failures: number }>(result);
   return Number(row?.failures ?? 0) >= maxFailures;
 }

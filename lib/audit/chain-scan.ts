@@ -8,21 +8,21 @@ import { hash as sha256 } from "node:crypto";
  * reported; `verify.ts` then walks around it to say what happened.
  */
 
-/** The COPY of the rows with `afterId < id <= throughId`, in ID order, as the scan reads them. */
-export function chainCopyQuery(afterId: number, throughId: number): string {
+/** The COPY of the rows with `afterSeq < seq <= throughSeq`, in chain order, as the scan reads them. */
+export function chainCopyQuery(afterSeq: number, throughSeq: number): string {
   return `copy (select id, occurred_at, username, username_truncated, username_normalized, user_id, result, host(ip),
-    metadata, prev_hash, hash from account_logs where id > ${Math.trunc(afterId)} and id <= ${Math.trunc(throughId)} order by id)
+    metadata, prev_hash, hash, seq from account_logs where seq > ${Math.trunc(afterSeq)} and seq <= ${Math.trunc(throughSeq)} order by seq)
     to stdout (format binary)`;
 }
 
-export type ScannedRow = { id: number; hash: Buffer };
+export type ScannedRow = { seq: number; id: number; hash: Buffer };
 
 export type ScanOutcome = {
   rows: number;
   /** The last row whose hash and link held. */
   last: ScannedRow | undefined;
-  /** The first row whose hash or link did not hold. */
-  firstBad: { id: number } | undefined;
+  /** The first row whose hash, link or position did not hold. */
+  firstBad: { seq: number; id: number } | undefined;
 };
 
 /** Microseconds from 1970 to 2000, PostgreSQL's epoch for binary times. */
@@ -30,7 +30,7 @@ const POSTGRES_EPOCH_US = 946_684_800_000_000n;
 const POSTGRES_EPOCH_US_NUMBER = 946_684_800_000_000;
 const SIGNATURE_LENGTH = 11;
 const HEADER_LENGTH = SIGNATURE_LENGTH + 8;
-const FIELDS = 11;
+const FIELDS = 12;
 
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 
@@ -193,19 +193,23 @@ class RowEncoder {
 }
 
 /**
- * Scans a binary COPY of `chainCopyQuery`, starting after a row whose hash is `prevHash`
- * (32 zero bytes before the first row). Stops at the first row that does not hold.
+ * Scans a binary COPY of `chainCopyQuery`, starting after the row at `afterSeq` whose hash is
+ * `prevHash` (0 and 32 zero bytes before the first row). Stops at the first row that does not
+ * hold: its hash, its link to the row before, or its position (`seq` one more than the last).
  */
 export async function scanChain(
   source: AsyncIterable<Buffer>,
   prevHash: Buffer,
-  onProgress: (rows: number, lastId: number) => void = () => {},
+  onProgress: (rows: number, lastSeq: number) => void = () => {},
+  afterSeq = 0,
 ): Promise<ScanOutcome> {
   const encoder = new RowEncoder();
   // The hash the next row must link to, and the last row that held.
   const expectedPrev = Buffer.from(prevHash);
+  let lastSeq = afterSeq;
   let lastId: number | undefined;
-  const lastRow = (): ScannedRow | undefined => (lastId === undefined ? undefined : { id: lastId, hash: Buffer.from(expectedPrev) });
+  const lastRow = (): ScannedRow | undefined =>
+    lastId === undefined ? undefined : { seq: lastSeq, id: lastId, hash: Buffer.from(expectedPrev) };
   let rows = 0;
   let pending: Buffer = Buffer.alloc(0);
   let headerRead = false;
@@ -252,6 +256,7 @@ export async function scanChain(
       offset = at;
 
       const id = buffer.readInt32BE(starts[0]!) * 0x1_0000_0000 + buffer.readUInt32BE(starts[0]! + 4);
+      const seq = buffer.readInt32BE(starts[11]!) * 0x1_0000_0000 + buffer.readUInt32BE(starts[11]! + 4);
       const prevStart = starts[9]!;
       const storedStart = starts[10]!;
       encoder.begin(buffer, prevStart, lengths[9]!);
@@ -275,20 +280,21 @@ export async function scanChain(
       encoder.copy(buffer, starts[8]! + 1, starts[8]! + lengths[8]!);
       encoder.byte(0x5d); // ]
       const linked = lengths[9] === 32 && expectedPrev.compare(buffer, prevStart, prevStart + 32) === 0;
-      if (!linked || lengths[10] !== 32 || encoder.digest().compare(buffer, storedStart, storedStart + 32) !== 0) {
-        return { rows, last: lastRow(), firstBad: { id } };
+      if (!linked || seq !== lastSeq + 1 || lengths[10] !== 32 || encoder.digest().compare(buffer, storedStart, storedStart + 32) !== 0) {
+        return { rows, last: lastRow(), firstBad: { seq, id } };
       }
       // The next row links to this one: keep its hash (the chunk's bytes are reused).
       buffer.copy(expectedPrev, 0, storedStart, storedStart + 32);
       lastId = id;
+      lastSeq = seq;
       rows += 1;
-      if ((rows & 0xffff) === 0) onProgress(rows, id);
+      if ((rows & 0xffff) === 0) onProgress(rows, seq);
     }
     pending = buffer.subarray(offset);
     // Keep only the partial tuple, not the chunk it came in.
     if (pending.length) pending = Buffer.from(pending);
     buffer = pending;
   }
-  if (lastId !== undefined) onProgress(rows, lastId);
+  if (lastId !== undefined) onProgress(rows, lastSeq);
   return { rows, last: lastRow(), firstBad: undefined };
 }

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Database, type Executor } from "@/db";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { filtersOfExport, hasFilters, type ExportFilter } from "@/lib/account-log/filters";
@@ -6,7 +6,8 @@ import { selectRowIds, selectionSpanOf } from "@/lib/account-log/selection";
 import type { CurrentUser } from "@/lib/auth/session";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { csvRecord } from "./csv";
-import { chainHead, CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } from "./verify";
+import { waitUntilSealed } from "./sealer";
+import { CHAIN_COLUMNS, toChainRow, type ChainHead, type ChainRow } from "./verify";
 
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -14,7 +15,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export { exportFilterOf, exportFilterSchema, filtersOfExport, type ExportFilter } from "@/lib/account-log/filters";
 
 export type ExportTrailer = {
-  chainHead: ChainHead;
+  /** Exports made before sealing have no `seq`: their rows were chained in ID order. */
+  chainHead: Omit<ChainHead, "seq"> & { seq?: number };
   exportedAt: string;
   filter: ExportFilter;
   rows: number;
@@ -28,29 +30,40 @@ export function isWholeLog(filter: ExportFilter): boolean {
 const BATCH = 1_000;
 
 /**
- * The rows an export holds, newest first, up to `throughId`: a batch at a time by keyset, so a
- * million rows stream with the memory of one batch.
+ * The rows an export holds, sealed at or before `throughSeq`, a batch at a time by keyset, so a
+ * million rows stream with the memory of one batch. The whole log comes in chain order from the
+ * head down (`seq`), so it links up row by row; a selection comes newest first by ID, as the page
+ * shows it.
  */
-export async function* exportedRows(executor: Executor, filter: ExportFilter, throughId: number): AsyncGenerator<ChainRow> {
-  const filters = filtersOfExport(filter);
-  const span = await selectionSpanOf(executor, filters);
-  const readBelow = async (below: number) => {
-    const ids = await selectRowIds(executor, filters, span, { before: below, limit: BATCH });
-    if (!ids) return [];
-    const batch = sql`select ${CHAIN_COLUMNS} from account_logs where id in (${ids}) order by id desc`;
-    return rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(batch)).map(toChainRow);
-  };
-  let reading = readBelow(throughId + 1);
+export async function* exportedRows(executor: Executor, filter: ExportFilter, throughSeq: number): AsyncGenerator<ChainRow> {
+  const read = async (statement: SQL) => rowsOf<Parameters<typeof toChainRow>[0]>(await executor.execute(statement)).map(toChainRow);
+  let readBelow: (below: number | undefined) => Promise<ChainRow[]>;
+  let cursorOf: (row: ChainRow) => number;
+  if (isWholeLog(filter)) {
+    readBelow = (below) =>
+      read(sql`select ${CHAIN_COLUMNS} from account_logs where seq <= ${throughSeq} and seq < ${below ?? throughSeq + 1} order by seq desc limit ${BATCH}`);
+    cursorOf = (row) => row.seq;
+  } else {
+    const filters = filtersOfExport(filter);
+    const span = await selectionSpanOf(executor, filters);
+    readBelow = async (below) => {
+      const ids = await selectRowIds(executor, filters, span, { before: below, limit: BATCH });
+      return ids ? read(sql`select ${CHAIN_COLUMNS} from account_logs where id in (${ids}) order by id desc`) : [];
+    };
+    cursorOf = (row) => row.id;
+  }
+  let reading = readBelow(undefined);
   for (;;) {
     const rows = await reading;
     const done = rows.length < BATCH;
     // The next batch is read while this one is encoded and sent.
     if (!done) {
-      reading = readBelow(rows.at(-1)!.id);
+      reading = readBelow(cursorOf(rows.at(-1)!));
       // Handled now: a slow client may keep this batch waiting while the next one fails.
       reading.catch(() => {});
     }
-    yield* rows;
+    // Rows sealed after the export's own row are left for the next export.
+    for (const row of rows) if (row.seq <= throughSeq) yield row;
     if (done) return;
   }
 }
@@ -67,6 +80,7 @@ export const CSV_COLUMNS = [
   "user_id",
   "prev_hash",
   "hash",
+  "seq",
 ] as const;
 
 /** The result cell of the CSV's last record, which carries the chain head instead of a row. */
@@ -85,13 +99,14 @@ function csvRow(row: ChainRow): string {
     row.userId as number | null,
     row.prevHash,
     row.hash,
+    row.seq,
   ]);
 }
 
 function ndjsonRow(row: ChainRow): string {
   // The metadata is PostgreSQL's jsonb text already: valid JSON, embedded as it is.
   return (
-    `{"id":${row.id},"username":${JSON.stringify(row.username)},"time":${JSON.stringify(row.occurredAt)},` +
+    `{"id":${row.id},"seq":${row.seq},"username":${JSON.stringify(row.username)},"time":${JSON.stringify(row.occurredAt)},` +
     `"result":${JSON.stringify(row.result)},"ip_address":${JSON.stringify(row.ip)},"metadata":${row.metadata as string},` +
     `"username_truncated":${row.usernameTruncated},"username_normalized":${JSON.stringify(row.usernameNormalized)},` +
     `"user_id":${row.userId === null ? "null" : row.userId},"prev_hash":"${row.prevHash}","hash":"${row.hash}"}\n`
@@ -108,7 +123,7 @@ export async function* exportChunks(
 ): AsyncGenerator<string> {
   let rows = 0;
   let chunk = format === "csv" ? csvRecord([...CSV_COLUMNS]) : "";
-  for await (const row of exportedRows(executor, filter, head.id)) {
+  for await (const row of exportedRows(executor, filter, head.seq)) {
     chunk += format === "csv" ? csvRow(row) : ndjsonRow(row);
     rows += 1;
     if (rows % BATCH === 0) {
@@ -118,7 +133,7 @@ export async function* exportChunks(
   }
   const trailer: ExportTrailer = { chainHead: head, exportedAt: exportedAt.toISOString(), filter, rows };
   if (format === "csv") {
-    chunk += csvRecord([head.id, filter.q, trailer.exportedAt, CSV_TRAILER_RESULT, null, JSON.stringify({ rows, filter }), null, null, null, null, head.hash]);
+    chunk += csvRecord([head.id, filter.q, trailer.exportedAt, CSV_TRAILER_RESULT, null, JSON.stringify({ rows, filter }), null, null, null, null, head.hash, head.seq]);
   } else {
     chunk += `${JSON.stringify({ chain_head: head, exported_at: trailer.exportedAt, filter, rows })}\n`;
   }
@@ -126,16 +141,16 @@ export async function* exportChunks(
 }
 
 /**
- * Writes `logs_exported` (who, from where, which format and filter) and returns the chain head
- * the export is cut at: the new row itself, so the export's evidence includes its own record.
- * Nothing is exported when this fails.
+ * Writes `logs_exported` (who, from where, which format and filter), waits for it to be sealed,
+ * and returns the chain position the export is cut at: the new row itself, so the export's
+ * evidence includes its own record. Nothing is exported when this fails.
  */
 export async function recordExport(
   db: Database,
   { admin, context, filter, format }: { admin: Pick<CurrentUser, "id" | "username">; context: RequestContext; filter: ExportFilter; format: ExportFormat },
 ): Promise<{ head: ChainHead; exportedAt: Date }> {
-  return db.transaction(async (tx) => {
-    const [row] = await appendAccountLog(tx, [
+  const row = await db.transaction(async (tx) => {
+    const [written] = await appendAccountLog(tx, [
       {
         username: admin.username,
         userId: admin.id,
@@ -144,8 +159,8 @@ export async function recordExport(
         metadata: { ...requestMetadata(context), actor: { userId: admin.id, username: admin.username, via: "admin page" }, export: { format, filter } },
       },
     ]);
-    const head = await chainHead(tx);
-    if (!row || head?.id !== row.id) throw new Error("The export's own log row is not the chain head.");
-    return { head, exportedAt: row.occurredAt };
+    return written!;
   });
+  const head = await waitUntilSealed(db, row.id);
+  return { head, exportedAt: row.occurredAt };
 }

@@ -8,7 +8,9 @@ import { parseCsv, restoreFormula } from "./csv";
 import { CSV_COLUMNS, CSV_TRAILER_RESULT, exportedRows, exportFilterSchema, isWholeLog, type ExportTrailer } from "./export";
 import type { ChainRow } from "./verify";
 
-type ExportEntry = { kind: "row"; row: ChainRow } | { kind: "trailer"; trailer: ExportTrailer };
+/** A row as an export holds it: exports made before sealing have no `seq`. */
+type ExportedRow = Omit<ChainRow, "seq"> & { seq?: number };
+type ExportEntry = { kind: "row"; row: ExportedRow } | { kind: "trailer"; trailer: ExportTrailer };
 
 export class ExportFormatError extends Error {
   override name = "ExportFormatError";
@@ -17,6 +19,7 @@ export class ExportFormatError extends Error {
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "64 hexadecimal digits");
 const ndjsonRowSchema = z.object({
   id: z.number().int().positive(),
+  seq: z.number().int().positive().optional(),
   username: z.string(),
   time: z.string(),
   result: z.string(),
@@ -29,7 +32,7 @@ const ndjsonRowSchema = z.object({
   hash: hex64,
 });
 const trailerSchema = z.object({
-  chain_head: z.object({ id: z.number().int().nonnegative(), hash: hex64 }),
+  chain_head: z.object({ seq: z.number().int().nonnegative().optional(), id: z.number().int().nonnegative(), hash: hex64 }),
   exported_at: z.string(),
   filter: exportFilterSchema,
   rows: z.number().int().nonnegative(),
@@ -65,6 +68,7 @@ async function* ndjsonEntries(file: string): AsyncGenerator<ExportEntry> {
       kind: "row",
       row: {
         id: row.id,
+        seq: row.seq,
         occurredAt: row.time,
         username: row.username,
         usernameTruncated: row.username_truncated,
@@ -80,26 +84,33 @@ async function* ndjsonEntries(file: string): AsyncGenerator<ExportEntry> {
   }
 }
 
+/** The header of exports made before sealing, without `seq`. */
+const UNSEALED_CSV_COLUMNS = CSV_COLUMNS.filter((column) => column !== "seq").join(",");
+
 async function* csvEntries(file: string): AsyncGenerator<ExportEntry> {
   let recordNumber = 0;
+  let columns = 0;
   for await (const raw of parseCsv(fs.createReadStream(file, "utf8"))) {
     recordNumber += 1;
     const cells = raw.map(restoreFormula);
     if (recordNumber === 1) {
-      if (cells.join(",") !== CSV_COLUMNS.join(",")) throw new ExportFormatError(`The header is not ${CSV_COLUMNS.join(",")}.`);
+      columns = cells.join(",") === CSV_COLUMNS.join(",") ? CSV_COLUMNS.length : cells.join(",") === UNSEALED_CSV_COLUMNS ? CSV_COLUMNS.length - 1 : 0;
+      if (!columns) throw new ExportFormatError(`The header is not ${CSV_COLUMNS.join(",")}.`);
       continue;
     }
-    if (cells.length !== CSV_COLUMNS.length) {
-      throw new ExportFormatError(`Record ${recordNumber} has ${cells.length} cells, not ${CSV_COLUMNS.length}.`);
+    if (cells.length !== columns) {
+      throw new ExportFormatError(`Record ${recordNumber} has ${cells.length} cells, not ${columns}.`);
     }
-    const [id, username, time, result, ip, metadata, truncated, normalized, userId, prevHash, hash] = cells as [string, ...string[]];
+    const [id, username, time, result, ip, metadata, truncated, normalized, userId, prevHash, hash, seqCell] = cells as [string, ...string[]];
+    const seq = seqCell === undefined ? undefined : /^\d+$/.test(seqCell) ? Number(seqCell) : NaN;
+    if (Number.isNaN(seq)) throw new ExportFormatError(`Record ${recordNumber} is malformed.`);
     if (result === CSV_TRAILER_RESULT) {
       const details = z.object({ rows: z.number().int().nonnegative(), filter: exportFilterSchema }).safeParse(safeJson(metadata!));
       const headHash = hex64.safeParse(hash);
       if (!details.success || !headHash.success || !/^\d+$/.test(id)) throw new ExportFormatError(`Record ${recordNumber}, the trailer, is malformed.`);
       yield {
         kind: "trailer",
-        trailer: { chainHead: { id: Number(id), hash: headHash.data }, exportedAt: time!, filter: details.data.filter, rows: details.data.rows },
+        trailer: { chainHead: { seq, id: Number(id), hash: headHash.data }, exportedAt: time!, filter: details.data.filter, rows: details.data.rows },
       };
       continue;
     }
@@ -110,6 +121,7 @@ async function* csvEntries(file: string): AsyncGenerator<ExportEntry> {
       kind: "row",
       row: {
         id: Number(id),
+        seq,
         occurredAt: time!,
         username: username!,
         usernameTruncated: truncated === "true",
@@ -148,17 +160,26 @@ export type ExportCheck =
   | { intact: true; rows: number; trailer: ExportTrailer; database: "matched" | "not checked" }
   | { intact: false; problem: string; id?: number };
 
+/** Where a row stands in the export's order: its `seq` in a sealed export of the whole log, else its ID. */
+type OrderKey = { name: "seq" | "ID"; of: (row: ExportedRow) => number };
+const BY_SEQ: OrderKey = { name: "seq", of: (row) => row.seq! };
+const BY_ID: OrderKey = { name: "ID", of: (row) => row.id };
+
 /**
  * Checks an export against itself: every row gives its own hash, rows run newest first, the
  * trailer is there and counts them. An export of the whole log must also link up from the
- * head to the first row. With a database, the same selection is read again up to the export's
- * head and must match row for row, and the head must be in the database's chain.
+ * head to the first row, position by position. With a database, the same selection is read again
+ * up to the export's head and must match row for row, and the head must be in the database's chain.
  */
 export async function checkExport(file: string, executor?: Executor): Promise<ExportCheck> {
   let trailer: ExportTrailer | undefined;
   let rows = 0;
-  let newer: ChainRow | undefined;
-  let firstRow: ChainRow | undefined;
+  let newer: ExportedRow | undefined;
+  let firstRow: ExportedRow | undefined;
+  let newestSeq = 0;
+  let sealed = true;
+  // Both orders are followed until the trailer says which one the export must have.
+  const orderBreak: Partial<Record<OrderKey["name"], { problem: string; id: number }>> = {};
   let linkBreak: { problem: string; id: number } | undefined;
   try {
     for await (const entry of await exportEntries(file)) {
@@ -170,14 +191,21 @@ export async function checkExport(file: string, executor?: Executor): Promise<Ex
       const { row } = entry;
       rows += 1;
       firstRow ??= row;
+      if (row.seq === undefined) sealed = false;
+      else newestSeq = Math.max(newestSeq, row.seq);
       if (chainHash(row.prevHash, canonicalEncoding(row)) !== row.hash) {
         return { intact: false, id: row.id, problem: `Row ID ${row.id} does not match its hash: it was edited in the export.` };
       }
-      if (newer && row.id >= newer.id) {
-        return { intact: false, id: row.id, problem: `Row ID ${row.id} follows ID ${newer.id}: rows were reordered.` };
-      }
-      if (newer && !linkBreak && newer.prevHash !== row.hash) {
-        linkBreak = { id: newer.id, problem: `ID ${newer.id} does not link to ID ${row.id}: rows between them were removed or added.` };
+      if (newer) {
+        for (const key of [BY_SEQ, BY_ID]) {
+          if (!orderBreak[key.name] && !(key.of(row) < key.of(newer))) {
+            orderBreak[key.name] = { id: row.id, problem: `Row ID ${row.id} follows ID ${newer.id}: rows were reordered.` };
+          }
+        }
+        const consecutive = row.seq === undefined || newer.seq === row.seq + 1;
+        if (!linkBreak && (newer.prevHash !== row.hash || !consecutive)) {
+          linkBreak = { id: newer.id, problem: `ID ${newer.id} does not link to ID ${row.id}: rows between them were removed or added.` };
+        }
       }
       newer = row;
     }
@@ -187,58 +215,64 @@ export async function checkExport(file: string, executor?: Executor): Promise<Ex
   }
   if (!trailer) return { intact: false, problem: "The trailer with the chain head is missing: the export is incomplete or was cut." };
   if (trailer.rows !== rows) return { intact: false, problem: `The trailer counts ${trailer.rows} rows; the export holds ${rows}.` };
-  if (firstRow && firstRow.id > trailer.chainHead.id) {
-    return { intact: false, id: firstRow.id, problem: `Row ID ${firstRow.id} is newer than the chain head at export, ID ${trailer.chainHead.id}.` };
+  const head = trailer.chainHead;
+  sealed &&= head.seq !== undefined;
+  const wholeLog = isWholeLog(trailer.filter);
+  const order = sealed && wholeLog ? BY_SEQ : BY_ID;
+  if (orderBreak[order.name]) return { intact: false, ...orderBreak[order.name]! };
+  if (sealed ? newestSeq > head.seq! : firstRow && firstRow.id > head.id) {
+    return { intact: false, id: firstRow!.id, problem: `Row ID ${firstRow!.id} is newer than the chain head at export, ID ${head.id}.` };
   }
-  if (isWholeLog(trailer.filter)) {
+  if (wholeLog) {
     // The whole log: it must be one chain from the head down to the first row ever written.
     if (linkBreak) return { intact: false, ...linkBreak };
-    if (firstRow && (firstRow.id !== trailer.chainHead.id || firstRow.hash !== trailer.chainHead.hash)) {
+    if (firstRow && (firstRow.id !== head.id || firstRow.hash !== head.hash)) {
       return { intact: false, id: firstRow.id, problem: `The newest row, ID ${firstRow.id}, is not the chain head the trailer names.` };
     }
-    if (newer && newer.prevHash !== GENESIS_HASH) {
+    if (newer && (newer.prevHash !== GENESIS_HASH || (sealed && newer.seq !== 1))) {
       return { intact: false, id: newer.id, problem: `The oldest row, ID ${newer.id}, is not the first of the chain: older rows were removed.` };
     }
   }
   if (!executor) return { intact: true, rows, trailer, database: "not checked" };
-  const againstDatabase = await compareWithDatabase(file, trailer, executor);
+  const againstDatabase = await compareWithDatabase(file, trailer, order, executor);
   return againstDatabase ?? { intact: true, rows, trailer, database: "matched" };
 }
 
-async function compareWithDatabase(file: string, trailer: ExportTrailer, executor: Executor): Promise<ExportCheck | undefined> {
+async function compareWithDatabase(file: string, trailer: ExportTrailer, order: OrderKey, executor: Executor): Promise<ExportCheck | undefined> {
   const head = trailer.chainHead;
-  const [stored] = rowsOf<{ hash: string }>(
-    await executor.execute(sql`select encode(hash, 'hex') as hash from account_logs where id = ${head.id}`),
+  const [stored] = rowsOf<{ hash: string; seq: number | string }>(
+    await executor.execute(sql`select encode(hash, 'hex') as hash, seq from account_logs where id = ${head.id} limit 1`),
   );
   if (!stored) return { intact: false, id: head.id, problem: `The export's chain head, ID ${head.id}, is not in the database.` };
-  if (stored.hash !== head.hash) {
-    return { intact: false, id: head.id, problem: `The database's row ID ${head.id} has another hash than the export's chain head.` };
+  // An export made before sealing names its head by ID; those rows were sealed in ID order.
+  if (stored.hash !== head.hash || Number(stored.seq) !== (head.seq ?? Number(stored.seq))) {
+    return { intact: false, id: head.id, problem: `The database's row ID ${head.id} has another hash or position than the export's chain head.` };
   }
-  const fromDatabase = exportedRows(executor, trailer.filter, head.id);
+  const fromDatabase = exportedRows(executor, trailer.filter, Number(stored.seq));
   try {
-    return await compareRows(file, fromDatabase);
+    return await compareRows(file, fromDatabase, order);
   } finally {
     await fromDatabase.return(undefined);
   }
 }
 
-async function compareRows(file: string, fromDatabase: AsyncGenerator<ChainRow>): Promise<ExportCheck | undefined> {
+async function compareRows(file: string, fromDatabase: AsyncGenerator<ChainRow>, order: OrderKey): Promise<ExportCheck | undefined> {
   for await (const entry of await exportEntries(file)) {
     if (entry.kind !== "row") continue;
     const next = await fromDatabase.next();
     if (next.done) return { intact: false, id: entry.row.id, problem: `Row ID ${entry.row.id} is not in the database's selection.` };
     const expected = next.value;
-    if (expected.id !== entry.row.id) {
-      const [missing, extra] = expected.id > entry.row.id ? [expected.id, entry.row.id] : [undefined, entry.row.id];
+    if (order.of(expected) !== order.of(entry.row)) {
+      const missing = order.of(expected) > order.of(entry.row) ? expected.id : undefined;
       return {
         intact: false,
-        id: missing ?? extra,
+        id: missing ?? entry.row.id,
         problem: missing
           ? `The database holds row ID ${missing}, which the export lacks.`
-          : `Row ID ${extra} is not in the database's selection.`,
+          : `Row ID ${entry.row.id} is not in the database's selection.`,
       };
     }
-    if (expected.hash !== entry.row.hash || canonicalEncoding(expected) !== canonicalEncoding(entry.row)) {
+    if (expected.id !== entry.row.id || expected.hash !== entry.row.hash || canonicalEncoding(expected) !== canonicalEncoding(entry.row)) {
       return { intact: false, id: expected.id, problem: `Row ID ${expected.id} differs from the database's row: one of them was changed.` };
     }
   }

@@ -2,23 +2,27 @@ import { desc, sql } from "drizzle-orm";
 import { rowsOf, type Executor } from "@/db";
 import { accountLogVerifications } from "@/db/schema";
 import { canonicalEncoding, chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
+import type { KeyObject } from "node:crypto";
 import { chainCopyQuery, scanChain } from "./chain-scan";
+import { checkpointSignatureHolds, keyIdOf, type Checkpoint } from "./checkpoints";
 
-export type ChainRow = ChainedFields & { id: number; prevHash: string; hash: string };
+export type ChainRow = ChainedFields & { id: number; seq: number; prevHash: string; hash: string };
 
-export type BreakKind = "edited" | "removed" | "inserted" | "reordered";
+export type BreakKind = "edited" | "removed" | "inserted" | "reordered" | "truncated" | "rehashed" | "unsigned";
 export type ChainBreak = { id: number; kind: BreakKind; detail: string };
 
-export type ChainHead = { id: number; hash: string };
+/** A row of the chain by its position, its ID and its hash. */
+export type ChainHead = { seq: number; id: number; hash: string };
 
 /** Hashed fields exactly as `account_log_canonical` reads them, plus the chain columns. */
-export const CHAIN_COLUMNS = sql.raw(`id,
+export const CHAIN_COLUMNS = sql.raw(`id, seq,
   to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
   username, username_truncated, username_normalized, user_id, result, host(ip) as ip,
   metadata::text as metadata, encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash`);
 
 type RawChainRow = {
   id: number | string | bigint;
+  seq: number | string | bigint;
   occurred_at: string;
   username: string;
   username_truncated: boolean | string;
@@ -34,6 +38,7 @@ type RawChainRow = {
 export function toChainRow(raw: RawChainRow): ChainRow {
   return {
     id: Number(raw.id),
+    seq: Number(raw.seq),
     occurredAt: raw.occurred_at,
     username: raw.username,
     usernameTruncated: raw.username_truncated === true || raw.username_truncated === "t",
@@ -47,18 +52,19 @@ export function toChainRow(raw: RawChainRow): ChainRow {
   };
 }
 
-/** The newest row of the chain, or undefined for an empty log. */
+type RawHead = { seq: number | string | bigint; id: number | string | bigint; hash: string };
+const toHead = (row: RawHead): ChainHead => ({ seq: Number(row.seq), id: Number(row.id), hash: row.hash });
+
+/** The newest sealed row of the chain, or undefined for an empty log. */
 export async function chainHead(executor: Executor): Promise<ChainHead | undefined> {
-  const [row] = rowsOf<{ id: number | string | bigint; hash: string }>(
-    await executor.execute(sql`select id, encode(hash, 'hex') as hash from account_logs order by id desc limit 1`),
-  );
-  return row ? { id: Number(row.id), hash: row.hash } : undefined;
+  const [row] = rowsOf<RawHead>(await executor.execute(sql`select seq, id, encode(hash, 'hex') as hash from account_logs order by seq desc limit 1`));
+  return row ? toHead(row) : undefined;
 }
 
-/** The rows with `afterId < id <= throughId`, oldest first, at most `limit`. */
-export async function readChainRows(executor: Executor, afterId: number, throughId: number, limit: number): Promise<ChainRow[]> {
+/** The rows with `afterSeq < seq <= throughSeq`, in chain order, at most `limit`. */
+export async function readChainRows(executor: Executor, afterSeq: number, throughSeq: number, limit: number): Promise<ChainRow[]> {
   const result = await executor.execute(
-    sql`select ${CHAIN_COLUMNS} from account_logs where id > ${afterId} and id <= ${throughId} order by id limit ${limit}`,
+    sql`select ${CHAIN_COLUMNS} from account_logs where seq > ${afterSeq} and seq <= ${throughSeq} order by seq limit ${limit}`,
   );
   return rowsOf<RawChainRow>(result).map(toChainRow);
 }
@@ -67,29 +73,32 @@ export async function readChainRows(executor: Executor, afterId: number, through
 const RECENT_WINDOW = 10_000;
 
 /**
- * Walks rows in ID order and finds the first break. A row whose fields do not give its hash was
- * edited, unless they give it under another nearby ID (then rows were reordered). A row whose
- * own hash is right but whose `prev_hash` is not the previous row's hash: if the next row links
- * to the previous one instead, or it links to an older row, rows were inserted; if it links to
- * a hash no row has, rows were removed.
+ * Walks rows in chain order (`seq`) and finds the first break. A row whose fields do not give its
+ * hash was edited, unless they give it under another nearby ID (then rows were reordered). A row
+ * whose own hash is right but whose `prev_hash` is not the previous row's hash: if the next row
+ * links to the previous one instead, or it links to an older row, rows were inserted; if it links
+ * to a hash no row has, rows were removed. A row that links but is not at the next position had
+ * its position changed (`seq` is bound by the chain's order, not by the hash).
  */
 export class ChainWalker {
   private expectedPrev = GENESIS_HASH;
+  private lastSeq = 0;
   private lastId: number | undefined;
   private recent: { id: number; hash: string }[] = [];
   rowsVerified = 0;
 
-  /** A walk from the start, or from a row already verified (its ID and hash). */
+  /** A walk from the start, or from a row already verified (its position, ID and hash). */
   constructor(from?: ChainHead) {
     if (from) {
       this.expectedPrev = from.hash;
+      this.lastSeq = from.seq;
       this.lastId = from.id;
     }
   }
 
-  /** The hash of the last row that verified: the head, once every row is walked. */
+  /** The last row that verified: the head, once every row is walked. */
   get head(): ChainHead | undefined {
-    return this.lastId === undefined ? undefined : { id: this.lastId, hash: this.expectedPrev };
+    return this.lastId === undefined ? undefined : { seq: this.lastSeq, id: this.lastId, hash: this.expectedPrev };
   }
 
   /** Checks `row`; `next` (the following row, when known) tells an insertion from a removal. */
@@ -121,7 +130,15 @@ export class ChainWalker {
         detail: `row ID ${row.id} links to a row that is no longer there: rows between ${after} and ID ${row.id} were removed`,
       };
     }
+    if (row.seq !== this.lastSeq + 1) {
+      return {
+        id: row.id,
+        kind: row.seq > this.lastSeq + 1 ? "removed" : "inserted",
+        detail: `row ID ${row.id} is at seq ${row.seq} where seq ${this.lastSeq + 1} should be: positions were changed`,
+      };
+    }
     this.expectedPrev = row.hash;
+    this.lastSeq = row.seq;
     this.lastId = row.id;
     this.recent.push({ id: row.id, hash: row.hash });
     if (this.recent.length > RECENT_WINDOW * 2) this.recent = this.recent.slice(-RECENT_WINDOW);
@@ -134,7 +151,7 @@ export class ChainWalker {
   }
 }
 
-export type VerifyProgress = { rowsVerified: number; lastId: number; throughId: number };
+export type VerifyProgress = { rowsVerified: number; lastSeq: number; throughSeq: number };
 
 export type VerifyOutcome =
   | { intact: true; rowsVerified: number; head: ChainHead | undefined; startedAt: Date }
@@ -152,44 +169,71 @@ export type CopyOut = (query: string) => Promise<{ chunks: AsyncIterable<Buffer>
  * rows around it to say what happened. Without it, the walk reads every row, a batch at a time,
  * so memory stays flat at any size.
  */
+export type VerifyOptions = {
+  /** A `COPY … TO STDOUT` opener (PostgreSQL): the fast first pass. */
+  copy?: CopyOut;
+  /** Start after a position already proven (a signed checkpoint's), not from the first row. */
+  start?: ChainHead;
+  /** The signed checkpoints to hold the chain to, and the keys that signed them. */
+  checkpoints?: CheckpointEvidence;
+};
+
+export type CheckpointEvidence = { checkpoints: Checkpoint[]; publicKeys: KeyObject[] };
+
 export async function verifyChain(
   executor: Executor,
   onProgress: (progress: VerifyProgress) => void = () => {},
-  { copy }: { copy?: CopyOut } = {},
+  { copy, start, checkpoints }: VerifyOptions = {},
 ): Promise<VerifyOutcome> {
   const startedAt = new Date();
   const head = await chainHead(executor);
-  if (!head) {
-    // An empty log is intact only if no earlier run saw rows in it.
-    const anchor = await checkLastVerifiedHead(executor, { id: 0, hash: GENESIS_HASH });
-    return anchor ? { intact: false, rowsVerified: 0, head: undefined, startedAt, broken: anchor } : { intact: true, rowsVerified: 0, head: undefined, startedAt };
+  const origin = start ?? { seq: 0, id: 0, hash: GENESIS_HASH };
+  if (!head || head.seq <= origin.seq) {
+    // An empty log is intact only if no earlier run, and no checkpoint, saw rows in it.
+    const ended = head ?? origin;
+    const broken = (await checkLastVerifiedHead(executor, ended)) ?? (checkpoints && (await checkCheckpoints(executor, ended, checkpoints)));
+    return broken ? { intact: false, rowsVerified: 0, head, startedAt, broken } : { intact: true, rowsVerified: 0, head, startedAt };
   }
-  let from: { walker: ChainWalker; rowsBefore: number } = { walker: new ChainWalker(), rowsBefore: 0 };
+  const fromStart = () => ({ walker: new ChainWalker(start), rowsBefore: 0 });
+  let from: { walker: ChainWalker; rowsBefore: number } = fromStart();
   // Without a COPY stream (the embedded database, or one that could not be opened), the walk reads every row.
-  const stream = copy ? await copy(chainCopyQuery(0, head.id)).catch(() => undefined) : undefined;
+  const stream = copy ? await copy(chainCopyQuery(origin.seq, head.seq)).catch(() => undefined) : undefined;
   if (stream) {
     let scan;
     try {
-      scan = await scanChain(stream.chunks, Buffer.from(GENESIS_HASH, "hex"), (rows, lastId) => onProgress({ rowsVerified: rows, lastId, throughId: head.id }));
+      scan = await scanChain(
+        stream.chunks,
+        Buffer.from(origin.hash, "hex"),
+        (rows, lastSeq) => onProgress({ rowsVerified: rows, lastSeq, throughSeq: head.seq }),
+        origin.seq,
+      );
     } finally {
       // Stopped at a break, the COPY is cut short with its connection.
       await stream.close();
     }
-    if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead: scan.last && { id: scan.last.id, hash: scan.last.hash.toString("hex") } });
+    const walkedHead = scan.last && { seq: scan.last.seq, id: scan.last.id, hash: scan.last.hash.toString("hex") };
+    if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead, checkpoints });
     // Walk from a verified row well before the break, so the walk knows the recent rows it
     // compares a broken link with.
-    from = await walkStartBefore(executor, scan.firstBad.id, scan.rows);
+    from = (await walkStartBefore(executor, scan.last?.seq ?? origin.seq, scan.rows, origin.seq)) ?? fromStart();
   }
-  return walkChain(executor, head, startedAt, from, onProgress);
+  return walkChain(executor, head, startedAt, from, onProgress, checkpoints);
 }
 
-/** A verified row `RECENT_WINDOW` rows before `brokenId`, or the start of the log. */
-async function walkStartBefore(executor: Executor, brokenId: number, rowsBefore: number): Promise<{ walker: ChainWalker; rowsBefore: number }> {
-  const [row] = rowsOf<{ id: number | string; hash: string }>(
-    await executor.execute(sql`select id, encode(hash, 'hex') as hash from account_logs where id < ${brokenId} order by id desc offset ${RECENT_WINDOW} limit 1`),
+/** A verified row `RECENT_WINDOW` positions before `verifiedSeq`, the last that held, if after `originSeq`. */
+async function walkStartBefore(
+  executor: Executor,
+  verifiedSeq: number,
+  rowsBefore: number,
+  originSeq: number,
+): Promise<{ walker: ChainWalker; rowsBefore: number } | undefined> {
+  const startSeq = verifiedSeq - RECENT_WINDOW;
+  if (startSeq <= originSeq) return undefined;
+  const [row] = rowsOf<RawHead>(
+    await executor.execute(sql`select seq, id, encode(hash, 'hex') as hash from account_logs where seq = ${startSeq} limit 1`),
   );
-  if (!row) return { walker: new ChainWalker(), rowsBefore: 0 };
-  return { walker: new ChainWalker({ id: Number(row.id), hash: row.hash }), rowsBefore: rowsBefore - RECENT_WINDOW };
+  if (!row) return undefined;
+  return { walker: new ChainWalker(toHead(row)), rowsBefore: rowsBefore - RECENT_WINDOW };
 }
 
 async function walkChain(
@@ -198,16 +242,17 @@ async function walkChain(
   startedAt: Date,
   { walker, rowsBefore }: { walker: ChainWalker; rowsBefore: number },
   onProgress: (progress: VerifyProgress) => void,
+  checkpoints: CheckpointEvidence | undefined,
 ): Promise<VerifyOutcome> {
-  let afterId = walker.head?.id ?? 0;
+  let afterSeq = walker.head?.seq ?? 0;
   let carried: ChainRow | undefined;
-  let reading = readChainRows(executor, afterId, head.id, BATCH);
+  let reading = readChainRows(executor, afterSeq, head.seq, BATCH);
   for (;;) {
     const batch = await reading;
     const done = batch.length < BATCH;
     // The database reads the next batch while this one is hashed: two cores, not one.
     if (!done) {
-      reading = readChainRows(executor, batch.at(-1)!.id, head.id, BATCH);
+      reading = readChainRows(executor, batch.at(-1)!.seq, head.seq, BATCH);
       // Handled now, so a failure while this batch is hashed is not an unhandled rejection;
       // awaiting it below still throws.
       reading.catch(() => {});
@@ -221,25 +266,87 @@ async function walkChain(
       if (broken) return { intact: false, rowsVerified: rowsBefore + walker.rowsVerified, head, startedAt, broken };
     }
     carried = done ? undefined : rows.at(-1);
-    afterId = batch.at(-1)?.id ?? afterId;
-    onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastId: afterId, throughId: head.id });
+    afterSeq = batch.at(-1)?.seq ?? afterSeq;
+    onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastSeq: afterSeq, throughSeq: head.seq });
     if (done) break;
   }
-  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head });
+  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head, checkpoints });
 }
 
-/** After a walk that found no break: the walk must end at the head, and the head must not be older than one verified before. */
+/**
+ * After a walk that found no break: the walk must end at the head, the head must not be older
+ * than one verified before, and every signed checkpoint must hold.
+ */
 async function finishWalk(
   executor: Executor,
-  { head, startedAt, rowsVerified, walkedHead }: { head: ChainHead; startedAt: Date; rowsVerified: number; walkedHead: ChainHead | undefined },
+  {
+    head,
+    startedAt,
+    rowsVerified,
+    walkedHead,
+    checkpoints,
+  }: { head: ChainHead; startedAt: Date; rowsVerified: number; walkedHead: ChainHead | undefined; checkpoints: CheckpointEvidence | undefined },
 ): Promise<VerifyOutcome> {
-  if (!walkedHead || walkedHead.id !== head.id || walkedHead.hash !== head.hash) {
+  if (!walkedHead || walkedHead.seq !== head.seq || walkedHead.hash !== head.hash) {
     const broken: ChainBreak = { id: head.id, kind: "edited", detail: `the head row ID ${head.id} changed while it was read` };
     return { intact: false, rowsVerified, head, startedAt, broken };
   }
-  const anchor = await checkLastVerifiedHead(executor, head);
+  const anchor = (await checkLastVerifiedHead(executor, head)) ?? (checkpoints && (await checkCheckpoints(executor, head, checkpoints)));
   if (anchor) return { intact: false, rowsVerified, head, startedAt, broken: anchor };
   return { intact: true, rowsVerified, head, startedAt };
+}
+
+/**
+ * Holds the chain to its signed checkpoints, oldest first: each must carry a good signature from
+ * a given key, name a position the log still reaches, and name the hash the log has there. A
+ * chain that links up but differs from a checkpoint was re-hashed by someone without the key.
+ */
+export async function checkCheckpoints(executor: Executor, head: ChainHead, { checkpoints, publicKeys }: CheckpointEvidence): Promise<ChainBreak | undefined> {
+  if (checkpoints.length === 0) return undefined;
+  const keys = new Map(publicKeys.map((key) => [keyIdOf(key), key]));
+  const stored = new Map(
+    rowsOf<{ seq: number | string; id: number | string; hash: string }>(
+      await executor.execute(sql`select seq, id, encode(hash, 'hex') as hash from account_logs
+        where seq in (${sql.join(checkpoints.map((checkpoint) => sql`${checkpoint.seq}::bigint`), sql`, `)})`),
+    ).map((row) => [Number(row.seq), { id: Number(row.id), hash: row.hash }]),
+  );
+  for (const checkpoint of [...checkpoints].sort((a, b) => a.seq - b.seq)) {
+    const signed = `signed on ${checkpoint.signedAt.toISOString()}`;
+    const key = keys.get(checkpoint.keyId);
+    if (!key) {
+      return {
+        id: 0,
+        kind: "unsigned",
+        detail: `the checkpoint at seq ${checkpoint.seq} (${signed}) is signed by key ${checkpoint.keyId}, which was not given: pass its public key with --public-key`,
+      };
+    }
+    if (!checkpointSignatureHolds(checkpoint, key)) {
+      return {
+        id: 0,
+        kind: "unsigned",
+        detail: `the checkpoint at seq ${checkpoint.seq} does not carry a good signature of key ${checkpoint.keyId}: it was written or changed without the key`,
+      };
+    }
+    if (checkpoint.seq > head.seq) {
+      return {
+        id: head.id,
+        kind: "truncated",
+        detail: `checkpoint at seq ${checkpoint.seq} says ${checkpoint.rowCount} rows; the log ends at seq ${head.seq}: rows after it were removed`,
+      };
+    }
+    const row = stored.get(checkpoint.seq);
+    if (!row) {
+      return { id: 0, kind: "removed", detail: `the row at seq ${checkpoint.seq}, named by the checkpoint ${signed}, is gone` };
+    }
+    if (row.hash !== checkpoint.headHash) {
+      return {
+        id: row.id,
+        kind: "rehashed",
+        detail: `the row at seq ${checkpoint.seq} (ID ${row.id}) has another hash than the checkpoint ${signed}: the chain was re-hashed without the signing key`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -248,41 +355,45 @@ async function finishWalk(
  */
 async function checkLastVerifiedHead(executor: Executor, head: ChainHead): Promise<ChainBreak | undefined> {
   const [last] = await executor
-    .select({ throughId: accountLogVerifications.throughId, headHash: accountLogVerifications.headHash, finishedAt: accountLogVerifications.finishedAt })
+    .select({ throughSeq: accountLogVerifications.throughSeq, headHash: accountLogVerifications.headHash, finishedAt: accountLogVerifications.finishedAt })
     .from(accountLogVerifications)
     // A run over an empty log anchors nothing.
-    .where(sql`${accountLogVerifications.intact} and ${accountLogVerifications.throughId} > 0`)
+    .where(sql`${accountLogVerifications.intact} and ${accountLogVerifications.throughSeq} > 0`)
     .orderBy(desc(accountLogVerifications.id))
     .limit(1);
-  if (!last || last.throughId > head.id) {
-    if (!last) return undefined;
+  if (!last) return undefined;
+  const verifiedOn = last.finishedAt.toISOString();
+  if (last.throughSeq > head.seq) {
     return {
-      id: last.throughId,
+      id: head.id,
       kind: "removed",
-      detail: `row ID ${last.throughId}, the head verified on ${last.finishedAt.toISOString()}, is gone: the newest rows were removed`,
+      detail: `the row at seq ${last.throughSeq}, the head verified on ${verifiedOn}, is gone: the log ends at seq ${head.seq}, so the newest rows were removed`,
     };
   }
-  const [row] = rowsOf<{ hash: string }>(
-    await executor.execute(sql`select encode(hash, 'hex') as hash from account_logs where id = ${last.throughId}`),
+  const [row] = rowsOf<RawHead>(
+    await executor.execute(sql`select seq, id, encode(hash, 'hex') as hash from account_logs where seq = ${last.throughSeq} limit 1`),
   );
   if (!row) {
-    return { id: last.throughId, kind: "removed", detail: `row ID ${last.throughId}, a head verified on ${last.finishedAt.toISOString()}, is gone` };
+    return { id: head.id, kind: "removed", detail: `the row at seq ${last.throughSeq}, a head verified on ${verifiedOn}, is gone` };
   }
   if (row.hash !== last.headHash) {
     return {
-      id: last.throughId,
+      id: Number(row.id),
       kind: "edited",
-      detail: `row ID ${last.throughId} no longer has the hash verified on ${last.finishedAt.toISOString()}: the chain was rewritten from there`,
+      detail: `row ID ${row.id} at seq ${row.seq} no longer has the hash verified on ${verifiedOn}: the chain was rewritten from there`,
     };
   }
   return undefined;
 }
 
-/** Keeps the outcome, so the admin page can show how far the chain was verified, and when. */
+/**
+ * Keeps the outcome, so the admin page can show how far the chain was verified, and when. Only
+ * the database's owner may (db/roles/app-role.sql): the app's own role cannot vouch for the log.
+ */
 export async function recordVerification(executor: Executor, outcome: VerifyOutcome): Promise<void> {
   await executor.insert(accountLogVerifications).values({
     startedAt: outcome.startedAt,
-    throughId: outcome.head?.id ?? 0,
+    throughSeq: outcome.head?.seq ?? 0,
     headHash: outcome.head?.hash ?? GENESIS_HASH,
     rowsVerified: outcome.rowsVerified,
     intact: outcome.intact,
@@ -294,37 +405,52 @@ export async function recordVerification(executor: Executor, outcome: VerifyOutc
 export type ChainStatus = {
   head: ChainHead | undefined;
   lastVerification:
-    | { finishedAt: Date; throughId: number; headHash: string; rowsVerified: number; intact: boolean; problem: string | null }
+    | { finishedAt: Date; throughSeq: number; headHash: string; rowsVerified: number; intact: boolean; problem: string | null }
     | undefined;
+  /** Committed rows not sealed yet, and when the oldest of them was written. */
+  unsealed: { rows: number; oldestAt: Date | null };
+  /** The newest signed checkpoint. */
+  lastCheckpoint: { seq: number; signedAt: Date } | undefined;
 };
 
-/** What the admin page shows: the head now, and the last verification, in one round trip. */
+/** What the admin page shows: the head now, sealing, the last checkpoint and verification, in one round trip. */
 export async function chainStatus(executor: Executor): Promise<ChainStatus> {
   const [row] = rowsOf<{
+    head_seq: number | string | null;
     head_id: number | string | null;
     head_hash: string | null;
+    waiting: number | string;
+    oldest_waiting: string | Date | null;
+    checkpoint_seq: number | string | null;
+    checkpoint_at: string | Date | null;
     finished_at: string | Date | null;
-    through_id: number | string | null;
+    through_seq: number | string | null;
     verified_head_hash: string | null;
     rows_verified: number | string | null;
     intact: boolean | null;
     problem: string | null;
   }>(
     await executor.execute(sql`
-      select h.id as head_id, encode(h.hash, 'hex') as head_hash, v.finished_at, v.through_id,
-        v.head_hash as verified_head_hash, v.rows_verified, v.intact, v.problem
+      select h.seq as head_seq, h.id as head_id, encode(h.hash, 'hex') as head_hash,
+        (select count(*) from account_log_inbox) as waiting,
+        (select i.occurred_at from account_log_inbox i order by i.id limit 1) as oldest_waiting,
+        c.seq as checkpoint_seq, c.signed_at as checkpoint_at,
+        v.finished_at, v.through_seq, v.head_hash as verified_head_hash, v.rows_verified, v.intact, v.problem
       from (select 1) one
-      left join lateral (select id, hash from account_logs order by id desc limit 1) h on true
+      left join lateral (select seq, id, hash from account_logs order by seq desc limit 1) h on true
+      left join lateral (select seq, signed_at from account_log_checkpoints order by seq desc limit 1) c on true
       left join lateral (select * from ${accountLogVerifications} order by id desc limit 1) v on true`),
   );
   return {
-    head: row?.head_id == null ? undefined : { id: Number(row.head_id), hash: row.head_hash! },
+    head: row?.head_seq == null ? undefined : toHead({ seq: row.head_seq, id: row.head_id!, hash: row.head_hash! }),
+    unsealed: { rows: Number(row?.waiting ?? 0), oldestAt: row?.oldest_waiting == null ? null : new Date(row.oldest_waiting) },
+    lastCheckpoint: row?.checkpoint_seq == null ? undefined : { seq: Number(row.checkpoint_seq), signedAt: new Date(row.checkpoint_at!) },
     lastVerification:
       row?.finished_at == null
         ? undefined
         : {
             finishedAt: new Date(row.finished_at),
-            throughId: Number(row.through_id),
+            throughSeq: Number(row.through_seq),
             headHash: row.verified_head_hash!,
             rowsVerified: Number(row.rows_verified),
             intact: Boolean(row.intact),

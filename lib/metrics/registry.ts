@@ -60,6 +60,26 @@ function createMetrics() {
       help: "1 when the database answered the last scrape, else 0.",
       registers: [registry],
     }),
+    sealedThroughSeq: new Gauge({
+      name: "account_logs_sealed_seq",
+      help: "The newest sealed position in the log's chain (seq).",
+      registers: [registry],
+    }),
+    unsealedRows: new Gauge({
+      name: "account_logs_unsealed_rows",
+      help: "Log rows committed and waiting to be sealed, on the whole database.",
+      registers: [registry],
+    }),
+    sealLagSeconds: new Gauge({
+      name: "account_logs_seal_lag_seconds",
+      help: "How long the oldest row waiting to be sealed has waited (0 when none waits). Alert when it stays above a few seconds.",
+      registers: [registry],
+    }),
+    checkpointAgeSeconds: new Gauge({
+      name: "account_logs_checkpoint_age_seconds",
+      help: "Seconds since the newest signed checkpoint; absent before the first.",
+      registers: [registry],
+    }),
     httpRequestsInFlight: gaugeReadAtScrape(registry, {
       name: "account_logs_http_requests_in_flight",
       help: "HTTP requests being answered by this process.",

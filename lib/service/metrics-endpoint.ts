@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { poolState } from "@/db";
+import { getDb, poolState } from "@/db";
+import { sealStatus } from "@/lib/audit/sealer";
 import { metrics } from "@/lib/metrics/registry";
 
 export type MetricsAnswer = { status: 200 | 401 | 404; headers: Record<string, string>; body: string };
@@ -12,6 +13,10 @@ function digest(text: string): Buffer {
 export function hasMetricsToken(authorization: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   return Boolean(match) && timingSafeEqual(digest(match![1]!), digest(token));
+}
+
+async function ledgerState() {
+  return sealStatus(await getDb());
 }
 
 /**
@@ -30,6 +35,12 @@ export async function answerMetrics(authorization: string | undefined, token: st
     counters.databasePoolMax.set(pool.max);
     counters.databasePoolConnections.reset();
     for (const [state, count] of Object.entries(pool.connections)) counters.databasePoolConnections.set({ state }, count);
+    const ledger = await ledgerState();
+    counters.sealedThroughSeq.set(ledger.sealedThroughSeq);
+    counters.unsealedRows.set(ledger.unsealedRows);
+    counters.sealLagSeconds.set(ledger.oldestUnsealedAt ? Math.max(0, (Date.now() - ledger.oldestUnsealedAt.getTime()) / 1000) : 0);
+    counters.checkpointAgeSeconds.reset();
+    if (ledger.lastCheckpointAt) counters.checkpointAgeSeconds.set((Date.now() - ledger.lastCheckpointAt.getTime()) / 1000);
     counters.databaseUp.set(1);
   } catch {
     counters.databaseUp.set(0);

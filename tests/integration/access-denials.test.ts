@@ -8,12 +8,14 @@ import { appendAccountLog, type AccountLogEntry } from "@/lib/account-log/record
 import { requestMetadata } from "@/lib/client/request-context";
 import { browserContext, createTestUser } from "../support/accounts";
 import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
+import { sealPending } from "@/lib/audit/sealer";
 
 const T0 = Date.parse("2026-11-26T09:00:00Z");
 const limits = () => ({ limit: 10, windowMs: 60_000 });
 
 async function deniedRows(userId: number) {
   const db = await getDb();
+  await sealPending(db);
   return db
     .select({ id: accountLogs.id, metadata: accountLogs.metadata, ip: accountLogs.ip })
     .from(accountLogs)

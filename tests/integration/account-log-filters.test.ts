@@ -2,7 +2,8 @@ import ipaddr from "ipaddr.js";
 import { sql, type SQL } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb, rowsOf } from "@/db";
-import { ACCOUNT_LOG_RESULTS, accountLogs, type AccountLogResult } from "@/db/schema";
+import { sealPending } from "@/lib/audit/sealer";
+import { ACCOUNT_LOG_RESULTS, accountLogInbox, type AccountLogResult } from "@/db/schema";
 import { findActivity } from "@/lib/account-log/activity";
 import { findAccountLogs } from "@/lib/account-log/queries";
 import { parseAccountLogQuery, type AccountLogQuery } from "@/lib/account-log/search-params";
@@ -110,8 +111,9 @@ describe.each(DATABASE_KINDS)("account log filters on %s", (kind) => {
       make(`bulk-${String(i).padStart(3, "0")}`, START + Math.floor(next() * 90 * HOUR), `10.1.${i >> 4}.${i & 15}`, MANY_COUNTRIES[i % MANY_COUNTRIES.length]),
     );
     for (const batch of [inOrder, bulk, late]) {
-      for (let i = 0; i < batch.length; i += 100) await db.insert(accountLogs).values(batch.slice(i, i + 100));
+      for (let i = 0; i < batch.length; i += 100) await db.insert(accountLogInbox).values(batch.slice(i, i + 100));
     }
+    await sealPending(db);
     rows = rowsOf<Row>(await db.execute(sql`select id, username_normalized, result, occurred_at, host(ip) as ip, metadata->'location'->>'country' as country from account_logs`));
   });
 

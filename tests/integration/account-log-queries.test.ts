@@ -7,15 +7,18 @@ import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { unlockAccount } from "@/lib/account-log/unlock";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, createTestUser, logRowsFor } from "../support/accounts";
+import { sealPending } from "@/lib/audit/sealer";
 
 const query = (params: Record<string, string>) => parseAccountLogQuery(params).query;
 
 async function search(params: Record<string, string>) {
+  await sealPending();
   const { numberOfLogs, page } = await findAccountLogs(query(params));
   return { count: numberOfLogs, page, usernames: page.rows.map((r) => r.username) };
 }
 
 async function listAccountLogs(q: ReturnType<typeof query>) {
+  await sealPending();
   return (await findAccountLogs(q)).page;
 }
 
@@ -96,6 +99,7 @@ describe.each(DATABASE_KINDS)("account log queries on %s", (kind) => {
   it("lists locked accounts with the failures' addresses, and unlock is idempotent and logged", async () => {
     const user = await createTestUser("locked");
     for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
+    await sealPending();
     const locked = (await listLockedAccounts()).accounts.find((a) => a.id === user.id);
     expect(locked).toMatchObject({ username: user.username, failedAttempts: 6, failureIps: ["203.0.113.5"] });
 

@@ -1,9 +1,11 @@
 import fs from "node:fs";
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { closeDb, getDb, openAppDatabase, openDatabase } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { appendAccountLog } from "@/lib/account-log/record";
+import { sealBatch, sealPending } from "@/lib/audit/sealer";
 import { verifyChain } from "@/lib/audit/verify";
 import { deleteEndedSessions } from "@/lib/sessions/cleanup";
 import { endOwnSessions } from "@/lib/sessions/end";
@@ -74,9 +76,24 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
         sql`insert into account_logs (username, username_normalized, result, prev_hash, hash)
           values ('forged', 'forged', 'logout', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))`,
         sql`insert into account_logs (username, username_normalized, result, username_key) values ('forged', 'forged', 'logout', 1)`,
+        // The inbox: only the app's columns, never an ID; nothing in it can be removed.
+        sql`insert into account_log_inbox (id, username, username_normalized, result) overriding system value
+          values (9000000000000000, 'forged', 'forged', 'logout')`,
+        sql`delete from account_log_inbox`,
+        // Seals, checkpoints and verification records are the owner's functions' to write.
+        sql`update account_log_seal_state set seq = 0`,
+        sql`select * from account_log_seal_state for update`,
+        sql`select account_log_add_partitions(now() + interval '10 years')`,
+        sql`insert into account_log_checkpoints (seq, head_hash, row_count, signed_at, key_id, signature)
+          values (1, decode(repeat('00', 32), 'hex'), 1, now(), 'forged', decode('00', 'hex'))`,
+        sql`insert into account_log_verifications (started_at, through_seq, head_hash, rows_verified, intact)
+          values (now(), 1, 'forged', 1, true)`,
       ]) {
         expect(await errorCode(db.execute(statement))).toBe("42501");
       }
+      // The role seals through the owner's function, and may only checkpoint the real head.
+      expect(await sealPending(db)).toBeGreaterThan(0);
+      expect(await errorCode(db.execute(sql`select account_log_checkpoint(1, decode(repeat('00', 32), 'hex'), now(), 'forged', decode('00', 'hex'))`))).toBe("23514");
       expect((await verifyChain(db)).intact).toBe(true);
       // Sign-ins go on after the attempts.
       expect(await attemptSignIn({ username: "role-check-2", password: "x" }, browserContext)).toMatchObject({ status: "rejected" });
@@ -94,6 +111,33 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
       "account_locked",
       "login_failed_account_locked",
     ]);
+  });
+
+  it("cannot stop sealing by holding the seal in an open transaction: the role's timeout ends it", async () => {
+    const owner = await getDb();
+    // The production setting is 10 s; shorter here, so the test is quick.
+    await owner.execute(sql`alter role account_logs_app set idle_in_transaction_session_timeout = '1s'`);
+    const holder = postgres(asRole(database.url()!, "account_logs_app"), { max: 1, onnotice: () => {} });
+    try {
+      await appendAccountLog(owner, [
+        { username: "held-1", result: "logout" },
+        { username: "held-2", result: "logout" },
+      ]);
+      const reserved = await holder.reserve();
+      await reserved`begin`;
+      expect(Number((await reserved`select account_log_seal(1) as sealed`)[0]!.sealed)).toBe(1);
+      // The seal is held: another sealer is told so, and seals nothing.
+      expect(await sealBatch(owner)).toBe(-1);
+      const startedAt = Date.now();
+      // Once the holder is cut off, its batch is rolled back and both rows are sealed here.
+      expect(await sealPending(owner, { timeoutMs: 10_000 })).toBe(2);
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      expect((await verifyChain(owner)).intact).toBe(true);
+      reserved.release();
+    } finally {
+      await holder.end({ timeout: 1 }).catch(() => {});
+      await owner.execute(sql`alter role account_logs_app set idle_in_transaction_session_timeout = '10s'`);
+    }
   });
 
   it("refuses to start with a pending migration it may not apply, and says what to do", async () => {

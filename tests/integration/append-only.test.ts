@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { getDb } from "@/db";
+import { getDb, rowsOf } from "@/db";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { countRows } from "../support/accounts";
+import { sealPending } from "@/lib/audit/sealer";
 
 describe.each(DATABASE_KINDS)("the account log is append-only on %s", (kind) => {
   useFreshDatabase(kind);
@@ -11,12 +12,19 @@ describe.each(DATABASE_KINDS)("the account log is append-only on %s", (kind) => 
   it("refuses UPDATE, DELETE and TRUNCATE, even from the table's owner", async () => {
     const db = await getDb();
     const [row] = await appendAccountLog(db, [{ username: "mallory", result: "login_failed_wrong_password" }]);
+    await sealPending(db);
+    // Each month's partition refuses TRUNCATE too: a partition's TRUNCATE skips the parent's trigger.
+    const [partition] = rowsOf<{ name: string }>(
+      await db.execute(sql`select tableoid::regclass::text as name from account_logs where id = ${row!.id}`),
+    );
     const attempts = [
       sql`update account_logs set result = 'login_successful' where id = ${row!.id}`,
       sql`update account_logs set username = 'someone-else'`,
       sql`delete from account_logs where id = ${row!.id}`,
       sql`delete from account_logs`,
       sql`truncate account_logs`,
+      sql`truncate ${sql.identifier(partition!.name)}`,
+      sql`delete from ${sql.identifier(partition!.name)}`,
     ];
     for (const statement of attempts) {
       await expect(db.execute(statement)).rejects.toThrow();

@@ -57,7 +57,9 @@ describe.each(DATABASE_KINDS)("exports on %s", (kind) => {
     const { file, start, admin } = await exportToFile(db, "csv", "HX", "hostile.csv");
 
     const records = await csvRecords(file);
-    expect(records[0]).toEqual(["id", "username", "time", "result", "ip_address", "metadata", "username_truncated", "username_normalized", "user_id", "prev_hash", "hash"]);
+    expect(records[0]).toEqual([
+      "id", "username", "time", "result", "ip_address", "metadata", "username_truncated", "username_normalized", "user_id", "prev_hash", "hash", "seq",
+    ]);
     const rows = records.slice(1, -1);
     expect(rows).toHaveLength(HOSTILE.length);
     // Newest first, and no cell a spreadsheet would run as a formula.
@@ -70,6 +72,7 @@ describe.each(DATABASE_KINDS)("exports on %s", (kind) => {
     expect(trailer[3]).toBe("chain_head");
     expect(trailer[0]).toBe(String(start.head.id));
     expect(trailer[10]).toBe(start.head.hash);
+    expect(trailer[11]).toBe(String(start.head.seq));
 
     expect(await checkExport(file)).toMatchObject({ intact: true, rows: HOSTILE.length, database: "not checked" });
     expect(await checkExport(file, db)).toMatchObject({ intact: true, database: "matched" });

@@ -8,6 +8,7 @@ import { closeDb, DatabaseUnavailableError, getDb, openAppDatabase, openDatabase
 import { DirectoryLockedError } from "@/db/directory-lock";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { sealPending } from "@/lib/audit/sealer";
 
 describe("embedded database lock", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-lock-"));
@@ -98,7 +99,7 @@ describe.each(DATABASE_KINDS)("schema and counts on %s", (kind) => {
     expect(rows[0]!.n).toBeGreaterThanOrEqual(2);
   });
 
-  it("keeps exact per-username and total counts in the insert transaction", async () => {
+  it("keeps exact per-username and total counts of sealed rows; a rolled-back write leaves no row and no count", async () => {
     const db = await getDb();
     await appendAccountLog(db, [
       { username: "Alice", result: "login_successful" },
@@ -112,6 +113,7 @@ describe.each(DATABASE_KINDS)("schema and counts on %s", (kind) => {
         throw new Error("rollback");
       }),
     ).rejects.toThrow("rollback");
+    expect(await sealPending(db)).toBe(3);
     const counts = rowsOf<{ username_normalized: string; row_count: string | number }>(
       await db.execute(sql`select username_normalized, row_count from account_log_usernames order by username_normalized`),
     );
@@ -126,7 +128,7 @@ describe.each(DATABASE_KINDS)("schema and counts on %s", (kind) => {
   it("refuses a result code outside the list", async () => {
     const db = await getDb();
     await expect(
-      db.execute(sql`insert into account_logs (username, username_normalized, result) values ('x', 'x', 'login_maybe')`),
+      db.execute(sql`insert into account_log_inbox (username, username_normalized, result) values ('x', 'x', 'login_maybe')`),
     ).rejects.toThrow();
   });
 });

@@ -9,6 +9,7 @@ import { findAttention, SPRAYING_MIN_USERNAMES, BURST_MIN_FAILURES } from "@/lib
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { browserContext, createTestUser } from "../support/accounts";
+import { sealPending } from "@/lib/audit/sealer";
 
 const from = (ip: string, userAgent = browserContext.userAgent) => ({ ...browserContext, ip, userAgent });
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString("hex")}`;
@@ -22,6 +23,7 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
     const signIn = async (ip: string) => {
       const outcome = await attemptSignIn({ username: user.username, password: user.password }, from(ip));
       expect(outcome.status).toBe("signed_in");
+      await sealPending(db);
       const [row] = await db.select().from(accountLogs).where(eq(accountLogs.id, outcome.logId));
       return row!.metadata.signals;
     };
@@ -36,6 +38,7 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
     await attemptSignIn({ username: user.username, password: "wrong" }, from("198.51.100.12"));
     expect(await signIn("198.51.100.12")).toEqual({ newIp: true });
 
+    await sealPending();
     const attention = await findAttention();
     const mine = attention.newPlaces.filter((place) => place.username === user.username);
     expect(mine.map((place) => place.ip)).toEqual(["198.51.100.12", "198.51.100.10", "198.51.100.11"]);
@@ -58,6 +61,7 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
     await appendAccountLog(db, Array.from({ length: BURST_MIN_FAILURES - 1 }, () => ({ username: calm, result: "login_failed_unknown_user" as const })));
 
     const hourTurned = hourOf() !== startHour;
+    await sealPending();
     const attention = await findAttention();
     expect(attention.spraying.some((entry) => entry.ip === quiet)).toBe(false);
     expect(attention.bursts.some((entry) => entry.username === calm)).toBe(false);
@@ -75,6 +79,7 @@ describe.each(DATABASE_KINDS)("investigation on %s", (kind) => {
     for (let i = 0; i < 3; i++) await attemptSignIn({ username: user.username, password: "typo" }, from("198.51.100.20"));
     for (let i = 0; i < 3; i++) await attemptSignIn({ username: user.username, password: "guess" }, from("192.0.2.66", firefox));
 
+    await sealPending();
     const locked = (await listLockedAccounts()).accounts.find((account) => account.id === user.id)!;
     expect(locked.failedAttempts).toBe(6);
     expect(locked.failures).toHaveLength(6);

@@ -96,6 +96,10 @@ describe.each(DATABASE_KINDS)("operations on %s", (kind) => {
     expect(text).toMatch(/^account_logs_sign_in_duration_seconds_count\{outcome="invalid_credentials"\} 1$/m);
     expect(text).toMatch(/^account_logs_log_write_failures_total 0$/m);
     expect(text).toMatch(/^account_logs_database_up 1$/m);
+    // The ledger: rows sealed up to a position, and how many wait and for how long.
+    expect(Number(/^account_logs_sealed_seq (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^account_logs_unsealed_rows \d+$/m);
+    expect(Number(/^account_logs_seal_lag_seconds ([\d.e-]+)$/m.exec(text)?.[1])).toBeLessThan(5);
     // The scrape itself is answered before the count: nothing else is in flight.
     expect(text).toMatch(/^account_logs_http_requests_in_flight 0$/m);
     expect(text).toMatch(new RegExp(`^account_logs_database_pool_max_connections ${kind === "pglite" ? 1 : 10}$`, "m"));

@@ -6,6 +6,7 @@ import { accountLogs } from "@/db/schema";
 import { attemptSignIn, type SignInOutcome } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { verifyChain } from "@/lib/audit/verify";
+import { sealPending } from "@/lib/audit/sealer";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
 
 function summarize(outcomes: SignInOutcome[]) {
@@ -18,6 +19,7 @@ function summarize(outcomes: SignInOutcome[]) {
 
 async function lockRowIds(userId: number) {
   const db = await getDb();
+  await sealPending(db);
   const rows = await db
     .select({ id: accountLogs.id })
     .from(accountLogs)

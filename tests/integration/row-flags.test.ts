@@ -9,6 +9,7 @@ import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { ATTENTION_WINDOW_HOURS, BURST_MIN_FAILURES, findAttention, findRowFlags, SPRAYING_MIN_USERNAMES } from "@/lib/account-log/signals";
 import { browserContext, createTestUser, logRowsFor } from "../support/accounts";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { sealPending } from "@/lib/audit/sealer";
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString("hex")}`;
 
@@ -16,6 +17,7 @@ const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString("hex")}`
 async function write(entries: { username: string; result: AccountLogResult; ip?: string | null }[]) {
   const db = await getDb();
   const written = await appendAccountLog(db, entries);
+  await sealPending(db);
   return db
     .select()
     .from(accountLogs)

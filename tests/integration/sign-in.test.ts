@@ -6,6 +6,7 @@ import { hashPassword, passwordWorkDone, workOf } from "@/lib/auth/password";
 import { attemptSignIn, SignInUnavailableError, USERNAME_NOT_STORED } from "@/lib/account-log/sign-in";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
+import { sealPending } from "@/lib/audit/sealer";
 
 const wrong = (username: string) => attemptSignIn({ username, password: "not-the-password" }, browserContext);
 
@@ -174,6 +175,7 @@ describe.each(DATABASE_KINDS)("sign-in and lockout on %s", (kind) => {
     expect(await attemptSignIn({ username: padded, password: user.password }, browserContext)).toMatchObject({ status: "rejected" });
     expect(await accountState(user.id)).toMatchObject({ failedAttempts: 0, lockedAt: null });
     const db = await getDb();
+    await sealPending(db);
     const rows = await db.query.accountLogs.findMany({ orderBy: (t, { desc }) => desc(t.id), limit: 9 });
     expect(rows.every((r) => r.result === "login_failed_invalid_request" && r.usernameTruncated)).toBe(true);
   });
@@ -183,7 +185,7 @@ describe.each(DATABASE_KINDS)("sign-in and lockout on %s", (kind) => {
     const db = await getDb();
     await db.execute(sql.raw(`create function refuse_log_insert() returns trigger language plpgsql as $$
       begin raise exception 'log storage unavailable'; end $$`));
-    await db.execute(sql.raw(`create trigger refuse_log_insert before insert on account_logs
+    await db.execute(sql.raw(`create trigger refuse_log_insert before insert on account_log_inbox
       for each row execute function refuse_log_insert()`));
     try {
       const before = await countRows();
@@ -194,7 +196,7 @@ describe.each(DATABASE_KINDS)("sign-in and lockout on %s", (kind) => {
       expect(await countRows()).toBe(before);
       expect((await accountState(user.id)).failedAttempts).toBe(0);
     } finally {
-      await db.execute(sql.raw(`drop trigger refuse_log_insert on account_logs`));
+      await db.execute(sql.raw(`drop trigger refuse_log_insert on account_log_inbox`));
       await db.execute(sql.raw(`drop function refuse_log_insert()`));
     }
   });

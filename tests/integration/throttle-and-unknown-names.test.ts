@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "@/db";
-import { accountLogs } from "@/db/schema";
+import { accountLogInbox } from "@/db/schema";
+import { sealPending } from "@/lib/audit/sealer";
 import { attemptSignIn, attemptThrottledSignIn, USERNAME_NOT_STORED, type SignInOutcome } from "@/lib/account-log/sign-in";
 import { lastResetPoint, resetScheduleKey } from "@/lib/account-log/unknown-username";
 import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
@@ -57,6 +58,7 @@ describe.each(DATABASE_KINDS)("per-address throttle on %s", (kind) => {
     for (let i = 0; i < 6; i++) await attemptThrottledSignIn({ username: "pasted-secret-123", password: "" }, attacker);
     expect(await logRowsFor("pasted-secret-123")).toHaveLength(0);
     const db = await getDb();
+    await sealPending(db);
     const rows = await db.query.accountLogs.findMany({ orderBy: (t, { desc }) => desc(t.id), limit: 6 });
     expect(rows.map((row) => row.result)).toEqual([
       "login_failed_rate_limited",
@@ -90,7 +92,7 @@ describe.each(DATABASE_KINDS)("per-address throttle on %s", (kind) => {
   it("starts an unknown name's count over at its reset point, as an owner's sign-in or an unlock would", async () => {
     const db = await getDb();
     const failuresAt = (username: string, occurredAt: Date, n: number) =>
-      db.insert(accountLogs).values(
+      db.insert(accountLogInbox).values(
         Array.from({ length: n }, () => ({ username, usernameNormalized: username, result: "login_failed_unknown_user" as const, occurredAt })),
       );
     const point = (name: string) => lastResetPoint({ name, at: Date.now(), periodMs: HOUR, key: resetScheduleKey() });

@@ -9,6 +9,7 @@ import { changeRole, createUserAsAdmin, listUsers, lockAccount, resetPassword, t
 import { UserInputError, UsernameTakenError } from "@/lib/users/errors";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { accountState, browserContext, countRows, createTestUser, logRowsFor } from "../support/accounts";
+import { sealPending } from "@/lib/audit/sealer";
 
 const MISSING_ID = 2 ** 31 - 1;
 
@@ -231,6 +232,7 @@ describe.each(DATABASE_KINDS)("user administration on %s", (kind) => {
     await attemptSignIn({ username: failing.username, password: "wrong" }, browserContext);
     await attemptSignIn({ username: failing.username, password: "wrong" }, browserContext);
     await lockBySignIns(locked.username);
+    await sealPending();
 
     const list = await listUsers({ q: ` ${prefix.toUpperCase()} ` });
     expect(list.total).toBe(3);

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import http from "node:http";
 import { expect, test } from "@playwright/test";
 import { USERNAME_NOT_READ } from "@/lib/account-log/sign-in";
-import { createAccount, rowsFromIp, sqlFor } from "./support/database";
+import { createAccount, rowsFromIp, sealAll, sqlFor } from "./support/database";
 import { newClientIp, newSignInClient, postCredentials, request, sessionFor, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
@@ -164,6 +164,7 @@ test("NextAuth's actions behind a path suffix get the app's checks", async () =>
   });
   expect(response.status).toBeLessThan(500);
   await expect.poll(async () => (await rowsFromIp(main.databaseUrl, ip)).map((row) => row.result)).toEqual(["login_failed_invalid_request"]);
+  await sealAll(main.databaseUrl);
   const [{ count }] = (await sqlFor(main.databaseUrl)`
     select count(*)::int as count from account_logs where ip = ${ip}::inet and username = 'suffix-user'`) as unknown as [{ count: number }];
   expect(count).toBe(1);

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createAccount, rowsForName, rowsForUser, sqlFor } from "./support/database";
+import { createAccount, rowsForName, rowsForUser, sealAll, sqlFor } from "./support/database";
 import { newClientIp, newSignInClient, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
@@ -85,6 +85,7 @@ test("the throttle key follows the trusted hop: a new hop is a new address", asy
   const second = newClientIp();
   await signIn(client, "nobody", "x", { headers: { "x-forwarded-for": `${spoofed}, ${first}` } });
   await signIn(client, "nobody", "x", { headers: { "x-forwarded-for": `${spoofed}, ${second}` } });
+  await sealAll(main.databaseUrl);
   const sql = sqlFor(main.databaseUrl);
   const rows = await sql<{ ip: string }[]>`select host(ip) as ip from account_logs where ip in (${first}::inet, ${second}::inet, ${spoofed}::inet)`;
   expect(rows.map((row) => row.ip).sort()).toEqual([first, second].sort());

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createAccount, rowsForUser, sqlFor } from "./support/database";
+import { createAccount, rowsForUser, sealAll, sqlFor } from "./support/database";
 import { cookieHeader, newClientIp, newSignInClient, postCredentials, request, signIn } from "../support/http";
 import { recordFinding, suiteState } from "./support/state";
 
@@ -34,6 +34,7 @@ test("a credentials POST without its CSRF token (or with another client's) issue
   // Each refused request is still one row, under the name it carried.
   const rows = await rowsForUser(main.databaseUrl, account.id);
   expect(rows).toHaveLength(0);
+  await sealAll(main.databaseUrl);
   const [{ n }] = (await sqlFor(main.databaseUrl)`
     select count(*)::int as n from account_logs where username = ${account.username} and result = 'login_failed_invalid_request'`) as unknown as [{ n: number }];
   expect(n).toBe(attempts.length);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { expect, test } from "@playwright/test";
-import { createAccount, sqlFor } from "./support/database";
+import { createAccount, sealAll, sqlFor } from "./support/database";
 import { newClientIp, newSignInClient, signIn, type SignInResult } from "../support/http";
 import { recordFinding, serverOutput, suiteState } from "./support/state";
 
@@ -47,6 +47,7 @@ test("a canary password appears in no log row, no server output and no response"
     if (row!.n > 0) found.push(name);
   }
   expect(found).toEqual([]);
+  await sealAll(main.databaseUrl);
   const [{ redacted }] = (await sql`
     select count(*)::int as redacted from account_logs where username like '(not stored%' and ip = ${client.ip!}::inet`) as unknown as [
     { redacted: number },

@@ -3,6 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { getDb, rowsOf } from "@/db";
 import { accountLogs, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/client/request-context";
+import { sealPending } from "@/lib/audit/sealer";
 import { createUser } from "@/lib/users/queries";
 
 export const browserContext: RequestContext = {
@@ -19,8 +20,10 @@ export async function createTestUser(prefix = "user", role: "admin" | "user" = "
   return { ...user, password };
 }
 
+/** The log rows of a username, oldest first, once every row written so far is sealed. */
 export async function logRowsFor(normalized: string) {
   const db = await getDb();
+  await sealPending(db);
   return db
     .select()
     .from(accountLogs)
@@ -34,8 +37,10 @@ export async function accountState(userId: number) {
   return row!;
 }
 
+/** Sealed rows matching `where`, once every row written so far is sealed. */
 export async function countRows(where = sql`true`) {
   const db = await getDb();
+  await sealPending(db);
   const rows = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from account_logs where ${where}`));
   return rows[0]!.n;
 }

@@ -28,7 +28,8 @@ export const SERVER_DEFAULTS = {
 export async function startServer(spec: ServerSpec): Promise<ChildProcess> {
   const log = fs.openSync(spec.logFile, "a");
   const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-    env: { ...process.env, ...SERVER_DEFAULTS, ...spec.env, PORT: String(spec.port) },
+    // Each server's checkpoints beside its log, not in the working copy's .data folder.
+    env: { ...process.env, ...SERVER_DEFAULTS, AUDIT_CHECKPOINT_FILE: `${spec.logFile}.checkpoints.ndjson`, ...spec.env, PORT: String(spec.port) },
     stdio: ["ignore", log, log],
   });
   fs.closeSync(log);

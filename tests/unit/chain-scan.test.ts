@@ -10,7 +10,7 @@ describe("the chain scan's time text", () => {
     for (const second of seconds) expect(utcSecondText(second), String(second)).toBe(new Date(second * 1000).toISOString().slice(0, 19));
   });
 
-  it("copies only whole IDs", () => {
-    expect(chainCopyQuery(10.7, 20.2)).toContain("where id > 10 and id <= 20 order by id");
+  it("copies only whole positions, in chain order", () => {
+    expect(chainCopyQuery(10.7, 20.2)).toContain("where seq > 10 and seq <= 20 order by seq");
   });
 });

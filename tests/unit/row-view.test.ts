@@ -13,6 +13,8 @@ const base: AccountLog = {
   result: "login_failed_wrong_password",
   ip: "8.8.8.8",
   metadata: { summary: "Chrome 131 · Windows 11", location: { country: "US" } },
+  seq: 40,
+  sealedAt: new Date("2026-11-26T12:00:00.2Z"),
   prevHash: Buffer.alloc(32),
   hash: Buffer.alloc(32),
 };

@@ -51,19 +51,39 @@ export type LogRow = {
   metadata: Record<string, unknown> & { userAgent?: { value: string; length: number; truncated: boolean } };
 };
 
+/**
+ * Seals every row written so far, as the server's sealer would within moments: a test reads the
+ * log right after the request that wrote to it. Waits while the server's sealer holds a batch.
+ */
+export async function sealAll(databaseUrl: string): Promise<void> {
+  const sql = sqlFor(databaseUrl);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [{ sealed }] = (await sql`select account_log_seal(1000) as sealed`) as unknown as [{ sealed: number }];
+    if (sealed === 0) return;
+    if (sealed < 0) {
+      if (Date.now() > deadline) throw new Error("The log could not be sealed within 10 s.");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 export async function rowsForUser(databaseUrl: string, userId: number): Promise<LogRow[]> {
+  await sealAll(databaseUrl);
   return sqlFor(databaseUrl)<LogRow[]>`
     select id::int, username, username_normalized, username_truncated, user_id, result, host(ip) as ip, metadata
     from account_logs where user_id = ${userId} order by id`;
 }
 
 export async function rowsForName(databaseUrl: string, normalized: string): Promise<LogRow[]> {
+  await sealAll(databaseUrl);
   return sqlFor(databaseUrl)<LogRow[]>`
     select id::int, username, username_normalized, username_truncated, user_id, result, host(ip) as ip, metadata
     from account_logs where username_normalized = ${normalized} order by id`;
 }
 
 export async function rowsFromIp(databaseUrl: string, ip: string): Promise<LogRow[]> {
+  await sealAll(databaseUrl);
   return sqlFor(databaseUrl)<LogRow[]>`
     select id::int, username, username_normalized, username_truncated, user_id, result, host(ip) as ip, metadata
     from account_logs where ip = ${ip}::inet order by id`;
@@ -75,8 +95,9 @@ export async function accountOf(databaseUrl: string, userId: number) {
   return row!;
 }
 
-/** The trigger-kept counters against a full count: they must agree after any attack. */
+/** The sealer-kept counters against a full count: they must agree after any attack. */
 export async function countersAgree(databaseUrl: string): Promise<{ total: number; counted: number; usernamesOff: number }> {
+  await sealAll(databaseUrl);
   const sql = sqlFor(databaseUrl);
   const [{ total }] = (await sql`select count(*)::int as total from account_logs`) as unknown as [{ total: number }];
   const [{ counted }] = (await sql`select coalesce(sum(row_count), 0)::int as counted from account_log_totals`) as unknown as [{ counted: number }];

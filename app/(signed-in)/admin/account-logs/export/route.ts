@@ -87,6 +87,7 @@ export async function GET(request: NextRequest): Promise<Response> {
       "Cache-Control": "no-store",
       "X-Content-Type-Options": "nosniff",
       "X-Chain-Head": `${start.head.id} ${start.head.hash}`,
+      "X-Chain-Seq": String(start.head.seq),
     },
   });
 }
