@@ -21,6 +21,79 @@ const USER_AGENTS: [string, string][] = [
   ["Chrome 131 · Android · mobile", "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"],
 ];
 
+const FIRST_TIME = "2025-11-26 00:00:00+00";
+
+/**
+ * Monthly partitions from `from` up to the ones the sealer made, in place of the partition that
+ * the first migration made for everything before this month (empty on a new database).
+ */
+async function monthlyPartitionsFrom(db: Database, from: string): Promise<void> {
+  await db.execute(sql.raw(`do $$
+    declare
+      before_partition text := (select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = 'account_logs'::regclass and c.relname like 'account_logs_before_%');
+      first_month timestamptz := date_trunc('month', timestamptz '${from}', 'UTC');
+      month_start timestamptz := first_month;
+      month_end timestamptz;
+      sealer_start timestamptz := to_timestamp(substr(before_partition, 21), 'YYYY_MM') at time zone 'UTC';
+    begin
+      execute format('drop table %I', before_partition);
+      execute format('create table %I partition of account_logs for values from (minvalue) to (%L)',
+        'account_logs_before_' || to_char(first_month at time zone 'UTC', 'YYYY_MM'), first_month);
+      execute format('create trigger account_logs_no_truncate before truncate on %I for each statement execute function account_logs_refuse_change()',
+        'account_logs_before_' || to_char(first_month at time zone 'UTC', 'YYYY_MM'));
+      while month_start < sealer_start loop
+        month_end := (month_start at time zone 'UTC' + interval '1 month') at time zone 'UTC';
+        execute format('create table %I partition of account_logs for values from (%L) to (%L)',
+          'account_logs_' || to_char(month_start at time zone 'UTC', 'YYYY_MM'), month_start, month_end);
+        execute format('create trigger account_logs_no_truncate before truncate on %I for each statement execute function account_logs_refuse_change()',
+          'account_logs_' || to_char(month_start at time zone 'UTC', 'YYYY_MM'));
+        month_start := month_end;
+      end loop;
+    end $$`));
+}
+
+/**
+ * Chains the inbox rows with IDs \`lo\`..\`hi\` onto the sealer's head, as \`account_log_seal\` does,
+ * each sealed at the time it was written (the fill's rows are in time order).
+ */
+function chainInboxStatement(lo: number, hi: number): string {
+  return `do $$
+    declare
+      r account_log_inbox;
+      state account_log_seal_state;
+      head bytea;
+      next_seq bigint;
+      ids bigint[] := '{}';
+      seqs bigint[] := '{}';
+      prevs bytea[] := '{}';
+      hashes bytea[] := '{}';
+    begin
+      select * into state from account_log_seal_state for update;
+      head := state.head_hash;
+      next_seq := state.seq;
+      for r in select * from account_log_inbox where id between ${Math.trunc(lo)} and ${Math.trunc(hi)} order by id loop
+        next_seq := next_seq + 1;
+        ids := ids || r.id;
+        seqs := seqs || next_seq;
+        prevs := prevs || head;
+        head := sha256(head || convert_to(account_log_canonical(r.id, r.occurred_at, r.username, r.username_truncated,
+          r.username_normalized, r.user_id, r.result, r.ip, r.metadata), 'UTF8'));
+        hashes := hashes || head;
+      end loop;
+      insert into account_logs (id, occurred_at, username, username_truncated, username_normalized, username_key, user_id,
+        result, ip, metadata, seq, sealed_at, prev_hash, hash)
+      select i.id, i.occurred_at, i.username, i.username_truncated, i.username_normalized, u.id, i.user_id,
+        i.result, i.ip, i.metadata, b.seq, i.occurred_at, b.prev_hash, b.hash
+      from unnest(ids, seqs, prevs, hashes) as b(id, seq, prev_hash, hash)
+      join account_log_inbox i on i.id = b.id
+      join account_log_usernames u on u.username_normalized = i.username_normalized
+      order by b.seq;
+      update account_log_seal_state set seq = next_seq, head_hash = head,
+        sealed_at = greatest(state.sealed_at, (select max(occurred_at) from account_log_inbox where id between ${Math.trunc(lo)} and ${Math.trunc(hi)}));
+    end $$`;
+}
+
 async function existingRows(db: Database): Promise<number | undefined> {
   const result = rowsOf<{ rows: string }>(
     await db.execute(sql`select rows::text from bench_meta limit 1`).catch(() => ({ rows: [] })),
@@ -69,57 +142,58 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
     bursts.map((b) => sql`when g between ${b.from} and ${b.to} then ${b.victim}`),
     sql` `,
   );
-  // The counting trigger is off while filling (the counters are rebuilt set-based afterwards);
-  // the chain triggers stay on, so the rows are chained exactly as the app chains them.
-  await db.execute(sql`alter table account_logs disable trigger account_logs_count_insert`);
-  try {
-    for (let lo = 1; lo <= rows; lo += BATCH) {
-      const hi = Math.min(rows, lo + BATCH - 1);
-      await db.transaction(async (tx) => {
-        await tx.execute(sql`
-        with picks as (
-          select g, random() as r,
-            case ${burstCase}
-                 when random() < 0.02 then ${REAL_ACCOUNTS + 1} + floor(random() * ${UNKNOWN_NAMES})::int
-                 else least(${REAL_ACCOUNTS}, floor(power(${REAL_ACCOUNTS + 1}::float8, random()))::int)
-            end as k,
-            ${sql.join(bursts.map((b) => sql`(g between ${b.from} and ${b.to})`), sql` or `)} as burst
-          from generate_series(${lo}::bigint, ${hi}::bigint) g
-        )
-        insert into account_logs (id, occurred_at, username, username_normalized, username_key, user_id, result, ip, metadata)
-        overriding system value
-        select p.g,
-          timestamptz '2025-11-26 00:00:00+00' + (p.g::float8 / ${rows}) * interval '365 days',
-          n.name, n.name, n.key, n.user_id,
-          case when p.burst then 'login_failed_wrong_password'
-               when n.user_id is null then 'login_failed_unknown_user'
-               when p.r < 0.90 then 'login_successful'
-               when p.r < 0.955 then 'logout'
-               when p.r < 0.995 then 'login_failed_wrong_password'
-               else 'login_failed_invalid_request' end,
-          case when p.burst then '45.155.205.99'::inet
-               when p.k % 10 = 0 then '2001:db8::'::inet + (p.k::bigint * 7919 + (p.r * 4)::int)
-               else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
-          jsonb_build_object('summary', (${agents})[1 + p.k % 6],
-            'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
-          -- The country stored at sign-in: most accounts at home in a few countries, 1% of
-          -- sign-ins from travel, the attacker elsewhere; documentation-range IPv6 has none.
-          || case when p.burst then '{"location": {"country": "RU"}}'::jsonb
-                  when p.k % 10 = 0 then '{}'::jsonb
-                  else jsonb_build_object('location', jsonb_build_object('country',
-                    case when p.r > 0.99 then 'CN'
-                         else (array['US', 'DE', 'GB', 'FR', 'IN', 'BR', 'JP', 'NL', 'CA', 'SG'])[
-                           1 + width_bucket((p.k * 37) % 100, array[50, 65, 75, 83, 88, 92, 95, 97, 99])] end)) end
-        from picks p join bench_names n on n.idx = p.k
-        order by p.g`);
-      });
-      progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
-    }
-  } finally {
-    await db.execute(sql`alter table account_logs enable trigger account_logs_count_insert`);
+  // A year sealed month by month, as a log that has run for a year is partitioned: the fill
+  // replaces the partition that holds everything before this month with monthly ones.
+  await monthlyPartitionsFrom(db, FIRST_TIME);
+  // Rows are generated into the inbox, then chained in ID order exactly as the sealer chains them
+  // (same canonical encoding), but sealed at the time they were written, so each lands in its
+  // month; the counters are rebuilt set-based afterwards.
+  for (let lo = 1; lo <= rows; lo += BATCH) {
+    const hi = Math.min(rows, lo + BATCH - 1);
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`
+      with picks as (
+        select g, random() as r,
+          case ${burstCase}
+               when random() < 0.02 then ${REAL_ACCOUNTS + 1} + floor(random() * ${UNKNOWN_NAMES})::int
+               else least(${REAL_ACCOUNTS}, floor(power(${REAL_ACCOUNTS + 1}::float8, random()))::int)
+          end as k,
+          ${sql.join(bursts.map((b) => sql`(g between ${b.from} and ${b.to})`), sql` or `)} as burst
+        from generate_series(${lo}::bigint, ${hi}::bigint) g
+      )
+      insert into account_log_inbox (id, occurred_at, username, username_normalized, user_id, result, ip, metadata)
+      overriding system value
+      select p.g,
+        timestamptz '2025-11-26 00:00:00+00' + (p.g::float8 / ${rows}) * interval '365 days',
+        n.name, n.name, n.user_id,
+        case when p.burst then 'login_failed_wrong_password'
+             when n.user_id is null then 'login_failed_unknown_user'
+             when p.r < 0.90 then 'login_successful'
+             when p.r < 0.955 then 'logout'
+             when p.r < 0.995 then 'login_failed_wrong_password'
+             else 'login_failed_invalid_request' end,
+        case when p.burst then '45.155.205.99'::inet
+             when p.k % 10 = 0 then '2001:db8::'::inet + (p.k::bigint * 7919 + (p.r * 4)::int)
+             else '1.0.0.0'::inet + ((p.k::bigint * 2654435761) % 3000000000 + (p.r * 4)::int) end,
+        jsonb_build_object('summary', (${agents})[1 + p.k % 6],
+          'userAgent', jsonb_build_object('value', (${uas})[1 + p.k % 6], 'length', length((${uas})[1 + p.k % 6]), 'truncated', false))
+        -- The country stored at sign-in: most accounts at home in a few countries, 1% of
+        -- sign-ins from travel, the attacker elsewhere; documentation-range IPv6 has none.
+        || case when p.burst then '{"location": {"country": "RU"}}'::jsonb
+                when p.k % 10 = 0 then '{}'::jsonb
+                else jsonb_build_object('location', jsonb_build_object('country',
+                  case when p.r > 0.99 then 'CN'
+                       else (array['US', 'DE', 'GB', 'FR', 'IN', 'BR', 'JP', 'NL', 'CA', 'SG'])[
+                         1 + width_bucket((p.k * 37) % 100, array[50, 65, 75, 83, 88, 92, 95, 97, 99])] end)) end
+      from picks p join bench_names n on n.idx = p.k
+      order by p.g`);
+      await tx.execute(sql.raw(chainInboxStatement(lo, hi)));
+      await tx.execute(sql`delete from account_log_inbox where id between ${lo} and ${hi}`);
+    });
+    progress(`filled ${hi.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows (${Math.round((Date.now() - started) / 1000)} s)`);
   }
   progress("rebuilding exact counts and statistics…");
-  await db.execute(sql`select setval(pg_get_serial_sequence('account_logs', 'id'), ${rows})`);
+  await db.execute(sql`select setval(pg_get_serial_sequence('account_log_inbox', 'id'), ${rows})`);
   await db.execute(sql`
     update account_log_usernames u set row_count = c.n
     from (select username_key, count(*) as n from account_logs group by username_key) c where u.id = c.username_key`);

@@ -182,28 +182,14 @@ async function main() {
     const overhead = summarize(signInTimes.map((t, i) => t - hashTimes[i]!));
     log(`sign-in ${signIn.p50_ms} ms p50 vs hash ${hash.p50_ms} ms: overhead ${overhead.p50_ms} ms`);
 
-    // The log write alone: 8 concurrent writers for a few seconds, then rows written == attempts.
-    const { appendAccountLog } = await import("@/lib/account-log/record");
-    const everything = parseAccountLogQuery({}).query;
-    const totalBefore = (await findAccountLogs(everything)).numberOfLogs;
-    let attempts = 0;
-    const deadline = performance.now() + 5000;
-    const writeStart = performance.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, w) => {
-        while (performance.now() < deadline) {
-          await appendAccountLog(db, [{ username: `writer-${w}`, result: "login_failed_unknown_user", ip: "198.51.100.2", metadata: { summary: "bench" } }]);
-          attempts++;
-        }
-      }),
-    );
-    const writeSeconds = (performance.now() - writeStart) / 1000;
-    const written = (await findAccountLogs(everything)).numberOfLogs - totalBefore;
-    const writesPerSecond = Math.round(attempts / writeSeconds);
-    log(`log writes: ${writesPerSecond}/s with 8 writers, ${written} rows for ${attempts} attempts`);
-
-    const chain = await measureChainCost(db);
-    log(`chain: insert p50 ${chain.with_chain_p50_ms} ms with the chain, ${chain.without_chain_p50_ms} ms without`);
+    // The log write alone: 8 concurrent writers for a few seconds, first with nothing sealing
+    // (rows wait in the inbox), then with this process's sealer running as the server runs it.
+    const unsealed = await measureWrites(db, { sealing: false });
+    log(`log writes, sealing off: ${unsealed.perSecond}/s with 8 writers, ${unsealed.written} rows for ${unsealed.attempts} attempts`);
+    const sealed = await measureWrites(db, { sealing: true });
+    log(`log writes, sealing on: ${sealed.perSecond}/s with 8 writers, ${sealed.written} rows for ${sealed.attempts} attempts, seal lag p99 ${sealed.sealLag.p99_ms} ms`);
+    const sealRate = await measureSealRate(db);
+    log(`sealer alone: ${sealRate.rows_per_second} rows/s`);
     const audit = await measureAudit(db, accountName(1));
     log(`verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s; export: ${audit.export.rows} rows in ${audit.export.seconds} s`);
 
@@ -218,8 +204,8 @@ async function main() {
       Object.entries(results).map(([name, r]) => [name, r.count, r.p50_ms, r.p95_ms, r.naive_p95_ms ?? "", r.ratio ?? "", r.http?.p50_ms ?? "", r.http?.p95_ms ?? ""]),
     ));
     console.log(`\nsign-in: ${signIn.p50_ms} ms p50 / ${signIn.p95_ms} ms p95; bare hash ${hash.p50_ms} / ${hash.p95_ms} ms; overhead ${overhead.p50_ms} ms p50 (${Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10}%)`);
-    console.log(`log writes: ${writesPerSecond}/s with 8 concurrent writers; rows written ${written} = attempts ${attempts}: ${written === attempts}`);
-    console.log(`hash chain: one insert ${chain.with_chain_p50_ms} ms p50 with the chain, ${chain.without_chain_p50_ms} ms without (+${chain.cost_p50_ms} ms)`);
+    console.log(`log writes: ${sealed.perSecond}/s with 8 concurrent writers and sealing (${unsealed.perSecond}/s with sealing off, ratio ${Math.round((sealed.perSecond / unsealed.perSecond) * 100) / 100}); rows sealed ${sealed.written} = attempts ${sealed.attempts}: ${sealed.written === sealed.attempts}`);
+    console.log(`seal lag under that load: ${sealed.sealLag.p50_ms} ms p50 / ${sealed.sealLag.p99_ms} ms p99 / ${sealed.sealLag.max_ms} ms max; the sealer alone ${sealRate.rows_per_second} rows/s`);
     console.log(`audit:verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s (${audit.verify.rows_per_second}/s), peak RSS ${audit.verify.peak_rss_mb} MB, intact: ${audit.verify.intact}`);
     console.log(`export (${audit.export.format}, q=${audit.export.q}): ${audit.export.rows} rows, ${audit.export.megabytes} MB in ${audit.export.seconds} s (${audit.export.rows_per_second}/s), peak RSS ${audit.export.peak_rss_mb} MB`);
     for (const [name, stats] of Object.entries(pages)) console.log(`HTTP ${name}: ${stats.p50_ms} ms p50 / ${stats.p95_ms} ms p95`);
@@ -231,8 +217,16 @@ async function main() {
         http_p50_ms: r.http?.p50_ms, http_p95_ms: r.http?.p95_ms,
       }])),
       sign_in: { p50_ms: signIn.p50_ms, p95_ms: signIn.p95_ms, hash_p50_ms: hash.p50_ms, hash_p95_ms: hash.p95_ms, overhead_p50_ms: overhead.p50_ms, overhead_p95_ms: overhead.p95_ms, overhead_pct: Math.round((overhead.p50_ms / hash.p50_ms) * 1000) / 10 },
-      log_writes: { per_second: writesPerSecond, writers: 8, attempts, rows_written: written, lost: attempts - written },
-      hash_chain: chain,
+      log_writes: {
+        per_second: sealed.perSecond,
+        unsealed_per_second: unsealed.perSecond,
+        sealed_to_unsealed_ratio: Math.round((sealed.perSecond / unsealed.perSecond) * 100) / 100,
+        writers: 8,
+        attempts: sealed.attempts,
+        rows_written: sealed.written,
+        lost: sealed.attempts - sealed.written,
+      },
+      ledger: { seal_lag_p50_ms: sealed.sealLag.p50_ms, seal_lag_p99_ms: sealed.sealLag.p99_ms, seal_lag_max_ms: sealed.sealLag.max_ms, seal_rows_per_second: sealRate.rows_per_second },
       audit,
       pages: Object.fromEntries(Object.entries(pages).map(([name, stats]) => [name, { http_p50_ms: stats.p50_ms, http_p95_ms: stats.p95_ms }])),
       peak_rss_mb: peakRssMb,
@@ -243,40 +237,62 @@ async function main() {
   }
 }
 
-class UndoMeasurement extends Error {}
-
 /**
- * What the chain adds to one insert: the same inserts with the chain's triggers and constraints,
- * then without them, in one transaction that is rolled back (DDL included), so nothing remains.
+ * 8 writers appending one row per transaction for 5 s, as concurrent sign-ins do, with this
+ * process's sealer running or not. Every attempt must end up a sealed row; with sealing, the lag
+ * is each row's seal time less its write time, for the rows of this run.
  */
-async function measureChainCost(db: import("@/db").Database) {
-  const timings = { with: [] as number[], without: [] as number[] };
-  await db
-    .transaction(async (tx) => {
-      const insertMany = async (into: number[]) => {
-        for (let i = 0; i < 400; i++) {
-          const start = performance.now();
-          await tx.execute(sql`insert into account_logs (username, username_normalized, result, metadata)
-            values ('chain-bench', 'chain-bench', 'logout', '{"summary": "bench"}')`);
-          into.push(performance.now() - start);
+async function measureWrites(db: import("@/db").Database, { sealing }: { sealing: boolean }) {
+  const { rowsOf } = await import("@/db");
+  const { appendAccountLog } = await import("@/lib/account-log/record");
+  const { sealPending, startSealer } = await import("@/lib/audit/sealer");
+  await sealPending(db);
+  const [before] = rowsOf<{ seq: number | string; last_id: number | string }>(
+    await db.execute(sql`select seq, (select last_value from account_log_inbox_id_seq) as last_id from account_log_seal_state`),
+  );
+  const sealer = sealing ? startSealer() : undefined;
+  let attempts = 0;
+  const deadline = performance.now() + 5000;
+  const writeStart = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        while (performance.now() < deadline) {
+          await appendAccountLog(db, [{ username: `writer-${w}`, result: "login_failed_unknown_user", ip: "198.51.100.2", metadata: { summary: "bench" } }]);
+          attempts++;
         }
-      };
-      await insertMany(timings.with);
-      await tx.execute(sql`alter table account_logs disable trigger account_logs_hash_chain, disable trigger account_logs_chain_lock,
-        drop constraint account_logs_prev_hash_unique, drop constraint account_logs_hash_length_check`);
-      await insertMany(timings.without);
-      throw new UndoMeasurement();
-    })
-    .catch((error: Error) => {
-      if (!(error instanceof UndoMeasurement)) throw error;
-    });
-  const withChain = summarize(timings.with.slice(50));
-  const withoutChain = summarize(timings.without.slice(50));
+      }),
+    );
+  } finally {
+    await sealer?.stop();
+  }
+  const writeSeconds = (performance.now() - writeStart) / 1000;
+  await sealPending(db, { timeoutMs: 60_000 });
+  const [after] = rowsOf<{ seq: number | string }>(await db.execute(sql`select seq from account_log_seal_state`));
+  const [lag] = rowsOf<{ p50: number; p99: number; max: number }>(
+    await db.execute(sql`
+      select percentile_cont(0.5) within group (order by lag) as p50, percentile_cont(0.99) within group (order by lag) as p99, max(lag) as max
+      from (select extract(epoch from sealed_at - occurred_at) * 1000 as lag from account_logs
+            where seq > ${Number(before!.seq)} and id > ${Number(before!.last_id)}) l`),
+  );
+  const round = (value: number | string | null | undefined) => Math.round(Number(value ?? 0) * 10) / 10;
   return {
-    with_chain_p50_ms: withChain.p50_ms,
-    without_chain_p50_ms: withoutChain.p50_ms,
-    cost_p50_ms: Math.round((withChain.p50_ms - withoutChain.p50_ms) * 1000) / 1000,
+    perSecond: Math.round(attempts / writeSeconds),
+    attempts,
+    written: Number(after!.seq) - Number(before!.seq),
+    sealLag: { p50_ms: round(lag?.p50), p99_ms: round(lag?.p99), max_ms: round(lag?.max) },
   };
+}
+
+/** The sealer on its own: 20,000 waiting rows sealed in batches, as after a backlog. */
+async function measureSealRate(db: import("@/db").Database) {
+  const { sealPending } = await import("@/lib/audit/sealer");
+  await db.execute(sql`insert into account_log_inbox (username, username_normalized, result, ip, metadata)
+    select 'seal-bench-' || (g % 500), 'seal-bench-' || (g % 500), 'login_failed_unknown_user', '198.51.100.4', '{"summary": "bench"}'
+    from generate_series(1, 20000) g`);
+  const started = performance.now();
+  const rows = await sealPending(db, { timeoutMs: 120_000 });
+  return { rows, rows_per_second: Math.round(rows / ((performance.now() - started) / 1000)) };
 }
 
 /** Peak resident memory of this process while `task` runs, sampled every 50 ms. */
