@@ -11,9 +11,10 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --naive-samples N]`: fills (or reuses) a realistic log on a real
- * PostgreSQL and measures the admin page's queries, the page over HTTP, the naive versions of
- * the same queries, the sign-in path and the log's write rate. The last line is JSON.
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --flood-only] [-- --naive-samples N]`: fills (or reuses)
+ * a realistic log on a real PostgreSQL and measures the admin page's queries, the page over HTTP,
+ * the naive versions of the same queries, the sign-in path, the log's write and seal rates, and a
+ * real sign-in under a flood against two app processes. The last line is JSON.
  */
 
 const { values: args } = parseArgs({
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "50" },
     "skip-http": { type: "boolean", default: false },
     "queries-only": { type: "boolean", default: false },
+    "flood-only": { type: "boolean", default: false },
     "naive-samples": { type: "string", default: "10" },
   },
 });
@@ -65,6 +67,12 @@ async function main() {
   const db = await openAppDatabase();
   try {
     await fillLog(db, rows, log);
+    const floodUser = { username: accountName(4242), password: BENCH_PASSWORD };
+    if (args["flood-only"]) {
+      const { measureFlood } = await import("./flood");
+      console.log(JSON.stringify({ rows, flood: await measureFlood(target.url, floodUser, log) }));
+      return;
+    }
     const { findAccountLogs } = await import("@/lib/account-log/queries");
     const { parseAccountLogQuery } = await import("@/lib/account-log/search-params");
     const { countryIn } = await import("@/lib/account-log/filters");
@@ -197,7 +205,12 @@ async function main() {
     // Beside the log's shapes: the Users page over the data set's 10,000 accounts, and the
     // sign-in page, the smallest page: what the framework costs before any query.
     const pages: Record<string, Stats> = {};
-    if (!args["skip-http"]) peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages);
+    let flood: import("./flood").FloodResult | undefined;
+    if (!args["skip-http"]) {
+      peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages);
+      const { measureFlood } = await import("./flood");
+      flood = await measureFlood(target.url, floodUser, log);
+    }
 
     console.log("\n" + table(
       ["shape", "rows matched", "p50 ms", "p95 ms", "naive p95 ms", "naive/ours", "HTTP p50 ms", "HTTP p95 ms"],
@@ -209,6 +222,9 @@ async function main() {
     console.log(`audit:verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s (${audit.verify.rows_per_second}/s), peak RSS ${audit.verify.peak_rss_mb} MB, intact: ${audit.verify.intact}`);
     console.log(`export (${audit.export.format}, q=${audit.export.q}): ${audit.export.rows} rows, ${audit.export.megabytes} MB in ${audit.export.seconds} s (${audit.export.rows_per_second}/s), peak RSS ${audit.export.peak_rss_mb} MB`);
     for (const [name, stats] of Object.entries(pages)) console.log(`HTTP ${name}: ${stats.p50_ms} ms p50 / ${stats.p95_ms} ms p95`);
+    if (flood) {
+      console.log(`sign-in under a flood (2 processes, ${flood.flood_requests_per_second} refused requests/s from ${flood.flood_addresses} addresses): ${flood.flood.p50_ms} ms p50 / ${flood.flood.p95_ms} ms p95, quiet ${flood.quiet.p50_ms} / ${flood.quiet.p95_ms} ms: ×${flood.ratio_p50} p50, ×${flood.ratio_p95} p95`);
+    }
     if (peakRssMb) console.log(`server peak RSS during HTTP runs: ${peakRssMb} MB`);
     console.log(JSON.stringify({
       rows,
@@ -230,6 +246,7 @@ async function main() {
       audit,
       pages: Object.fromEntries(Object.entries(pages).map(([name, stats]) => [name, { http_p50_ms: stats.p50_ms, http_p95_ms: stats.p95_ms }])),
       peak_rss_mb: peakRssMb,
+      flood,
     }));
   } finally {
     await closeDb();
@@ -312,8 +329,11 @@ async function measureAudit(db: import("@/db").Database, busyUsername: string) {
   const { verifyChain } = await import("@/lib/audit/verify");
   const { exportChunks, recordExport } = await import("@/lib/audit/export");
   let started = performance.now();
-  const { copyOutOf } = await import("@/db");
-  const verified = await withPeakRss(() => verifyChain(db, () => {}, { copy: copyOutOf() }));
+  const { copyOutOf, configuredTarget } = await import("@/db");
+  const { parallelScanner } = await import("@/lib/audit/parallel-verify");
+  const target = configuredTarget();
+  const scanner = target.kind === "postgres" ? parallelScanner(target.url, db) : undefined;
+  const verified = await withPeakRss(() => verifyChain(db, () => {}, { copy: copyOutOf(), scanner }));
   const verifySeconds = (performance.now() - started) / 1000;
 
   const filter = { q: busyUsername };
