@@ -261,7 +261,13 @@ export function copyOutOf(): ((query: string) => Promise<CopyStream>) | undefine
   if (target.kind !== "postgres") return undefined;
   return async (query) => {
     const { default: postgres } = await import("postgres");
-    const client = postgres(target.url, { max: 1, connect_timeout: 10, onnotice: () => {}, connection: { application_name: `${APPLICATION_NAME} copy` } });
+    // No statement timeout: a verification's COPY of a large log runs for minutes (db/roles/app-role.sql sets one for the role).
+    const client = postgres(target.url, {
+      max: 1,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: { application_name: `${APPLICATION_NAME} copy`, statement_timeout: 0 },
+    });
     try {
       const chunks = (await client.unsafe(query).readable()) as AsyncIterable<Buffer>;
       return { chunks, close: () => client.end({ timeout: 0 }) };

@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { configuredTarget, copyOutOf, describeTarget, openAppDatabase, rowsOf, type Database } from "@/db";
 import { checkExport } from "@/lib/audit/verify-export";
 import { checkpointSignatureHolds, gatherCheckpointEvidence, keyIdOf } from "@/lib/audit/checkpoints";
+import { parallelScanner } from "@/lib/audit/parallel-verify";
 import { recordVerification, verifyChain, type ChainHead, type VerifyProgress } from "@/lib/audit/verify";
 import { env } from "@/lib/env";
 import { runCli, UsageError } from "./cli";
@@ -105,10 +106,13 @@ runCli(async () => {
   if (options["checkpoint-file"] && !fs.existsSync(checkpointFile)) throw new UsageError(`No checkpoint file ${checkpointFile}.`);
   const evidence = await gatherCheckpointEvidence(db, { publicKeyFiles: options["public-key"], checkpointFile });
   const start = options["from-checkpoint"] === undefined ? undefined : await startingCheckpoint(db, evidence, options["from-checkpoint"]);
-  const outcome = await verifyChain(db, progressPrinter(), { copy: copyOutOf(), start, checkpoints: evidence });
+  const target = configuredTarget();
+  const scanner = target.kind === "postgres" ? parallelScanner(target.url, db) : undefined;
+  const outcome = await verifyChain(db, progressPrinter(), { copy: copyOutOf(), scanner, start, checkpoints: evidence });
   if (process.stderr.isTTY) process.stderr.write("\n");
   try {
-    await recordVerification(db, outcome);
+    // A run from a checkpoint covers the tail only: not a verification of the whole log.
+    if (!start) await recordVerification(db, outcome);
   } catch (error) {
     // The app's own role may not vouch for the log (db/roles/app-role.sql): the check still stands.
     if ((error as { cause?: { code?: string } }).cause?.code !== "42501" && (error as { code?: string }).code !== "42501") throw error;

@@ -38,6 +38,11 @@ CREATE TABLE "account_log_inbox" (
 	"result" text NOT NULL,
 	"ip" "inet",
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	-- What the sealer needs of every row, checked when it is written: a row the log's indexes or
+	-- counters would refuse could otherwise stop sealing for every row after it.
+	CONSTRAINT "account_log_inbox_size_check" CHECK (char_length("username") <= 256 and char_length("username_normalized") <= 1024
+		and pg_column_size("metadata") <= 65536
+		and coalesce(octet_length("metadata"->'location'->>'country'), 0) <= 16),
 	CONSTRAINT "account_log_inbox_result_check" CHECK ("result" in ('login_successful', 'login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_invalid_request', 'login_failed_rate_limited', 'account_locked', 'account_unlocked', 'logout', 'logs_exported', 'access_denied', 'user_created', 'password_reset', 'role_changed', 'session_revoked'))
 );--> statement-breakpoint
 -- What sign-in reads before a row is sealed: an address's recent failures, a name's failures.
@@ -66,6 +71,7 @@ CREATE TABLE "account_logs" (
 	CONSTRAINT "account_logs_seq_unique" UNIQUE ("seq", "sealed_at"),
 	CONSTRAINT "account_logs_prev_hash_unique" UNIQUE ("prev_hash", "sealed_at"),
 	CONSTRAINT "account_logs_hash_length_check" CHECK (octet_length("hash") = 32 and octet_length("prev_hash") = 32),
+	CONSTRAINT "account_logs_seq_check" CHECK ("seq" > 0),
 	CONSTRAINT "account_logs_result_check" CHECK ("result" in ('login_successful', 'login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_invalid_request', 'login_failed_rate_limited', 'account_locked', 'account_unlocked', 'logout', 'logs_exported', 'access_denied', 'user_created', 'password_reset', 'role_changed', 'session_revoked'))
 ) PARTITION BY RANGE ("sealed_at");--> statement-breakpoint
 -- The sealer's state: one row, locked while a batch is sealed. The app's role may read it but not
@@ -84,26 +90,32 @@ INSERT INTO "account_log_seal_state" ("seq", "head_hash", "sealed_at", "partitio
 VALUES (0, decode(repeat('00', 32), 'hex'), '-infinity', '-infinity');--> statement-breakpoint
 -- Monthly partitions (UTC) up to three months after the given time, each refusing TRUNCATE (a
 -- partition's TRUNCATE does not fire the parent's trigger). The first covers everything before.
+-- A partition is made as a table of its own and then attached: attaching locks the log only
+-- against other schema changes (SHARE UPDATE EXCLUSIVE), where CREATE TABLE … PARTITION OF would
+-- lock out every reader and writer while it waits.
 CREATE FUNCTION "account_log_add_partitions"("through" timestamptz) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD' AS $$
 DECLARE
   until timestamptz := (SELECT "partitions_until" FROM "account_log_seal_state");
-  target timestamptz := (date_trunc('month', "through", 'UTC') AT TIME ZONE 'UTC' + interval '4 months') AT TIME ZONE 'UTC';
+  target timestamptz := least(date_trunc('month', "through", 'UTC') + interval '4 months', date_trunc('month', now(), 'UTC') + interval '4 months');
   month_start timestamptz;
+  bounds text;
   partition_name text;
 BEGIN
   WHILE until < target LOOP
     IF until = '-infinity' THEN
       month_start := date_trunc('month', "through", 'UTC');
-      partition_name := 'account_logs_before_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
-      EXECUTE format('CREATE TABLE public.%I PARTITION OF public."account_logs" FOR VALUES FROM (MINVALUE) TO (%L)', partition_name, month_start);
+      partition_name := 'account_logs_before_' || to_char(month_start, 'YYYY_MM');
+      bounds := format('FROM (MINVALUE) TO (%L)', month_start);
       until := month_start;
     ELSE
       month_start := until;
-      until := (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC';
-      partition_name := 'account_logs_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
-      EXECUTE format('CREATE TABLE public.%I PARTITION OF public."account_logs" FOR VALUES FROM (%L) TO (%L)', partition_name, month_start, until);
+      until := month_start + interval '1 month';
+      partition_name := 'account_logs_' || to_char(month_start, 'YYYY_MM');
+      bounds := format('FROM (%L) TO (%L)', month_start, until);
     END IF;
+    EXECUTE format('CREATE TABLE public.%I (LIKE public."account_logs" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name);
+    EXECUTE format('ALTER TABLE public."account_logs" ATTACH PARTITION public.%I FOR VALUES %s', partition_name, bounds);
     EXECUTE format('CREATE TRIGGER "account_logs_no_truncate" BEFORE TRUNCATE ON public.%I FOR EACH STATEMENT EXECUTE FUNCTION "account_logs_refuse_change"()', partition_name);
   END LOOP;
   UPDATE "account_log_seal_state" SET "partitions_until" = until;
@@ -158,6 +170,28 @@ BEGIN
   END IF;
 END;
 $$;--> statement-breakpoint
+-- A session that holds the seal state for more than 5 seconds is not sealing (a batch takes
+-- milliseconds): it called the sealer and kept its transaction open, whatever its timeouts. It is
+-- ended, so sealing goes on. Needs the owner to be a superuser or to have pg_signal_backend and
+-- pg_read_all_stats (README); without them this does nothing and the role's timeouts are the bound.
+CREATE FUNCTION "account_log_end_stuck_sealer"() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+  holder integer;
+BEGIN
+  -- The holder marks itself with an advisory lock (a row lock names no session that others can see).
+  SELECT l."pid" INTO holder FROM "pg_locks" l
+  WHERE l."locktype" = 'advisory' AND l."granted" AND l."classid" = 0 AND l."objid" = 726531003 AND l."objsubid" = 1
+  LIMIT 1;
+  IF holder IS NOT NULL AND holder <> pg_backend_pid() AND EXISTS (
+    SELECT FROM "pg_stat_activity" a WHERE a."pid" = holder AND a."xact_start" < clock_timestamp() - interval '5 seconds'
+  ) THEN
+    PERFORM pg_terminate_backend(holder);
+  END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+  NULL;
+END;
+$$;--> statement-breakpoint
 -- Seals up to `batch_limit` committed inbox rows, oldest ID first: numbers and chains them from
 -- the head, moves them into the log, and counts them, all in the caller's transaction. Returns
 -- the rows sealed, or -1 when another sealer holds the state (it will seal them).
@@ -167,6 +201,7 @@ DECLARE
   state "account_log_seal_state";
   r "account_log_inbox";
   seal_time timestamptz;
+  waited text;
   head bytea;
   next_seq bigint;
   ids bigint[] := '{}';
@@ -181,12 +216,26 @@ BEGIN
   BEGIN
     SELECT * INTO STRICT state FROM "account_log_seal_state" FOR UPDATE NOWAIT;
   EXCEPTION WHEN lock_not_available THEN
+    PERFORM "account_log_end_stuck_sealer"();
     RETURN -1;
   END;
+  -- Marks this session as the holder, for `account_log_end_stuck_sealer`. Never waited for: a
+  -- session that takes this lock without the seal state only marks itself.
+  PERFORM pg_try_advisory_xact_lock(726531003);
   -- Seal times never go back, whatever the clock does, so months stay ranges of `seq`.
-  seal_time := greatest(now(), state."sealed_at");
-  IF seal_time >= state."partitions_until" THEN
-    PERFORM "account_log_add_partitions"(seal_time);
+  seal_time := greatest(clock_timestamp(), state."sealed_at");
+  -- Next months' partitions, made two months before they are needed; if the log is busy with a
+  -- schema change now, the next batch tries again. Only a partition that is missing when rows
+  -- need it stops sealing (and never sign-ins: rows wait in the inbox).
+  IF seal_time + interval '2 months' >= state."partitions_until" THEN
+    waited := current_setting('lock_timeout');
+    BEGIN
+      PERFORM set_config('lock_timeout', '200ms', true);
+      PERFORM "account_log_add_partitions"(seal_time);
+    EXCEPTION WHEN lock_not_available THEN
+      IF seal_time >= state."partitions_until" THEN RAISE; END IF;
+    END;
+    PERFORM set_config('lock_timeout', waited, true);
   END IF;
   head := state."head_hash";
   next_seq := state."seq";
@@ -311,3 +360,8 @@ BEGIN
   VALUES ("at_seq", "signed_head", "at_seq", "signed_time", "signer", "signed");
 END;
 $$;
+--> statement-breakpoint
+-- The owner's functions are for the owner and the roles it grants them to (db/roles/app-role.sql).
+REVOKE EXECUTE ON FUNCTION "account_log_seal"(integer), "account_log_checkpoint"(bigint, bytea, timestamptz, text, bytea),
+  "account_log_add_partitions"(timestamptz), "account_log_raise_hour_bounds"(timestamptz, bigint, bigint),
+  "account_log_end_stuck_sealer"() FROM PUBLIC;

@@ -8,10 +8,15 @@ import { hash as sha256 } from "node:crypto";
  * reported; `verify.ts` then walks around it to say what happened.
  */
 
-/** The COPY of the rows with `afterSeq < seq <= throughSeq`, in chain order, as the scan reads them. */
+/**
+ * The COPY of the rows with `afterSeq < seq <= throughSeq`, in chain order, as the scan reads them.
+ * From the start (`afterSeq` 0) there is no lower bound: a row written below position 1 is read,
+ * and fails the position check, rather than hidden.
+ */
 export function chainCopyQuery(afterSeq: number, throughSeq: number): string {
+  const after = Math.trunc(afterSeq) > 0 ? `seq > ${Math.trunc(afterSeq)} and ` : "";
   return `copy (select id, occurred_at, username, username_truncated, username_normalized, user_id, result, host(ip),
-    metadata, prev_hash, hash, seq from account_logs where seq > ${Math.trunc(afterSeq)} and seq <= ${Math.trunc(throughSeq)} order by seq)
+    metadata, prev_hash, hash, seq from account_logs where ${after}seq <= ${Math.trunc(throughSeq)} order by seq)
     to stdout (format binary)`;
 }
 

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { configuredTarget, pgliteSiblingPath, rowsOf, type Executor } from "@/db";
 import { env } from "@/lib/env";
 import { logServerError } from "@/lib/server-log";
+import { ChainWalker, readChainRows, type ChainBreak, type ChainHead, type ChainRow } from "./verify";
 
 /**
  * Signed checkpoints (docs/audit.md, "Checkpoints"): every so many rows or seconds, the head of
@@ -200,7 +201,7 @@ export async function readCheckpointFile(file: string): Promise<Checkpoint[]> {
 export async function gatherCheckpointEvidence(
   executor: Executor,
   { publicKeyFiles = [], checkpointFile }: { publicKeyFiles?: string[]; checkpointFile?: string },
-): Promise<{ checkpoints: Checkpoint[]; publicKeys: KeyObject[]; fromFile: number; otherLogs: number }> {
+): Promise<{ checkpoints: Checkpoint[]; publicKeys: KeyObject[]; fromFile: number; otherLogs: number; expectedEvery?: number }> {
   const publicKeys = publicKeyFiles.map((file) => parsePublicKey(fs.readFileSync(file, "utf8")));
   const signing = configuredSigningKey();
   if (signing) publicKeys.push(createPublicKey(signing.key));
@@ -212,7 +213,37 @@ export async function gatherCheckpointEvidence(
   // The same checkpoint in both places counts once; two that differ are both held to their signature.
   const seen = new Set(stored.map((checkpoint) => checkpointLine(checkpoint)));
   const checkpoints = [...stored, ...filed.filter((checkpoint) => !seen.has(checkpointLine(checkpoint)))];
-  return { checkpoints, publicKeys, fromFile: filed.length, otherLogs: everyFiled.length - filed.length };
+  const expectedEvery = signing ? env().AUDIT_CHECKPOINT_ROWS : undefined;
+  return { checkpoints, publicKeys, fromFile: filed.length, otherLogs: everyFiled.length - filed.length, expectedEvery };
+}
+
+/** How many rows since the last checkpoint the writer re-reads before signing (more: it signs unread). */
+const LINK_CHECK_LIMIT = 100_000;
+const LINK_CHECK_BATCH = 5_000;
+
+/** The first break between `from` (or the first row) and `head`, reading the rows in batches. */
+async function firstBreak(executor: Executor, from: ChainHead | undefined, head: ChainHead): Promise<ChainBreak | undefined> {
+  const walker = new ChainWalker(from);
+  let afterSeq = from?.seq ?? 0;
+  let carried: ChainRow | undefined;
+  for (;;) {
+    const batch = await readChainRows(executor, afterSeq, head.seq, LINK_CHECK_BATCH);
+    const done = batch.length < LINK_CHECK_BATCH;
+    const rows = carried ? [carried, ...batch] : batch;
+    const checkUpTo = done ? rows.length : rows.length - 1;
+    for (let i = 0; i < checkUpTo; i++) {
+      const broken = walker.check(rows[i]!, rows[i + 1], () => walker.recentIds());
+      if (broken) return broken;
+    }
+    carried = done ? undefined : rows.at(-1);
+    afterSeq = batch.at(-1)?.seq ?? afterSeq;
+    if (done) break;
+  }
+  const reached = walker.head;
+  if (!reached || reached.seq !== head.seq || reached.hash !== head.hash) {
+    return { id: 0, kind: "edited", detail: `the rows end at seq ${reached?.seq ?? 0}, not at the sealed head, seq ${head.seq}` };
+  }
+  return undefined;
 }
 
 /**
@@ -229,11 +260,19 @@ export class Checkpointer {
 
   /** Writes a checkpoint at the sealed head if one is due; the checkpoint written, if any. */
   async run(executor: Executor, now = new Date()): Promise<Checkpoint | undefined> {
-    const [state] = rowsOf<{ log_id: string; seq: number | string; head_hash: string; last_seq: number | string | null; last_at: string | Date | null }>(
+    const [state] = rowsOf<{
+      log_id: string;
+      seq: number | string;
+      head_hash: string;
+      last_seq: number | string | null;
+      last_at: string | Date | null;
+      last_hash: string | null;
+    }>(
       await executor.execute(sql`
-        select s.log_id::text as log_id, s.seq, encode(s.head_hash, 'hex') as head_hash, c.seq as last_seq, c.signed_at as last_at
+        select s.log_id::text as log_id, s.seq, encode(s.head_hash, 'hex') as head_hash, c.seq as last_seq, c.signed_at as last_at,
+          encode(c.head_hash, 'hex') as last_hash
         from account_log_seal_state s
-        left join lateral (select seq, signed_at from account_log_checkpoints order by seq desc limit 1) c on true`),
+        left join lateral (select seq, signed_at, head_hash from account_log_checkpoints order by seq desc limit 1) c on true`),
     );
     if (!state) return undefined;
     const seq = Number(state.seq);
@@ -242,6 +281,16 @@ export class Checkpointer {
     if (sinceLast <= 0) return undefined;
     const due = sinceLast >= this.options.rows || !this.last || now.getTime() - this.last.at >= this.options.seconds * 1000;
     if (!due) return undefined;
+    // Sign only a head the rows lead to from the last checkpoint: rows rewritten carelessly since
+    // then are not signed for. (A rewrite that re-hashes every row since is indistinguishable here.)
+    const from = this.last ? { seq: this.last.seq, id: 0, hash: state.last_hash! } : undefined;
+    if (sinceLast <= LINK_CHECK_LIMIT) {
+      const broken = await firstBreak(executor, from, { seq, id: 0, hash: state.head_hash });
+      if (broken) {
+        logServerError("a checkpoint was not signed: the rows since the last one do not lead to the head", new Error(broken.detail), { seq });
+        return undefined;
+      }
+    }
     const checkpoint = signCheckpoint(this.key, { logId: state.log_id, seq, headHash: state.head_hash, rowCount: seq, signedAt: now });
     try {
       await executor.execute(sql`select account_log_checkpoint(${seq}::bigint, decode(${checkpoint.headHash}, 'hex'),

@@ -119,6 +119,8 @@ export function startSealer({
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let nudgedAt = 0;
+  // After a failed batch, writes do not make it try again sooner than this.
+  let backoffUntil = 0;
   let checkpointCheckedAt = 0;
   // Checkpoints are looked at after a batch, and at most once a second when idle (the time rule).
   const checkpoint = async (db: Executor, sealed: number) => {
@@ -151,6 +153,7 @@ export function startSealer({
       } catch (error) {
         logServerError("log rows could not be sealed; they wait in the inbox", error);
         next = Math.max(idleMs, 1_000);
+        backoffUntil = Date.now() + next;
       } finally {
         running = undefined;
       }
@@ -161,7 +164,7 @@ export function startSealer({
   shared.__accountLogsSealer = {
     nudge() {
       nudgedAt = Date.now();
-      if (!running) schedule(0);
+      if (!running && Date.now() >= backoffUntil) schedule(0);
     },
   };
   schedule(0);

@@ -3,7 +3,7 @@ import { rowsOf, type Executor } from "@/db";
 import { accountLogVerifications } from "@/db/schema";
 import { canonicalEncoding, chainHash, GENESIS_HASH, type ChainedFields } from "./canonical";
 import type { KeyObject } from "node:crypto";
-import { chainCopyQuery, scanChain } from "./chain-scan";
+import { chainCopyQuery, scanChain, type ScanOutcome } from "./chain-scan";
 import { checkpointSignatureHolds, keyIdOf, type Checkpoint } from "./checkpoints";
 
 export type ChainRow = ChainedFields & { id: number; seq: number; prevHash: string; hash: string };
@@ -61,10 +61,11 @@ export async function chainHead(executor: Executor): Promise<ChainHead | undefin
   return row ? toHead(row) : undefined;
 }
 
-/** The rows with `afterSeq < seq <= throughSeq`, in chain order, at most `limit`. */
+/** The rows with `afterSeq < seq <= throughSeq`, in chain order, at most `limit` (from 0: any below 1 too). */
 export async function readChainRows(executor: Executor, afterSeq: number, throughSeq: number, limit: number): Promise<ChainRow[]> {
+  const after = afterSeq > 0 ? sql`seq > ${afterSeq} and` : sql``;
   const result = await executor.execute(
-    sql`select ${CHAIN_COLUMNS} from account_logs where seq > ${afterSeq} and seq <= ${throughSeq} order by seq limit ${limit}`,
+    sql`select ${CHAIN_COLUMNS} from account_logs where ${after} seq <= ${throughSeq} order by seq limit ${limit}`,
   );
   return rowsOf<RawChainRow>(result).map(toChainRow);
 }
@@ -169,21 +170,38 @@ export type CopyOut = (query: string) => Promise<{ chunks: AsyncIterable<Buffer>
  * rows around it to say what happened. Without it, the walk reads every row, a batch at a time,
  * so memory stays flat at any size.
  */
+/**
+ * A fast first pass over the positions after `origin` through `head`, as `scanChain` answers;
+ * undefined when it cannot run here (then the single COPY or the walk does).
+ */
+export type ChainScanner = (
+  origin: ChainHead,
+  head: ChainHead,
+  onProgress: (rows: number, lastSeq: number) => void,
+) => Promise<ScanOutcome | undefined>;
+
 export type VerifyOptions = {
   /** A `COPY … TO STDOUT` opener (PostgreSQL): the fast first pass. */
   copy?: CopyOut;
+  /** The fast pass in parallel ranges (`parallel-verify.ts`), tried before the single COPY. */
+  scanner?: ChainScanner;
   /** Start after a position already proven (a signed checkpoint's), not from the first row. */
   start?: ChainHead;
   /** The signed checkpoints to hold the chain to, and the keys that signed them. */
   checkpoints?: CheckpointEvidence;
 };
 
-export type CheckpointEvidence = { checkpoints: Checkpoint[]; publicKeys: KeyObject[] };
+export type CheckpointEvidence = {
+  checkpoints: Checkpoint[];
+  publicKeys: KeyObject[];
+  /** Set when a signing key is configured: a checkpoint is then written every so many rows. */
+  expectedEvery?: number;
+};
 
 export async function verifyChain(
   executor: Executor,
   onProgress: (progress: VerifyProgress) => void = () => {},
-  { copy, start, checkpoints }: VerifyOptions = {},
+  { copy, scanner, start, checkpoints }: VerifyOptions = {},
 ): Promise<VerifyOutcome> {
   const startedAt = new Date();
   const head = await chainHead(executor);
@@ -196,21 +214,22 @@ export async function verifyChain(
   }
   const fromStart = () => ({ walker: new ChainWalker(start), rowsBefore: 0 });
   let from: { walker: ChainWalker; rowsBefore: number } = fromStart();
-  // Without a COPY stream (the embedded database, or one that could not be opened), the walk reads every row.
-  const stream = copy ? await copy(chainCopyQuery(origin.seq, head.seq)).catch(() => undefined) : undefined;
-  if (stream) {
-    let scan;
-    try {
-      scan = await scanChain(
-        stream.chunks,
-        Buffer.from(origin.hash, "hex"),
-        (rows, lastSeq) => onProgress({ rowsVerified: rows, lastSeq, throughSeq: head.seq }),
-        origin.seq,
-      );
-    } finally {
-      // Stopped at a break, the COPY is cut short with its connection.
-      await stream.close();
+  const progress = (rows: number, lastSeq: number) => onProgress({ rowsVerified: rows, lastSeq, throughSeq: head.seq });
+  // In parallel ranges where it pays, else one COPY stream; without either (the embedded
+  // database, or a stream that could not be opened), the walk reads every row.
+  let scan = scanner ? await scanner(origin, head, progress).catch(() => undefined) : undefined;
+  if (!scan && copy) {
+    const stream = await copy(chainCopyQuery(origin.seq, head.seq)).catch(() => undefined);
+    if (stream) {
+      try {
+        scan = await scanChain(stream.chunks, Buffer.from(origin.hash, "hex"), progress, origin.seq);
+      } finally {
+        // Stopped at a break, the COPY is cut short with its connection.
+        await stream.close();
+      }
     }
+  }
+  if (scan) {
     const walkedHead = scan.last && { seq: scan.last.seq, id: scan.last.id, hash: scan.last.hash.toString("hex") };
     if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead, checkpoints });
     // Walk from a verified row well before the break, so the walk knows the recent rows it
@@ -301,8 +320,19 @@ async function finishWalk(
  * a given key, name a position the log still reaches, and name the hash the log has there. A
  * chain that links up but differs from a checkpoint was re-hashed by someone without the key.
  */
-export async function checkCheckpoints(executor: Executor, head: ChainHead, { checkpoints, publicKeys }: CheckpointEvidence): Promise<ChainBreak | undefined> {
-  if (checkpoints.length === 0) return undefined;
+export async function checkCheckpoints(
+  executor: Executor,
+  head: ChainHead,
+  { checkpoints, publicKeys, expectedEvery }: CheckpointEvidence,
+): Promise<ChainBreak | undefined> {
+  if (checkpoints.length === 0) {
+    if (expectedEvery === undefined || head.seq <= expectedEvery) return undefined;
+    return {
+      id: head.id,
+      kind: "unsigned",
+      detail: `no signed checkpoint of this log exists, though a signing key is configured and the log has ${head.seq} rows (one is written every ${expectedEvery}): they were removed, or the log's ID was changed`,
+    };
+  }
   const keys = new Map(publicKeys.map((key) => [keyIdOf(key), key]));
   const stored = new Map(
     rowsOf<{ seq: number | string; id: number | string; hash: string }>(

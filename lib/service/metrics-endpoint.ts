@@ -35,15 +35,19 @@ export async function answerMetrics(authorization: string | undefined, token: st
     counters.databasePoolMax.set(pool.max);
     counters.databasePoolConnections.reset();
     for (const [state, count] of Object.entries(pool.connections)) counters.databasePoolConnections.set({ state }, count);
+    counters.databaseUp.set(1);
+  } catch {
+    counters.databaseUp.set(0);
+  }
+  try {
     const ledger = await ledgerState();
     counters.sealedThroughSeq.set(ledger.sealedThroughSeq);
     counters.unsealedRows.set(ledger.unsealedRows);
     counters.sealLagSeconds.set(ledger.oldestUnsealedAt ? Math.max(0, (Date.now() - ledger.oldestUnsealedAt.getTime()) / 1000) : 0);
     counters.checkpointAgeSeconds.reset();
     if (ledger.lastCheckpointAt) counters.checkpointAgeSeconds.set((Date.now() - ledger.lastCheckpointAt.getTime()) / 1000);
-    counters.databaseUp.set(1);
   } catch {
-    counters.databaseUp.set(0);
+    // The ledger's state could not be read (a grant missing after an upgrade): its gauges keep their last values.
   }
   return {
     status: 200,

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { closeDb, getDb, openAppDatabase, openDatabase } from "@/db";
+import { closeDb, getDb, openAppDatabase, openDatabase, rowsOf } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { sealBatch, sealPending } from "@/lib/audit/sealer";
@@ -113,32 +113,37 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
     ]);
   });
 
-  it("cannot stop sealing by holding the seal in an open transaction: the role's timeout ends it", async () => {
+  it("cannot stop sealing by holding the seal open, even with its own timeouts turned off", async () => {
     const owner = await getDb();
-    // The production setting is 10 s; shorter here, so the test is quick.
-    await owner.execute(sql`alter role account_logs_app set idle_in_transaction_session_timeout = '1s'`);
-    const holder = postgres(asRole(database.url()!, "account_logs_app"), { max: 1, onnotice: () => {} });
+    // The role's timeouts are defaults it may change: this session turns them off.
+    const holder = postgres(asRole(database.url()!, "account_logs_app"), {
+      max: 1,
+      onnotice: () => {},
+      connection: { statement_timeout: 0, idle_in_transaction_session_timeout: 0, application_name: "seal holder" },
+    });
     try {
       await appendAccountLog(owner, [
         { username: "held-1", result: "logout" },
         { username: "held-2", result: "logout" },
       ]);
-      const reserved = await holder.reserve();
-      await reserved`begin`;
-      expect(Number((await reserved`select account_log_seal(1) as sealed`)[0]!.sealed)).toBe(1);
-      // The seal is held: another sealer is told so, and seals nothing.
-      expect(await sealBatch(owner)).toBe(-1);
+      // Seals one row and keeps the state locked for as long as its statement runs.
+      const held = holder`select account_log_seal(1) as sealed, pg_sleep(60)`.then(
+        () => "finished",
+        () => "ended",
+      );
+      const holding = async () => rowsOf<{ n: number | string }>(await owner.execute(sql`select count(*) as n from pg_stat_activity where application_name = 'seal holder' and state = 'active'`));
+      await expect.poll(async () => Number((await holding())[0]!.n)).toBe(1);
+      await expect.poll(() => sealBatch(owner)).toBe(-1);
       const startedAt = Date.now();
-      // Once the holder is cut off, its batch is rolled back and both rows are sealed here.
-      expect(await sealPending(owner, { timeoutMs: 10_000 })).toBe(2);
-      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      // After 5 s the holder is ended; its batch is rolled back and both rows are sealed here.
+      expect(await sealPending(owner, { timeoutMs: 15_000 })).toBe(2);
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(await held).toBe("ended");
       expect((await verifyChain(owner)).intact).toBe(true);
-      reserved.release();
     } finally {
       await holder.end({ timeout: 1 }).catch(() => {});
-      await owner.execute(sql`alter role account_logs_app set idle_in_transaction_session_timeout = '10s'`);
     }
-  });
+  }, 30_000);
 
   it("refuses to start with a pending migration it may not apply, and says what to do", async () => {
     const owner = await getDb();

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { copyOutOf, getDb, rowsOf, type Database } from "@/db";
+import { configuredTarget, copyOutOf, getDb, rowsOf, type Database } from "@/db";
+import { parallelScanner } from "@/lib/audit/parallel-verify";
 import { appendAccountLog, type AccountLogEntry } from "@/lib/account-log/record";
 import { canonicalEncoding, jsonbText } from "@/lib/audit/canonical";
 import { chainCopyQuery, scanChain } from "@/lib/audit/chain-scan";
@@ -48,9 +49,14 @@ const EMPTY_LOG = [
 async function verify(db: Database) {
   const walked = await verifyChain(db);
   const copy = copyOutOf();
-  if (copy) {
+  const target = configuredTarget();
+  if (copy && target.kind === "postgres") {
     const scanned = await verifyChain(db, undefined, { copy });
     expect({ ...scanned, startedAt: undefined }).toEqual({ ...walked, startedAt: undefined });
+    // In parallel ranges (three threads, small ranges): the same answer, break and count included.
+    const scanner = parallelScanner(target.url, db, { threads: 3, minRowsPerRange: 2 });
+    const parallel = await verifyChain(db, undefined, { copy, scanner });
+    expect({ ...parallel, startedAt: undefined }).toEqual({ ...walked, startedAt: undefined });
   }
   return walked;
 }
@@ -203,7 +209,14 @@ describe.each(DATABASE_KINDS)("verify finds the first break on %s", (kind) => {
       await db.execute(sql`select id, username from account_logs order by seq offset 10500 limit 3`),
     );
     expect((await verify(db)).rowsVerified).toBe(11_000);
+    const target = configuredTarget();
+    // The parallel fast pass itself, not the single pass it falls back to: ranges over threads.
+    const scanner = target.kind === "postgres" ? parallelScanner(target.url, db, { threads: 3, minRowsPerRange: 1_000 }) : undefined;
+    const head = { seq: 11_000, id: 0, hash: "" };
+    const genesis = { seq: 0, id: 0, hash: "0".repeat(64) };
+    if (scanner) expect(await scanner(genesis, head, () => {})).toMatchObject({ rows: 11_000, firstBad: undefined, last: { seq: 11_000 } });
     await asSuperuser(db, sql`update account_logs set username = 'changed' where id = ${edited!.id}`);
+    if (scanner) expect(await scanner(genesis, head, () => {})).toMatchObject({ rows: 10_500, firstBad: { id: Number(edited!.id), seq: 10_501 } });
     expect(await verify(db)).toMatchObject({ intact: false, rowsVerified: 10_500, broken: { id: Number(edited!.id), kind: "edited" } });
     await asSuperuser(
       db,

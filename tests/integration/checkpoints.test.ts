@@ -174,6 +174,27 @@ describe.each(DATABASE_KINDS)("signed checkpoints on %s", (kind) => {
     expect(await verify(db, await evidence(db), start)).toMatchObject({ intact: false, broken: { kind: "edited" } });
   });
 
+  it("does not sign a head the rows since the last checkpoint do not lead to", async () => {
+    const db = await getDb();
+    await writeRows(db, 3);
+    expect(await checkpointer.run(db)).toMatchObject({ seq: 3 });
+    await writeRows(db, 5);
+    await asSuperuser(db, sql`update account_logs set username = 'edited' where seq = 6`);
+    expect(await checkpointer.run(db)).toBeUndefined();
+    expect((await readCheckpoints(db)).map((checkpoint) => checkpoint.seq)).toEqual([3]);
+  });
+
+  it("names a log with a signing key and many rows but no checkpoint at all", async () => {
+    const db = await getDb();
+    await writeRows(db, 9);
+    const none = { checkpoints: [], publicKeys: [createPublicKey(key)] };
+    expect(await verify(db, none)).toMatchObject({ intact: true });
+    expect(await verify(db, { ...none, expectedEvery: 5 })).toMatchObject({
+      intact: false,
+      broken: { kind: "unsigned", detail: expect.stringContaining("no signed checkpoint of this log exists") },
+    });
+  });
+
   it("skips the checkpoints of another log in a shared file, and counts them", async () => {
     const db = await getDb();
     await writeRows(db, 3);
