@@ -317,6 +317,16 @@ export const accountLogSealState = pgTable("account_log_seal_state", {
   logId: uuid("log_id").notNull().defaultRandom(),
 });
 
+/** Each month's sealed rows by ID and position (months of sealing, as the log's partitions). Kept by the sealer. */
+export const accountLogMonths = pgTable("account_log_months", {
+  month: timestamp("month", { withTimezone: true }).primaryKey(),
+  minId: bigint("min_id", { mode: "number" }).notNull(),
+  maxId: bigint("max_id", { mode: "number" }).notNull(),
+  minSeq: bigint("min_seq", { mode: "number" }).notNull(),
+  maxSeq: bigint("max_seq", { mode: "number" }).notNull(),
+  rowCount: bigint("row_count", { mode: "number" }).notNull(),
+});
+
 /** Signed checkpoints: the head at a position, signed with Ed25519 outside the database. */
 export const accountLogCheckpoints = pgTable("account_log_checkpoints", {
   seq: bigint("seq", { mode: "number" }).primaryKey(),

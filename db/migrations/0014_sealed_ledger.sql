@@ -86,6 +86,17 @@ CREATE TABLE "account_log_seal_state" (
 	-- This log's identity, in every signed checkpoint: a checkpoint of another log never counts.
 	"log_id" uuid DEFAULT gen_random_uuid() NOT NULL
 );--> statement-breakpoint
+-- Each month's sealed rows by ID and position: which partitions a span of IDs can be in (the
+-- page's time filters are spans of IDs, the partitions months of sealing), and what leaves with a
+-- month. Kept by the sealer.
+CREATE TABLE "account_log_months" (
+	"month" timestamp with time zone PRIMARY KEY NOT NULL,
+	"min_id" bigint NOT NULL,
+	"max_id" bigint NOT NULL,
+	"min_seq" bigint NOT NULL,
+	"max_seq" bigint NOT NULL,
+	"row_count" bigint NOT NULL
+);--> statement-breakpoint
 INSERT INTO "account_log_seal_state" ("seq", "head_hash", "sealed_at", "partitions_until")
 VALUES (0, decode(repeat('00', 32), 'hex'), '-infinity', '-infinity');--> statement-breakpoint
 -- Monthly partitions (UTC) up to three months after the given time, each refusing TRUNCATE (a
@@ -130,6 +141,8 @@ INSERT INTO "account_logs" ("id", "occurred_at", "username", "username_truncated
 SELECT "id", "occurred_at", "username", "username_truncated", "username_normalized", "username_key", "user_id", "result", "ip",
   "metadata", row_number() OVER (ORDER BY "id"), least(max("occurred_at") OVER (ORDER BY "id"), now()), "prev_hash", "hash"
 FROM "account_logs_chained";--> statement-breakpoint
+INSERT INTO "account_log_months" ("month", "min_id", "max_id", "min_seq", "max_seq", "row_count")
+SELECT date_trunc('month', "sealed_at", 'UTC'), min("id"), max("id"), min("seq"), max("seq"), count(*) FROM "account_logs" GROUP BY 1;--> statement-breakpoint
 UPDATE "account_log_seal_state" SET ("seq", "head_hash", "sealed_at") = (
   SELECT count(*), coalesce((SELECT "hash" FROM "account_logs_chained" ORDER BY "id" DESC LIMIT 1), decode(repeat('00', 32), 'hex')),
     coalesce(least(max("occurred_at"), now()), '-infinity')
@@ -268,7 +281,7 @@ BEGIN
     JOIN "account_log_inbox" i ON i."id" = b."id"
     JOIN "account_log_usernames" u ON u."username_normalized" = i."username_normalized"
     ORDER BY b."seq"
-    RETURNING "id", "occurred_at", "username_key", "result", "ip", "metadata",
+    RETURNING "id", "seq", "occurred_at", "username_key", "result", "ip", "metadata",
       date_trunc('hour', "occurred_at", 'UTC') AS "hour", nullif("metadata"->'location'->>'country', '') AS "country"
   ), totals AS (
     UPDATE "account_log_totals" SET "row_count" = "row_count" + (SELECT count(*) FROM sealed) WHERE "shard" = 0
@@ -297,6 +310,13 @@ BEGIN
     INSERT INTO "account_log_country_hours" AS t ("country", "result", "hour", "row_count")
     SELECT "country", "result", "hour", count(*) FROM sealed WHERE "country" IS NOT NULL GROUP BY 1, 2, 3
     ON CONFLICT ("country", "hour", "result") DO UPDATE SET "row_count" = t."row_count" + excluded."row_count"
+  ), months AS (
+    INSERT INTO "account_log_months" AS t ("month", "min_id", "max_id", "min_seq", "max_seq", "row_count")
+    SELECT date_trunc('month', seal_time, 'UTC'), min("id"), max("id"), min("seq"), max("seq"), count(*) FROM sealed
+    ON CONFLICT ("month") DO UPDATE
+      SET "min_id" = least(t."min_id", excluded."min_id"), "max_id" = greatest(t."max_id", excluded."max_id"),
+        "min_seq" = least(t."min_seq", excluded."min_seq"), "max_seq" = greatest(t."max_seq", excluded."max_seq"),
+        "row_count" = t."row_count" + excluded."row_count"
   ), hours AS (
     INSERT INTO "account_log_hours" AS t ("hour", "result", "row_count", "min_id", "max_id")
     SELECT "hour", "result", count(*), min("id"), max("id") FROM sealed GROUP BY 1, 2
@@ -365,3 +385,6 @@ $$;
 REVOKE EXECUTE ON FUNCTION "account_log_seal"(integer), "account_log_checkpoint"(bigint, bytea, timestamptz, text, bytea),
   "account_log_add_partitions"(timestamptz), "account_log_raise_hour_bounds"(timestamptz, bigint, bigint),
   "account_log_end_stuck_sealer"() FROM PUBLIC;
+--> statement-breakpoint
+-- Statistics for the copied rows now: the planner reads the new partitions before autovacuum has.
+ANALYZE "account_logs";

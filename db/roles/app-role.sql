@@ -14,7 +14,7 @@ GRANT SELECT ON account_logs, account_log_inbox TO account_logs_app;
 GRANT INSERT (username, username_truncated, username_normalized, user_id, result, ip, metadata) ON account_log_inbox TO account_logs_app;
 GRANT SELECT ON account_log_usernames, account_log_totals, account_log_username_results, account_log_hours,
   account_log_address_results, account_log_failure_hours, account_log_hour_ceilings, account_log_hour_floors,
-  account_log_country_hours, account_log_country_results, account_log_seal_state, account_log_checkpoints,
+  account_log_country_hours, account_log_country_results, account_log_seal_state, account_log_checkpoints, account_log_months,
   account_log_verifications TO account_logs_app;
 -- Sealing and checkpoints go through the owner's functions, which compute what they store: every
 -- app instance calls the sealer, and one at a time seals. The role cannot lock the seal state

@@ -25,6 +25,11 @@ export type Span = {
   newestId: number;
   /** Every row of the log, and every row written later, is in the range. */
   holdsWholeLog: boolean;
+  /**
+   * The months of sealing the span's IDs were sealed in (the log's partitions): from the first,
+   * and before the month after the last unless that is the newest (rows still arrive in it).
+   */
+  sealed?: { from: string; before: string | null };
 };
 /** A time range's span: undefined without a range (or one holding the whole log), null when no row can be in it. */
 export type IdSpan = Span | null;

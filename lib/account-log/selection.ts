@@ -6,6 +6,7 @@ import {
   accountLogCountryResults,
   accountLogHourCeilings,
   accountLogHourFloors,
+  accountLogMonths,
   accountLogHours,
   accountLogTotals,
   accountLogUsernameResults,
@@ -114,13 +115,20 @@ export async function idSpanOf(executor: Executor, filters: Pick<AccountLogFilte
   const ceilingBefore = (instant: Date) =>
     sql`(select ${accountLogHourCeilings.lastId} from ${accountLogHourCeilings} where ${accountLogHourCeilings.hour} < ${iso(instant)}
       order by ${accountLogHourCeilings.hour} desc limit 1)`;
-  const [span] = rowsOf<Record<"lo" | "hi" | "below" | "above" | "newest", string | number | null>>(
+  const [span] = rowsOf<Record<"lo" | "hi" | "below" | "above" | "newest" | "sealed_from" | "sealed_before", string | number | null>>(
     await executor.execute(sql`
-      select ${from ? floorFrom(from) : sql`(select min(id) from account_logs)`} as lo,
-        ${to ? ceilingBefore(to) : sql`(select max(id) from account_logs)`} as hi,
-        ${from ? ceilingBefore(from) : sql`null::bigint`} as below,
-        ${to ? floorFrom(to) : sql`null::bigint`} as above,
-        (select max(id) from account_logs) as newest`),
+      with s as (
+        select ${from ? floorFrom(from) : sql`(select min(id) from account_logs)`} as lo,
+          ${to ? ceilingBefore(to) : sql`(select max(id) from account_logs)`} as hi,
+          ${from ? ceilingBefore(from) : sql`null::bigint`} as below,
+          ${to ? floorFrom(to) : sql`null::bigint`} as above,
+          (select max(id) from account_logs) as newest)
+      select s.*, m.sealed_from, m.sealed_before from s
+      left join lateral (
+        select to_char(min(month) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as sealed_from,
+          case when max(month) < (select max(month) from ${accountLogMonths})
+            then to_char((max(month) + interval '1 month') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') end as sealed_before
+        from ${accountLogMonths} where max_id >= s.lo and min_id <= s.hi) m on true`),
   );
   if (span?.lo == null || span.hi == null || Number(span.lo) > Number(span.hi)) return null;
   const lo = Number(span.lo);
@@ -134,7 +142,18 @@ export async function idSpanOf(executor: Executor, filters: Pick<AccountLogFilte
     // No row before `from` and none at or after `to`, and rows written from now on fall before
     // `to` too (their time is the database's now: an hour of margin for the two clocks).
     holdsWholeLog: span.below == null && span.above == null && (!to || to.getTime() > Date.now() + HOUR_MS),
+    sealed: span.sealed_from == null ? undefined : { from: String(span.sealed_from), before: span.sealed_before == null ? null : String(span.sealed_before) },
   };
+}
+
+/**
+ * The span's months of sealing as a condition on the partition key, so a scan of the span reads
+ * only the partitions its IDs can be in (the IDs alone name no partition).
+ */
+function sealedIn(span: Span): SQL[] {
+  if (!span.sealed) return [];
+  const { from, before } = span.sealed;
+  return before === null ? [sql`l.sealed_at >= ${from}::timestamptz`] : [sql`l.sealed_at >= ${from}::timestamptz`, sql`l.sealed_at < ${before}::timestamptz`];
 }
 
 /**
@@ -155,10 +174,10 @@ export async function selectionSpanOf(executor: Executor, filters: AccountLogFil
  */
 export function rowConditions(filters: AccountLogFilters, span: Span | undefined, covered: readonly FilterDimension[] = []): SQL[] {
   const conditions = filterConditions(filters, [...covered, "time"]);
-  if (covered.includes("time")) return conditions;
+  if (covered.includes("time")) return span ? [...sealedIn(span), ...conditions] : conditions;
   const time = conditionOf("time", filters);
   if (!span) return time ? [time, ...conditions] : conditions;
-  const ids = [sql`l.id between ${span.lo} and ${span.hi}`];
+  const ids = [sql`l.id between ${span.lo} and ${span.hi}`, ...sealedIn(span)];
   if (time && (span.outsideBelow >= span.lo || span.outsideAbove <= span.hi)) {
     ids.push(sql`(l.id > ${span.outsideBelow} and l.id < ${span.outsideAbove} or ${time})`);
   }

@@ -238,6 +238,9 @@ export async function fillLog(db: Database, rows: number, progress: (message: st
       from account_log_hours group by hour) h
     where later is null or first_id < later`);
   await db.execute(sql`
+    insert into account_log_months (month, min_id, max_id, min_seq, max_seq, row_count)
+    select date_trunc('month', sealed_at, 'UTC'), min(id), max(id), min(seq), max(seq), count(*) from account_logs group by 1`);
+  await db.execute(sql`
     update users set locked_at = now(), failed_attempts = 6
     where username_normalized in (${sql.join(VICTIMS.map((v) => sql`${accountName(v)}`), sql`, `)})`);
   await db.execute(sql`drop table bench_names`);
