@@ -7,7 +7,7 @@ import { z } from "zod";
 import { configuredTarget, pgliteSiblingPath, rowsOf, type Executor } from "@/db";
 import { env } from "@/lib/env";
 import { logServerError } from "@/lib/server-log";
-import { ChainWalker, readChainRows, type ChainBreak, type ChainHead, type ChainRow } from "./verify";
+import { ChainWalker, walkRows, type ChainBreak, type ChainHead } from "./verify";
 
 /**
  * Signed checkpoints (docs/audit.md, "Checkpoints"): every so many rows or seconds, the head of
@@ -219,26 +219,12 @@ export async function gatherCheckpointEvidence(
 
 /** How many rows since the last checkpoint the writer re-reads before signing (more: it signs unread). */
 const LINK_CHECK_LIMIT = 100_000;
-const LINK_CHECK_BATCH = 5_000;
 
-/** The first break between `from` (or the first row) and `head`, reading the rows in batches. */
+/** The first break between `from` (or the first row) and `head`: the rows must lead to that head. */
 async function firstBreak(executor: Executor, from: ChainHead | undefined, head: ChainHead): Promise<ChainBreak | undefined> {
   const walker = new ChainWalker(from);
-  let afterSeq = from?.seq ?? 0;
-  let carried: ChainRow | undefined;
-  for (;;) {
-    const batch = await readChainRows(executor, afterSeq, head.seq, LINK_CHECK_BATCH);
-    const done = batch.length < LINK_CHECK_BATCH;
-    const rows = carried ? [carried, ...batch] : batch;
-    const checkUpTo = done ? rows.length : rows.length - 1;
-    for (let i = 0; i < checkUpTo; i++) {
-      const broken = walker.check(rows[i]!, rows[i + 1], () => walker.recentIds());
-      if (broken) return broken;
-    }
-    carried = done ? undefined : rows.at(-1);
-    afterSeq = batch.at(-1)?.seq ?? afterSeq;
-    if (done) break;
-  }
+  const broken = await walkRows(executor, walker, head.seq);
+  if (broken) return broken;
   const reached = walker.head;
   if (!reached || reached.seq !== head.seq || reached.hash !== head.hash) {
     return { id: 0, kind: "edited", detail: `the rows end at seq ${reached?.seq ?? 0}, not at the sealed head, seq ${head.seq}` };
@@ -251,8 +237,6 @@ async function firstBreak(executor: Executor, from: ChainHead | undefined, head:
  * any row was sealed since the last. Any instance may; the database keeps one per position.
  */
 export class Checkpointer {
-  private last: { seq: number; at: number } | undefined;
-
   constructor(
     private readonly key: KeyObject,
     private readonly options: { rows: number; seconds: number; file: string | undefined },
@@ -276,14 +260,14 @@ export class Checkpointer {
     );
     if (!state) return undefined;
     const seq = Number(state.seq);
-    this.last = state.last_seq === null ? undefined : { seq: Number(state.last_seq), at: new Date(state.last_at!).getTime() };
-    const sinceLast = seq - (this.last?.seq ?? 0);
+    const last = state.last_seq === null ? undefined : { seq: Number(state.last_seq), at: new Date(state.last_at!).getTime() };
+    const sinceLast = seq - (last?.seq ?? 0);
     if (sinceLast <= 0) return undefined;
-    const due = sinceLast >= this.options.rows || !this.last || now.getTime() - this.last.at >= this.options.seconds * 1000;
+    const due = sinceLast >= this.options.rows || !last || now.getTime() - last.at >= this.options.seconds * 1000;
     if (!due) return undefined;
     // Sign only a head the rows lead to from the last checkpoint: rows rewritten carelessly since
     // then are not signed for. (A rewrite that re-hashes every row since is indistinguishable here.)
-    const from = this.last ? { seq: this.last.seq, id: 0, hash: state.last_hash! } : undefined;
+    const from = last ? { seq: last.seq, id: 0, hash: state.last_hash! } : undefined;
     if (sinceLast <= LINK_CHECK_LIMIT) {
       const broken = await firstBreak(executor, from, { seq, id: 0, hash: state.head_hash });
       if (broken) {
@@ -301,7 +285,6 @@ export class Checkpointer {
       if (code === "23505") return undefined;
       throw error;
     }
-    this.last = { seq, at: now.getTime() };
     if (this.options.file) {
       try {
         fs.mkdirSync(path.dirname(this.options.file), { recursive: true });

@@ -55,42 +55,6 @@ export async function waitUntilSealed(executor: Executor, id: number, { timeoutM
   }
 }
 
-export type SealStatus = {
-  /** The newest sealed position (0 before the first row). */
-  sealedThroughSeq: number;
-  lastSealedAt: Date | null;
-  /** Rows committed and waiting, and how long the oldest of them has waited. */
-  unsealedRows: number;
-  oldestUnsealedAt: Date | null;
-  lastCheckpointAt: Date | null;
-};
-
-/** Where sealing stands, in one statement. */
-export async function sealStatus(executor: Executor): Promise<SealStatus> {
-  const [row] = rowsOf<{
-    seq: string | number;
-    sealed_at: string | Date | null;
-    waiting: string | number;
-    oldest: string | Date | null;
-    checkpoint_at: string | Date | null;
-  }>(
-    await executor.execute(sql`
-      select s.seq, nullif(s.sealed_at, '-infinity') as sealed_at,
-        (select count(*) from account_log_inbox) as waiting,
-        (select i.occurred_at from account_log_inbox i order by i.id limit 1) as oldest,
-        (select c.signed_at from account_log_checkpoints c order by c.seq desc limit 1) as checkpoint_at
-      from account_log_seal_state s`),
-  );
-  const toDate = (value: string | Date | null | undefined) => (value === null || value === undefined ? null : new Date(value));
-  return {
-    sealedThroughSeq: Number(row?.seq ?? 0),
-    lastSealedAt: toDate(row?.sealed_at),
-    unsealedRows: Number(row?.waiting ?? 0),
-    oldestUnsealedAt: toDate(row?.oldest),
-    lastCheckpointAt: toDate(row?.checkpoint_at),
-  };
-}
-
 type SealerHandle = { nudge: () => void };
 const shared = globalThis as unknown as { __accountLogsSealer?: SealerHandle };
 

@@ -263,15 +263,32 @@ async function walkChain(
   onProgress: (progress: VerifyProgress) => void,
   checkpoints: CheckpointEvidence | undefined,
 ): Promise<VerifyOutcome> {
+  const broken = await walkRows(executor, walker, head.seq, (lastSeq) =>
+    onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastSeq, throughSeq: head.seq }),
+  );
+  if (broken) return { intact: false, rowsVerified: rowsBefore + walker.rowsVerified, head, startedAt, broken };
+  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head, checkpoints });
+}
+
+/**
+ * Walks the rows after the walker's head through `throughSeq`, a batch at a time, and returns
+ * the first break; `walker.head` is then the last row that held.
+ */
+export async function walkRows(
+  executor: Executor,
+  walker: ChainWalker,
+  throughSeq: number,
+  onBatch: (lastSeq: number) => void = () => {},
+): Promise<ChainBreak | undefined> {
   let afterSeq = walker.head?.seq ?? 0;
   let carried: ChainRow | undefined;
-  let reading = readChainRows(executor, afterSeq, head.seq, BATCH);
+  let reading = readChainRows(executor, afterSeq, throughSeq, BATCH);
   for (;;) {
     const batch = await reading;
     const done = batch.length < BATCH;
     // The database reads the next batch while this one is hashed: two cores, not one.
     if (!done) {
-      reading = readChainRows(executor, batch.at(-1)!.seq, head.seq, BATCH);
+      reading = readChainRows(executor, batch.at(-1)!.seq, throughSeq, BATCH);
       // Handled now, so a failure while this batch is hashed is not an unhandled rejection;
       // awaiting it below still throws.
       reading.catch(() => {});
@@ -282,14 +299,13 @@ async function walkChain(
     const nearbyIds = () => [...new Set([...walker.recentIds(), ...rows.map((row) => row.id)])];
     for (let i = 0; i < checkUpTo; i++) {
       const broken = walker.check(rows[i]!, rows[i + 1], nearbyIds);
-      if (broken) return { intact: false, rowsVerified: rowsBefore + walker.rowsVerified, head, startedAt, broken };
+      if (broken) return broken;
     }
     carried = done ? undefined : rows.at(-1);
     afterSeq = batch.at(-1)?.seq ?? afterSeq;
-    onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastSeq: afterSeq, throughSeq: head.seq });
-    if (done) break;
+    onBatch(afterSeq);
+    if (done) return undefined;
   }
-  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head, checkpoints });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getDb, poolState } from "@/db";
-import { sealStatus } from "@/lib/audit/sealer";
+import { chainStatus } from "@/lib/audit/verify";
 import { metrics } from "@/lib/metrics/registry";
 
 export type MetricsAnswer = { status: 200 | 401 | 404; headers: Record<string, string>; body: string };
@@ -13,10 +13,6 @@ function digest(text: string): Buffer {
 export function hasMetricsToken(authorization: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   return Boolean(match) && timingSafeEqual(digest(match![1]!), digest(token));
-}
-
-async function ledgerState() {
-  return sealStatus(await getDb());
 }
 
 /**
@@ -40,12 +36,13 @@ export async function answerMetrics(authorization: string | undefined, token: st
     counters.databaseUp.set(0);
   }
   try {
-    const ledger = await ledgerState();
-    counters.sealedThroughSeq.set(ledger.sealedThroughSeq);
-    counters.unsealedRows.set(ledger.unsealedRows);
-    counters.sealLagSeconds.set(ledger.oldestUnsealedAt ? Math.max(0, (Date.now() - ledger.oldestUnsealedAt.getTime()) / 1000) : 0);
+    // What the admin page's chain panel shows, read the same way.
+    const { head, unsealed, lastCheckpoint } = await chainStatus(await getDb());
+    counters.sealedThroughSeq.set(head?.seq ?? 0);
+    counters.unsealedRows.set(unsealed.rows);
+    counters.sealLagSeconds.set(unsealed.oldestAt ? Math.max(0, (Date.now() - unsealed.oldestAt.getTime()) / 1000) : 0);
     counters.checkpointAgeSeconds.reset();
-    if (ledger.lastCheckpointAt) counters.checkpointAgeSeconds.set((Date.now() - ledger.lastCheckpointAt.getTime()) / 1000);
+    if (lastCheckpoint) counters.checkpointAgeSeconds.set((Date.now() - lastCheckpoint.signedAt.getTime()) / 1000);
   } catch {
     // The ledger's state could not be read (a grant missing after an upgrade): its gauges keep their last values.
   }

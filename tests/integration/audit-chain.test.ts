@@ -7,7 +7,7 @@ import { canonicalEncoding, jsonbText } from "@/lib/audit/canonical";
 import { chainCopyQuery, scanChain } from "@/lib/audit/chain-scan";
 import { sealPending } from "@/lib/audit/sealer";
 import { readChainRows, recordVerification, verifyChain } from "@/lib/audit/verify";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { asSuperuser, DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
 const HOSTILE_USERNAMES = [
   "plain",
@@ -59,14 +59,6 @@ async function verify(db: Database) {
     expect({ ...parallel, startedAt: undefined }).toEqual({ ...walked, startedAt: undefined });
   }
   return walked;
-}
-
-/** Changes rows as a superuser would: with triggers (append-only included) switched off. */
-async function asSuperuser(db: Database, ...statements: ReturnType<typeof sql>[]) {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`set local session_replication_role = replica`);
-    for (const statement of statements) await tx.execute(statement);
-  });
 }
 
 const SWAPPED_COLUMNS = sql.raw(

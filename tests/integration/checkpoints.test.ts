@@ -20,18 +20,10 @@ import {
 } from "@/lib/audit/checkpoints";
 import { sealPending } from "@/lib/audit/sealer";
 import { verifyChain, type ChainHead, type CheckpointEvidence } from "@/lib/audit/verify";
-import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
+import { asSuperuser, DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
 const key = parseSigningKey(newSigningKeyPem());
 const otherKey = parseSigningKey(newSigningKeyPem());
-
-/** Changes rows as a superuser would: with triggers (append-only included) switched off. */
-async function asSuperuser(db: Database, ...statements: ReturnType<typeof sql>[]) {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`set local session_replication_role = replica`);
-    for (const statement of statements) await tx.execute(statement);
-  });
-}
 
 async function writeRows(db: Database, count: number, prefix = "cp") {
   for (let i = 0; i < count; i++) await appendAccountLog(db, [{ username: `${prefix}-${i}`, result: "login_failed_wrong_password", ip: "192.0.2.44" }]);

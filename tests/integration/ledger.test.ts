@@ -4,8 +4,8 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { copyOutOf, getDb, rowsOf, type Database } from "@/db";
 import { appendAccountLog } from "@/lib/account-log/record";
-import { sealPending, sealStatus, startSealer } from "@/lib/audit/sealer";
-import { verifyChain } from "@/lib/audit/verify";
+import { sealPending, startSealer } from "@/lib/audit/sealer";
+import { chainStatus, verifyChain } from "@/lib/audit/verify";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 
 /** The log's invariants after sealing: positions 1..N without gaps, counters equal to the rows, an intact chain. */
@@ -51,8 +51,8 @@ describe.each(DATABASE_KINDS)("sealing on %s", (kind) => {
       }
       // The loop seals what was written within moments, without being asked again.
       const deadline = Date.now() + 5_000;
-      while ((await sealStatus(db)).unsealedRows > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect((await sealStatus(db)).unsealedRows).toBe(0);
+      while ((await chainStatus(db)).unsealed.rows > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await chainStatus(db)).unsealed.rows).toBe(0);
     } finally {
       await sealer.stop();
     }

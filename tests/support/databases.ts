@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, inject } from "vitest";
-import { closeDb, openAppDatabase } from "@/db";
+import { sql, type SQL } from "drizzle-orm";
+import { closeDb, openAppDatabase, type Database } from "@/db";
 import { resetEnv } from "@/lib/env";
 import { createDatabase } from "./postgres-cluster";
 
@@ -59,4 +60,12 @@ export async function withDatabaseReleased<T>(work: () => T | Promise<T>): Promi
   } finally {
     await openAppDatabase();
   }
+}
+
+/** Changes rows as a superuser would: with triggers (append-only included) switched off. */
+export async function asSuperuser(db: Database, ...statements: SQL[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local session_replication_role = replica`);
+    for (const statement of statements) await tx.execute(statement);
+  });
 }
