@@ -2,6 +2,8 @@ import type { ChainStatus } from "@/lib/audit/verify";
 import { LogTime } from "./log-time";
 
 const shortHash = (hash: string) => `${hash.slice(0, 16)}…`;
+/** Under a month of partitions left means the sealer has failed to add them for a month. */
+const PARTITION_WARNING_MS = 30 * 24 * 3600 * 1000;
 const count = (n: number) => n.toLocaleString("en-US");
 
 /** How long ago, in words short enough for a status line. */
@@ -51,6 +53,12 @@ export function ChainStatusPanel({ status, now = new Date() }: { status: ChainSt
           <>No signed checkpoint yet: the chain alone protects the rows.</>
         )}
       </p>
+      {status.partitionsUntil && status.partitionsUntil.getTime() - now.getTime() < PARTITION_WARNING_MS && (
+        <p className="font-medium text-amber-900" data-testid="partition-warning">
+          The log&apos;s monthly partitions end <LogTime at={status.partitionsUntil} />. Sealing adds them two months ahead and
+          stops for a row that has none: check that the sealer can create tables (docs/operations.md, &quot;Partitions&quot;).
+        </p>
+      )}
       {!last ? (
         <p>Not verified yet. Run <code>npm run audit:verify</code> to check every row against its hash.</p>
       ) : last.intact ? (

@@ -457,6 +457,8 @@ export type ChainStatus = {
   unsealed: { rows: number; oldestAt: Date | null };
   /** The newest signed checkpoint. */
   lastCheckpoint: { seq: number; signedAt: Date } | undefined;
+  /** The log's monthly partitions reach this time; the sealer adds them two months ahead. */
+  partitionsUntil: Date | null;
 };
 
 /** What the admin page shows: the head now, sealing, the last checkpoint and verification, in one round trip. */
@@ -475,9 +477,11 @@ export async function chainStatus(executor: Executor): Promise<ChainStatus> {
     rows_verified: number | string | null;
     intact: boolean | null;
     problem: string | null;
+    partitions_until: string | Date | null;
   }>(
     await executor.execute(sql`
-      select h.seq as head_seq, h.id as head_id, encode(h.hash, 'hex') as head_hash,
+      select (select partitions_until from account_log_seal_state) as partitions_until,
+        h.seq as head_seq, h.id as head_id, encode(h.hash, 'hex') as head_hash,
         (select count(*) from account_log_inbox) as waiting,
         (select i.occurred_at from account_log_inbox i order by i.id limit 1) as oldest_waiting,
         c.seq as checkpoint_seq, c.signed_at as checkpoint_at,
@@ -491,6 +495,7 @@ export async function chainStatus(executor: Executor): Promise<ChainStatus> {
     head: row?.head_seq == null ? undefined : toHead({ seq: row.head_seq, id: row.head_id!, hash: row.head_hash! }),
     unsealed: { rows: Number(row?.waiting ?? 0), oldestAt: row?.oldest_waiting == null ? null : new Date(row.oldest_waiting) },
     lastCheckpoint: row?.checkpoint_seq == null ? undefined : { seq: Number(row.checkpoint_seq), signedAt: new Date(row.checkpoint_at!) },
+    partitionsUntil: row?.partitions_until == null ? null : new Date(row.partitions_until),
     lastVerification:
       row?.finished_at == null
         ? undefined

@@ -80,6 +80,11 @@ function createMetrics() {
       help: "Seconds since the newest signed checkpoint; absent before the first.",
       registers: [registry],
     }),
+    partitionsAheadSeconds: new Gauge({
+      name: "account_logs_partitions_ahead_seconds",
+      help: "How far ahead of now the log's monthly partitions reach. The sealer keeps about two months; alert under 30 days, as sealing stops when a row has no partition.",
+      registers: [registry],
+    }),
     httpRequestsInFlight: gaugeReadAtScrape(registry, {
       name: "account_logs_http_requests_in_flight",
       help: "HTTP requests being answered by this process.",

@@ -37,12 +37,14 @@ export async function answerMetrics(authorization: string | undefined, token: st
   }
   try {
     // What the admin page's chain panel shows, read the same way.
-    const { head, unsealed, lastCheckpoint } = await chainStatus(await getDb());
+    const { head, unsealed, lastCheckpoint, partitionsUntil } = await chainStatus(await getDb());
     counters.sealedThroughSeq.set(head?.seq ?? 0);
     counters.unsealedRows.set(unsealed.rows);
     counters.sealLagSeconds.set(unsealed.oldestAt ? Math.max(0, (Date.now() - unsealed.oldestAt.getTime()) / 1000) : 0);
     counters.checkpointAgeSeconds.reset();
     if (lastCheckpoint) counters.checkpointAgeSeconds.set((Date.now() - lastCheckpoint.signedAt.getTime()) / 1000);
+    counters.partitionsAheadSeconds.reset();
+    if (partitionsUntil) counters.partitionsAheadSeconds.set((partitionsUntil.getTime() - Date.now()) / 1000);
   } catch {
     // The ledger's state could not be read (a grant missing after an upgrade): its gauges keep their last values.
   }

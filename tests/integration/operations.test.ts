@@ -100,6 +100,8 @@ describe.each(DATABASE_KINDS)("operations on %s", (kind) => {
     expect(Number(/^account_logs_sealed_seq (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^account_logs_unsealed_rows \d+$/m);
     expect(Number(/^account_logs_seal_lag_seconds ([\d.e-]+)$/m.exec(text)?.[1])).toBeLessThan(5);
+    // Partitions are made ahead: at least the rest of this month and the next.
+    expect(Number(/^account_logs_partitions_ahead_seconds ([\d.e+-]+)$/m.exec(text)?.[1])).toBeGreaterThan(30 * 24 * 3600);
     // The scrape itself is answered before the count: nothing else is in flight.
     expect(text).toMatch(/^account_logs_http_requests_in_flight 0$/m);
     expect(text).toMatch(new RegExp(`^account_logs_database_pool_max_connections ${kind === "pglite" ? 1 : 10}$`, "m"));
