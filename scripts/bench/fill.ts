@@ -5,6 +5,8 @@ import { hashPassword } from "@/lib/auth/password";
 import { FAILED_SIGN_IN_RESULTS } from "@/lib/account-log/signals";
 
 export const BENCH_PASSWORD = "bench-password-1";
+/** The admin the benchmark's servers are started with, and sign in as. */
+export const BENCH_ADMIN = { username: "bench-admin", password: "bench-admin-password" } as const;
 export const REAL_ACCOUNTS = 10_000;
 const UNKNOWN_NAMES = 5_000;
 const VICTIMS = [5000, 6000, 7000];

@@ -3,6 +3,7 @@ import path from "node:path";
 import { freePort } from "../../tests/support/postgres-cluster";
 import { newClientIp, newSignInClient, postCredentials, signIn } from "../../tests/support/http";
 import { startServer, stopServer } from "../../tests/support/servers";
+import { BENCH_ADMIN } from "./fill";
 import { summarize, type Stats } from "./stats";
 
 /** Concurrent flooding connections, spread over the two processes. */
@@ -40,7 +41,7 @@ export async function measureFlood(
           logFile: path.join(os.tmpdir(), `account-logs-bench-flood-${port}.log`),
           // Clients are told apart by X-Forwarded-For from the loopback "proxy"; the flood's
           // addresses are many, so the per-address throttle does not simply absorb it.
-          env: { DATABASE_URL: databaseUrl, SCRYPT_LOG2_N: "17", TRUST_PROXY: "loopback" },
+          env: { DATABASE_URL: databaseUrl, SCRYPT_LOG2_N: "17", TRUST_PROXY: "loopback", ADMIN_USERNAME: BENCH_ADMIN.username, ADMIN_PASSWORD: BENCH_ADMIN.password },
         }),
       );
     }

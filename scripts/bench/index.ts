@@ -8,7 +8,7 @@ import { sessionFor } from "../../tests/support/http";
 import { startPostgresCluster, freePort, createDatabase, postgresCanUse } from "../../tests/support/postgres-cluster";
 import { startServer, stopServer } from "../../tests/support/servers";
 import { measure, summarize, table, type Stats } from "./stats";
-import { accountName, BENCH_PASSWORD, fillLog } from "./fill";
+import { accountName, BENCH_ADMIN, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
  * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --flood-only] [-- --naive-samples N]`: fills (or reuses)
@@ -338,7 +338,7 @@ async function measureAudit(db: import("@/db").Database, busyUsername: string) {
 
   const filter = { q: busyUsername };
   const context = { ip: "198.51.100.3", userAgent: "bench", hints: {}, forwardedHeaders: undefined };
-  const start = await recordExport(db, { admin: { id: 1, username: "bench-admin" }, context, filter, format: "csv" });
+  const start = await recordExport(db, { admin: { id: 1, username: BENCH_ADMIN.username }, context, filter, format: "csv" });
   started = performance.now();
   const exported = await withPeakRss(async () => {
     let bytes = 0;
@@ -380,7 +380,11 @@ async function measureHttp(
   const { buildIfNeeded } = await import("../build-if-needed");
   buildIfNeeded();
   const port = await freePort();
-  const admin = { username: "bench-admin", password: "bench-admin-password" };
+  const admin = BENCH_ADMIN;
+  // The server makes its first admin only on an empty users table: a data set first used by
+  // `--flood-only` has another one.
+  const { createUser, findUserByUsername } = await import("@/lib/users/queries");
+  if (!(await findUserByUsername(admin.username))) await createUser({ ...admin, role: "admin" });
   const server = await startServer({
     name: "bench",
     port,
