@@ -30,5 +30,5 @@ export default withAuth({
 });
 
 export const config = {
-  matcher: ["/((?!login|api/auth|_next/static|_next/image|favicon.ico).*)"],
+  matcher: ["/((?!login|api/auth|api/v1/|_next/static|_next/image|favicon.ico).*)"],
 };

@@ -20,7 +20,7 @@ async function main() {
   const { compileTrustPolicy, hopCountTrustWarning, stampClientAddress, CLIENT_IP_HEADER } = await import("./lib/client/ip");
   const { isSameOriginRequest, requiresSameOrigin } = await import("./lib/auth/same-origin");
   const { logServerError, logServerInfo } = await import("./lib/server-log");
-  const { configuredTarget, describeTarget, openAppDatabase, closeDb, pgliteSiblingPath } = await import("./db");
+  const { configuredTarget, describeTarget, openAppDatabase, closeDb, getDb, pgliteSiblingPath } = await import("./db");
   const { ensureFirstAdmin } = await import("./lib/users/queries");
   const { bodyLimitFor, declaredBodyLength, isCredentialsSignIn, limitRequestBody } = await import("./lib/http/request-limits");
   const { recordRejectedSignInRequest } = await import("./lib/account-log/sign-in");
@@ -28,6 +28,7 @@ async function main() {
   const { metrics } = await import("./lib/metrics/registry");
   const { checkReadiness } = await import("./lib/service/health");
   const { answerMetrics } = await import("./lib/service/metrics-endpoint");
+  const { authorizeApiToken } = await import("./lib/api/authorize");
   const { startBackgroundTasks, stopBackgroundTasks } = await import("./lib/service/background");
   const { startSessionCleanup } = await import("./lib/sessions/cleanup");
   const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
@@ -193,7 +194,10 @@ async function main() {
         const readiness = await checkReadiness({ draining });
         return send(readiness.ready ? 200 : 503, json, `${JSON.stringify({ status: readiness.ready ? "ready" : "not ready", ...readiness.checks })}\n`);
       }
-      const answer = await answerMetrics(headerValue(request.headers.authorization) ?? undefined, config.METRICS_TOKEN);
+      const answer = await answerMetrics(headerValue(request.headers.authorization) ?? undefined, config.METRICS_TOKEN, async (presented) => {
+        const verdict = await authorizeApiToken(await getDb(), presented, "metrics:read", requestContextFromHeaders(request.headers));
+        return verdict.status === "allowed" ? "allowed" : verdict.status === "lacks scope" ? "lacks scope" : "refused";
+      });
       return send(answer.status, answer.headers, answer.body);
     } catch (error) {
       logServerError("operations endpoint failed", error, { path });

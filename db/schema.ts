@@ -68,6 +68,9 @@ export const ACCOUNT_LOG_RESULTS = [
   "password_reset",
   "role_changed",
   "session_revoked",
+  "api_token_created",
+  "api_token_revoked",
+  "api_token_refused",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -446,6 +449,62 @@ export type AccountLogMetadata = {
   role?: { from?: UserRole; to: UserRole };
   /** Where the address was, by the offline database at the time: ISO 3166 code. */
   location?: { country?: string };
+  /**
+   * For api_token_created and api_token_revoked: the token (never its secret). For
+   * api_token_refused: why, and for an address that reached the limit, its refusals in the window.
+   */
+  apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired"; refusals?: number };
   /** For login_successful: an address or country this account had not used in 90 days. */
   signals?: { newIp?: boolean; newCountry?: boolean };
 };
+
+/** What an API token may do: read the log through `/api/v1/account-logs`, or scrape `/metrics`. */
+export const API_TOKEN_SCOPES = ["logs:read", "metrics:read"] as const;
+export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
+
+/**
+ * Tokens for machines (a SIEM polling the log, a metrics scraper). The token is 32 random bytes
+ * shown once; only its SHA-256 is kept, which is enough for a secret of that strength and keeps
+ * each API request one index probe.
+ */
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    name: text("name").notNull(),
+    tokenHash: bytea("token_hash").notNull().unique(),
+    /** The token's first characters, to tell tokens apart in the list and in the log. */
+    hint: text("hint").notNull(),
+    scopes: text("scopes").array().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The admin who made it; null when made on the command line. */
+    createdBy: integer("created_by").references(() => users.id),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedBy: integer("revoked_by").references(() => users.id),
+    /** Written at most once a minute per token. */
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    lastUsedIp: inet("last_used_ip"),
+  },
+  (table) => [
+    check("api_tokens_name_check", sql`char_length(${table.name}) between 1 and 100`),
+    check("api_tokens_scopes_check", sql`cardinality(${table.scopes}) > 0 and ${table.scopes} <@ array['logs:read', 'metrics:read']::text[]`),
+  ],
+);
+
+export type ApiToken = typeof apiTokens.$inferSelect;
+
+/**
+ * Refused API tokens per client address and minute: what throttles an address that keeps
+ * guessing, read the same by every app instance. One row per address and minute, whatever the
+ * number of refusals; rows older than a day are removed.
+ */
+export const apiTokenRefusals = pgTable(
+  "api_token_refusals",
+  {
+    ip: inet("ip").notNull(),
+    minute: timestamp("minute", { withTimezone: true }).notNull(),
+    refusals: integer("refusals").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.ip, table.minute] }), index("api_token_refusals_minute_idx").on(table.minute)],
+);

@@ -16,6 +16,9 @@ const TONES: Record<AccountLogResult, string> = {
   password_reset: "bg-violet-100 text-violet-900 ring-violet-300",
   role_changed: "bg-violet-100 text-violet-900 ring-violet-300",
   session_revoked: "bg-slate-100 text-slate-800 ring-slate-300",
+  api_token_created: "bg-violet-100 text-violet-900 ring-violet-300",
+  api_token_revoked: "bg-violet-100 text-violet-900 ring-violet-300",
+  api_token_refused: "bg-red-100 text-red-900 ring-red-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -34,6 +37,9 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   password_reset: "admin reset the password",
   role_changed: "admin changed the role",
   session_revoked: "sessions ended by an admin or the owner",
+  api_token_created: "admin created an API token",
+  api_token_revoked: "admin revoked an API token",
+  api_token_refused: "refused, API token not valid",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

@@ -35,6 +35,11 @@ export function AdminMenu() {
             Users
           </Link>
         </li>
+        <li>
+          <Link href="/admin/api-tokens" className={itemClass}>
+            API tokens
+          </Link>
+        </li>
       </ul>
     </details>
   );

@@ -31,5 +31,9 @@ GRANT SELECT, INSERT, UPDATE ON account_sign_in_places TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;
 -- Session records: made at sign-in, marked seen and revoked, and deleted a day after they end.
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO account_logs_app;
+-- API tokens: made, marked used and revoked by the app (only their hashes are stored); refusals
+-- counted per address and minute, and removed after a day.
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO account_logs_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON api_token_refusals TO account_logs_app;
 -- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

@@ -5,7 +5,7 @@
  */
 export type ActionState<Field extends string = never> =
   | { status: "idle" }
-  | { status: "done"; message: string }
+  | { status: "done"; message: string; /** A secret shown this once (a new API token); never stored on the client beyond this state. */ reveal?: string }
   | { status: "refused"; reason: "signed_out" | "not_admin"; message: string }
   | { status: "error"; message: string; field?: Field; values?: Partial<Record<Field, string>> };
 
@@ -21,6 +21,9 @@ export type UserActionState = ActionState<UserFormField>;
 
 /** Unlock asks for a reason, from the Account Logs page and the Users page alike. */
 export type UnlockActionState = ActionState<"reason">;
+
+/** The API tokens page's create form. */
+export type TokenFormField = "name" | "scope" | "expiresDays";
 
 /** Your sessions: buttons only, no fields. */
 export type SessionActionState = ActionState;

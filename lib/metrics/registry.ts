@@ -38,6 +38,18 @@ function createMetrics() {
       help: "Account log writes that failed (the sign-in or action they belonged to was refused).",
       registers: [registry],
     }),
+    apiRequests: new Counter({
+      name: "account_logs_api_requests_total",
+      help: "Requests to the log API, by the status answered.",
+      labelNames: ["status"] as const,
+      registers: [registry],
+    }),
+    apiTokenRefusals: new Counter({
+      name: "account_logs_api_token_refusals_total",
+      help: "API requests refused for their token: unknown, revoked or expired, or from an address refused too often (throttled).",
+      labelNames: ["why"] as const,
+      registers: [registry],
+    }),
     oversizedRequests: new Counter({
       name: "account_logs_oversized_requests_total",
       help: "Requests refused with 413 because their body was over the route's limit.",

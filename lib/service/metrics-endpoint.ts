@@ -3,7 +3,10 @@ import { getDb, poolState } from "@/db";
 import { chainStatus } from "@/lib/audit/verify";
 import { metrics } from "@/lib/metrics/registry";
 
-export type MetricsAnswer = { status: 200 | 401 | 404; headers: Record<string, string>; body: string };
+export type MetricsAnswer = { status: 200 | 401 | 403 | 404; headers: Record<string, string>; body: string };
+
+/** How an API token presented to /metrics fared: scope `metrics:read` lets it in. */
+export type ApiTokenVerdict = "allowed" | "lacks scope" | "refused";
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
@@ -15,15 +18,30 @@ export function hasMetricsToken(authorization: string | undefined, token: string
   return Boolean(match) && timingSafeEqual(digest(match![1]!), digest(token));
 }
 
+const API_TOKEN_BEARER = /^Bearer\s+(alog_\S+)\s*$/i;
+
 /**
- * `/metrics` in Prometheus text. Without METRICS_TOKEN the endpoint does not exist (404); with
- * it, a request without that bearer token gets 401.
+ * `/metrics` in Prometheus text, for METRICS_TOKEN or an API token with `metrics:read`
+ * (checked by `checkApiToken`, which counts refusals as the log API does). Without
+ * METRICS_TOKEN, a request without an API token is answered 404, as if the endpoint did not exist.
  */
-export async function answerMetrics(authorization: string | undefined, token: string | undefined): Promise<MetricsAnswer> {
+export async function answerMetrics(
+  authorization: string | undefined,
+  token: string | undefined,
+  checkApiToken?: (presented: string) => Promise<ApiTokenVerdict>,
+): Promise<MetricsAnswer> {
   const plain = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
-  if (!token) return { status: 404, headers: plain, body: "Not found\n" };
-  if (!hasMetricsToken(authorization, token)) {
-    return { status: 401, headers: { ...plain, "WWW-Authenticate": 'Bearer realm="metrics"' }, body: "A bearer token is required.\n" };
+  const apiToken = API_TOKEN_BEARER.exec(authorization ?? "")?.[1];
+  if (!token && !apiToken) return { status: 404, headers: plain, body: "Not found\n" };
+  const allowed = token !== undefined && hasMetricsToken(authorization, token);
+  if (!allowed) {
+    const verdict = apiToken && checkApiToken ? await checkApiToken(apiToken) : "refused";
+    if (verdict === "lacks scope") {
+      return { status: 403, headers: { ...plain, "WWW-Authenticate": 'Bearer realm="metrics", error="insufficient_scope", scope="metrics:read"' }, body: "This token lacks the metrics:read scope.\n" };
+    }
+    if (verdict === "refused") {
+      return { status: 401, headers: { ...plain, "WWW-Authenticate": 'Bearer realm="metrics"' }, body: "A bearer token is required.\n" };
+    }
   }
   const counters = metrics();
   try {

@@ -9,6 +9,8 @@ import { DirectoryLockedError } from "@/db/directory-lock";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { DATABASE_KINDS, useFreshDatabase } from "../support/databases";
 import { sealPending } from "@/lib/audit/sealer";
+import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
+import { resultBit } from "@/lib/account-log/selection";
 
 describe("embedded database lock", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-lock-"));
@@ -130,5 +132,21 @@ describe.each(DATABASE_KINDS)("schema and counts on %s", (kind) => {
     await expect(
       db.execute(sql`insert into account_log_inbox (username, username_normalized, result) values ('x', 'x', 'login_maybe')`),
     ).rejects.toThrow();
+  });
+});
+
+describe.each(DATABASE_KINDS)("result codes on %s", (kind) => {
+  useFreshDatabase(kind);
+
+  it("takes every result the app writes: the log's checks, and each result's bit as the app computes it", async () => {
+    const db = await getDb();
+    for (const result of ACCOUNT_LOG_RESULTS) {
+      const [row] = rowsOf<{ bit: number | null }>(await db.execute(sql`select account_log_result_bit(${result}) as bit`));
+      expect(row!.bit, result).toBe(resultBit(result));
+      await appendAccountLog(db, [{ username: `every-result-${result}`, result, ip: null }]);
+    }
+    expect(await sealPending(db)).toBeGreaterThanOrEqual(ACCOUNT_LOG_RESULTS.length);
+    const sealed = rowsOf<{ result: string }>(await db.execute(sql`select result from account_logs where username like 'every-result-%' order by seq`));
+    expect(sealed.map((row) => row.result)).toEqual([...ACCOUNT_LOG_RESULTS]);
   });
 });

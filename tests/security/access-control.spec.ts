@@ -55,6 +55,7 @@ function adminRequests(headers: Record<string, string>): [string, string, Record
     ["page, RSC: 1", `${page}&_rsc`, { ...headers, rsc: "1" }],
     ["export", exportCsv, headers],
     ["export, NDJSON", `/admin/account-logs/export?format=ndjson&q=${SEARCH}`, headers],
+    ["API tokens page", "/admin/api-tokens", headers],
     ...MIDDLEWARE_BYPASSES.map((value): [string, string, Record<string, string>] => [
       `page, x-middleware-subrequest: ${value.slice(0, 20)}`,
       page,

@@ -1,0 +1,94 @@
+import { sql } from "drizzle-orm";
+import { rowsOf, type Executor } from "@/db";
+import { appendAccountLog } from "@/lib/account-log/record";
+import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
+import { metrics } from "@/lib/metrics/registry";
+import { tokenLogName, type TokenCheck } from "./tokens";
+
+/** An address with this many refused tokens within the window is refused before its token is read. */
+export const TOKEN_REFUSAL_LIMIT = 20;
+export const TOKEN_REFUSAL_WINDOW_MINUTES = 15;
+
+const inWindow = (ip: string) => sql`ip = ${ip}::inet and minute > now() - ${TOKEN_REFUSAL_WINDOW_MINUTES}::int * interval '1 minute'`;
+
+/**
+ * Whether an address has had `TOKEN_REFUSAL_LIMIT` tokens refused within the window, as every app
+ * instance counts them, and when to come back: once the oldest counted minute leaves the window.
+ */
+export async function tokenRefusalThrottle(executor: Executor, ip: string): Promise<{ throttled: false } | { throttled: true; retryAfterSeconds: number }> {
+  const [row] = rowsOf<{ refusals: number | string; retry_after: number | string | null }>(
+    await executor.execute(sql`
+      select coalesce(sum(refusals), 0) as refusals,
+        ceil(extract(epoch from min(minute) + ${TOKEN_REFUSAL_WINDOW_MINUTES + 1}::int * interval '1 minute' - now())) as retry_after
+      from api_token_refusals where ${inWindow(ip)}`),
+  );
+  if (Number(row?.refusals ?? 0) < TOKEN_REFUSAL_LIMIT) return { throttled: false };
+  return { throttled: true, retryAfterSeconds: Math.max(1, Number(row?.retry_after ?? 60)) };
+}
+
+/**
+ * Counts a refused token against its address: one row per address and minute, so a flood adds
+ * no rows, only counts. The log gets a row for an address's first refusal in a window (naming
+ * the token when it was a real one, revoked or expired) and one when it reaches the limit, with
+ * the count: two rows per address and window at most, however many requests it sends.
+ */
+export async function recordTokenRefusal(
+  executor: Executor,
+  { context, refused }: { context: RequestContext; refused: Extract<TokenCheck, { status: "refused" }> },
+): Promise<void> {
+  metrics().apiTokenRefusals.inc({ why: refused.why });
+  const ip = context.ip;
+  // Without an address there is nothing to count by (the app not behind its own server).
+  if (!ip) return;
+  const [row] = rowsOf<{ refusals: number | string }>(
+    await executor.execute(sql`
+      with bumped as (
+        insert into api_token_refusals (ip, minute, refusals) values (${ip}::inet, date_trunc('minute', now()), 1)
+        on conflict (ip, minute) do update set refusals = api_token_refusals.refusals + 1
+        returning refusals)
+      select (select refusals from bumped) + (select coalesce(sum(refusals), 0) from api_token_refusals
+        where ${inWindow(ip)} and minute <> date_trunc('minute', now())) as refusals`),
+  );
+  const refusals = Number(row?.refusals ?? 0);
+  if (refusals !== 1 && refusals !== TOKEN_REFUSAL_LIMIT) return;
+  if (refusals === 1) await executor.execute(sql`delete from api_token_refusals where minute < now() - interval '1 day'`);
+  await appendAccountLog(executor, [
+    {
+      username: tokenLogName(refused.token?.name ?? "(unknown)"),
+      userId: null,
+      result: "api_token_refused",
+      ip,
+      metadata: {
+        ...requestMetadata(context),
+        apiToken: {
+          ...(refused.token && { id: refused.token.id, hint: refused.token.hint }),
+          refused: refused.why,
+          ...(refusals === TOKEN_REFUSAL_LIMIT && { refusals }),
+        },
+      },
+    },
+  ]);
+}
+
+/**
+ * Requests per token and app process: a bucket of `burst` requests refilled at `perSecond`, so
+ * a poller that pages quickly is served and a runaway loop gets 429 with Retry-After. Pure: the
+ * caller keeps the buckets and the clock.
+ */
+export type Bucket = { tokens: number; at: number };
+export const TOKEN_RATE = { perSecond: 10, burst: 20 } as const;
+
+export function takeFromBucket(bucket: Bucket | undefined, now: number, { perSecond, burst }: { perSecond: number; burst: number } = TOKEN_RATE) {
+  const filled = bucket ? Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond) : burst;
+  if (filled >= 1) return { allowed: true as const, bucket: { tokens: filled - 1, at: now } };
+  return { allowed: false as const, bucket: { tokens: filled, at: now }, retryAfterSeconds: Math.max(1, Math.ceil((1 - filled) / perSecond)) };
+}
+
+const buckets = new Map<number, Bucket>();
+
+/** Takes one request from a token's bucket in this process. */
+export function admitTokenRequest(tokenId: number, now = Date.now()): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  const taken = takeFromBucket(buckets.get(tokenId), now);
+  buckets.set(tokenId, taken.bucket);
+  return taken.allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: taken.retryAfterSeconds };
+}
