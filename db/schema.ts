@@ -449,11 +449,8 @@ export type AccountLogMetadata = {
   role?: { from?: UserRole; to: UserRole };
   /** Where the address was, by the offline database at the time: ISO 3166 code. */
   location?: { country?: string };
-  /**
-   * For api_token_created and api_token_revoked: the token (never its secret). For
-   * api_token_refused: why, and for an address that reached the limit, its refusals in the window.
-   */
-  apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired"; refusals?: number };
+  /** For api_token_created, api_token_revoked and api_token_refused: the token (never its secret), and why it was refused. */
+  apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired" };
   /** For login_successful: an address or country this account had not used in 90 days. */
   signals?: { newIp?: boolean; newCountry?: boolean };
 };
@@ -485,6 +482,8 @@ export const apiTokens = pgTable(
     /** Written at most once a minute per token. */
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     lastUsedIp: inet("last_used_ip"),
+    /** When a use after revocation or expiry was last logged: at most one such row a window. */
+    lastRefusedAt: timestamp("last_refused_at", { withTimezone: true }),
   },
   (table) => [
     check("api_tokens_name_check", sql`char_length(${table.name}) between 1 and 100`),

@@ -35,9 +35,13 @@ GRANT SELECT, INSERT, UPDATE ON account_sign_in_places TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;
 -- Session records: made at sign-in, marked seen and revoked, and deleted a day after they end.
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO account_logs_app;
--- API tokens: made, marked used and revoked by the app (only their hashes are stored); refusals
--- counted per address and minute, and removed after a day.
-GRANT SELECT, INSERT, UPDATE ON api_tokens TO account_logs_app;
+-- API tokens: made, marked used and revoked by the app (only their hashes are stored), and never
+-- otherwise changed (a trigger refuses the rest, to the owner too); refusals counted per address
+-- and minute, and removed after a day.
+REVOKE ALL ON api_tokens FROM account_logs_app;
+GRANT SELECT ON api_tokens TO account_logs_app;
+GRANT INSERT (name, token_hash, hint, scopes, created_by, expires_at) ON api_tokens TO account_logs_app;
+GRANT UPDATE (revoked_at, revoked_by, last_used_at, last_used_ip, last_refused_at) ON api_tokens TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON api_token_refusals TO account_logs_app;
 -- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

@@ -49,6 +49,7 @@ export function apiRow(row: ChainRow): ApiRow {
 
 const PRODUCT = { name: "Account Logs", vendor_name: "Account Logs" };
 const OCSF_VERSION = "1.1.0";
+const ECS_VERSION = "8.11.0";
 
 type OcsfClass = { class_uid: number; class_name: string; category_uid: number; category_name: string; activity_id: number; activity_name: string };
 const authentication = (activity_id: 1 | 2 | 99, activity_name: string): OcsfClass => ({
@@ -117,6 +118,9 @@ export function ocsfEvent(row: ApiRow): Record<string, unknown> {
   const kind = OCSF_CLASSES[row.result];
   const success = outcomeOf(row.result) === "success";
   const actor = row.metadata.actor;
+  const apiActivity = kind.class_uid === 6003;
+  // API Activity has no `user`: the one who asked is its actor, and `api` says what was asked.
+  const subject = { name: row.username, ...(row.user_id !== null && { uid: String(row.user_id) }) };
   return {
     ...kind,
     type_uid: kind.class_uid * 100 + kind.activity_id,
@@ -127,8 +131,15 @@ export function ocsfEvent(row: ApiRow): Record<string, unknown> {
     status: success ? "Success" : "Failure",
     status_detail: row.result,
     message: row.result,
-    user: { name: row.username, ...(row.user_id !== null && { uid: String(row.user_id) }) },
-    ...(actor && { actor: { user: { name: actor.username, ...(actor.userId !== null && { uid: String(actor.userId) }) } } }),
+    ...(apiActivity
+      ? {
+          actor: { user: subject },
+          api: { operation: row.result === "logs_exported" ? "export account log" : (row.metadata.resource ?? "admin page"), service: { name: PRODUCT.name } },
+        }
+      : {
+          user: subject,
+          ...(actor && { actor: { user: { name: actor.username, ...(actor.userId !== null && { uid: String(actor.userId) }) } } }),
+        }),
     ...(row.ip && { src_endpoint: { ip: row.ip, ...(row.country && { location: { country: row.country } }) } }),
     ...(row.metadata.userAgent && { http_request: { user_agent: row.metadata.userAgent.value } }),
     ...(kind.class_uid === 3002 && { is_remote: true, logon_type_id: 3, logon_type: "Network" }),
@@ -144,7 +155,10 @@ export function ocsfEvent(row: ApiRow): Record<string, unknown> {
 function ecsKind(result: AccountLogResult): { category: string[]; type: string[] } {
   if (result.startsWith("login_") || result === "api_token_refused") return { category: ["authentication"], type: ["start"] };
   if (result === "logout" || result === "session_revoked") return { category: ["authentication", "session"], type: ["end"] };
-  if (result === "user_created" || result === "api_token_created") return { category: ["iam"], type: ["user", "creation"] };
+  if (result === "user_created") return { category: ["iam"], type: ["user", "creation"] };
+  // A token is a credential, not a user.
+  if (result === "api_token_created") return { category: ["iam"], type: ["creation"] };
+  if (result === "api_token_revoked") return { category: ["iam"], type: ["deletion"] };
   if (result === "access_denied" || result === "logs_exported") return { category: ["web"], type: ["access"] };
   return { category: ["iam"], type: ["user", "change"] };
 }
@@ -154,6 +168,7 @@ export function ecsDocument(row: ApiRow): Record<string, unknown> {
   const ua = row.metadata.userAgent?.value;
   return {
     "@timestamp": row.time,
+    ecs: { version: ECS_VERSION },
     event: {
       kind: "event",
       ...ecsKind(row.result),
@@ -172,7 +187,7 @@ export function ecsDocument(row: ApiRow): Record<string, unknown> {
         ...(row.browser?.name && { name: row.browser.name }),
         ...(row.browser?.version && { version: row.browser.version }),
         ...(row.os && { os: { ...(row.os.name && { name: row.os.name }), ...(row.os.version && { version: row.os.version }) } }),
-        ...(row.device && { device: { name: row.device.model ?? row.device.type ?? "" } }),
+        ...((row.device?.model ?? row.device?.type) && { device: { name: (row.device.model ?? row.device.type)! } }),
       },
     }),
     related: { user: [row.username], ...(row.ip && { ip: [row.ip] }) },

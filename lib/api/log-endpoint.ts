@@ -95,7 +95,8 @@ function nextLink(url: URL, query: ParsedApiQuery, nextAfter: number): string {
  */
 export async function answerLogRequest(db: Database, { url, authorization, context }: { url: URL; authorization: string | null; context: RequestContext }): Promise<Response> {
   const presented = bearerToken(authorization);
-  if (presented === undefined) return problem(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.", { "WWW-Authenticate": REALM });
+  // No bearer token at all (none, or another scheme): no error code (RFC 6750), no query, not counted.
+  if (!presented) return problem(401, "unauthorized", "Send an API token: Authorization: Bearer <token>.", { "WWW-Authenticate": REALM });
   try {
     const needed: ApiTokenScope = "logs:read";
     const verdict = await authorizeApiToken(db, presented, needed, context);
@@ -118,7 +119,7 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
     if ("problems" in parsed) return problem(400, "invalid_parameter", `${parsed.problems.join("; ")}.`);
     const { query } = parsed;
     const page = await readApiPage(db, query);
-    const headers = { Link: nextLink(url, query, page.nextAfter), "X-Sealed-Through": String(page.sealedThrough) };
+    const headers = { Link: nextLink(url, query, page.nextAfter), "X-Sealed-Through": String(page.sealedThrough), "X-Log-Id": page.logId };
     const rows = page.rows.map(apiRow);
     if (query.format === "ndjson") {
       metrics().apiRequests.inc({ status: "200" });
@@ -127,7 +128,7 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
         headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", ...headers },
       });
     }
-    return json(200, { data: rows.map((row) => formatRow(query.format, row)), next_after: page.nextAfter, sealed_through: page.sealedThrough }, headers);
+    return json(200, { data: rows.map((row) => formatRow(query.format, row)), next_after: page.nextAfter, sealed_through: page.sealedThrough, log_id: page.logId }, headers);
   } catch (error) {
     logServerError("log API request failed", error);
     return problem(503, "unavailable", "The log could not be read; try again in a moment.", { "Retry-After": "5" });

@@ -15,6 +15,8 @@ export type ApiPage = {
   nextAfter: number;
   /** The newest sealed position when the page was read: a reader at it has every sealed row. */
   sealedThrough: number;
+  /** The log's identity: a cursor kept for another log (a restored or new database) is not valid here. */
+  logId: string;
 };
 
 /**
@@ -32,21 +34,28 @@ export async function readApiPage(
   { after, limit, filters, scanRows = API_SCAN_ROWS }: { after: number; limit: number; filters: AccountLogFilters; scanRows?: number },
 ): Promise<ApiPage> {
   if (!hasFilters(filters)) {
-    const rows = rowsOf<Parameters<typeof toChainRow>[0] & { sealed_through: string | number }>(
+    const rows = rowsOf<Parameters<typeof toChainRow>[0] & { sealed_through: string | number; log_id: string }>(
       await executor.execute(sql`
-        select ${CHAIN_COLUMNS}, (select seq from account_log_seal_state) as sealed_through
-        from account_logs where seq > ${after} order by seq limit ${limit}`),
+        select ${CHAIN_COLUMNS}, s.sealed_through, s.log_id
+        from (select seq as sealed_through, log_id::text as log_id from account_log_seal_state) s left join lateral (
+          select * from account_logs where seq > ${after} order by seq limit ${limit}) l on true
+        order by l.seq`),
     );
-    const sealedThrough = rows.length ? Number(rows[0]!.sealed_through) : await sealedPosition(executor);
-    return { rows: rows.map(toChainRow), nextAfter: rows.length ? Number(rows.at(-1)!.seq) : after, sealedThrough };
+    const [state] = rows;
+    const read = rows.filter((row) => row.seq !== null).map(toChainRow);
+    return { rows: read, nextAfter: read.length ? read.at(-1)!.seq : after, sealedThrough: Number(state?.sealed_through ?? 0), logId: state?.log_id ?? "" };
   }
+  // The position first, then the usernames: the sealer commits a new username with its rows, so
+  // every row up to this position has its username visible to the look-up below. A row sealed
+  // after it is left for the next page, not read with a stale list and skipped.
+  const { sealedThrough, logId } = await sealedPosition(executor);
   const resolved = await resolveUsernameKeys(executor, filters);
   const conditions = filterConditions(resolved);
-  const [window] = rowsOf<{ read_to: string | number | null; sealed_through: string | number; rows: string | null }>(
+  const [window] = rowsOf<{ read_to: string | number | null; rows: string | null }>(
     await executor.execute(sql`
       with scanned as materialized (
-        select * from account_logs where seq > ${after} order by seq limit ${scanRows})
-      select (select max(seq) from scanned) as read_to, (select seq from account_log_seal_state) as sealed_through,
+        select * from account_logs where seq > ${after} and seq <= ${sealedThrough} order by seq limit ${scanRows})
+      select (select max(seq) from scanned) as read_to,
         (select json_agg(m order by m.seq)::text from (
           select ${CHAIN_COLUMNS} from scanned l where ${sql.join(conditions, sql` and `)} order by seq limit ${limit}) m) as rows`),
   );
@@ -54,10 +63,10 @@ export async function readApiPage(
   const readTo = window?.read_to == null ? after : Number(window.read_to);
   // A full page may stop before the rows read: the next page starts after its last row.
   const nextAfter = rows.length === limit ? rows.at(-1)!.seq : readTo;
-  return { rows, nextAfter, sealedThrough: Number(window?.sealed_through ?? 0) };
+  return { rows, nextAfter, sealedThrough, logId };
 }
 
-async function sealedPosition(executor: Executor): Promise<number> {
-  const [row] = rowsOf<{ seq: string | number }>(await executor.execute(sql`select seq from account_log_seal_state`));
-  return Number(row?.seq ?? 0);
+async function sealedPosition(executor: Executor): Promise<{ sealedThrough: number; logId: string }> {
+  const [row] = rowsOf<{ seq: string | number; log_id: string }>(await executor.execute(sql`select seq, log_id::text as log_id from account_log_seal_state`));
+  return { sealedThrough: Number(row?.seq ?? 0), logId: row?.log_id ?? "" };
 }

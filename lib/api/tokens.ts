@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { getDb, type Executor } from "@/db";
+import { getDb, rowsOf, type Executor } from "@/db";
 import { API_TOKEN_SCOPES, apiTokens, type ApiTokenScope, type AccountLogMetadata } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
@@ -18,7 +18,7 @@ export const tokenNameSchema = z
   .trim()
   .min(1, "Give the token a name.")
   .max(100, "A token name has at most 100 characters.")
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "A token name cannot hold control characters.");
+  .refine((name) => !/[\u0000-\u001f\u007f-\u009f]|\p{Cf}/u.test(name), "A token name cannot hold control or formatting characters.");
 
 export const tokenScopesSchema = z
   .array(z.enum(API_TOKEN_SCOPES, { error: `Scopes are ${API_TOKEN_SCOPES.join(" and ")}.` }))
@@ -80,22 +80,26 @@ export async function createApiToken(request: {
   const hint = token.slice(0, HINT_LENGTH);
   const db = await getDb();
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(apiTokens)
-      .values({
-        name,
-        tokenHash: tokenHash(token),
-        hint,
-        scopes,
-        createdBy: request.actor.userId,
-        expiresAt: days === undefined ? null : sql`now() + ${days}::int * interval '1 day'`,
-      })
-      .returning({ id: apiTokens.id, name: apiTokens.name, hint: apiTokens.hint, scopes: apiTokens.scopes, expiresAt: apiTokens.expiresAt });
-    const created = { ...row!, scopes: row!.scopes as ApiTokenScope[] };
+    // The columns the app may write, and no others (db/roles/app-role.sql): not the ID, not a revocation.
+    const [row] = rowsOf<{ id: number; name: string; hint: string; scopes: string[]; expires_at: string | Date | null }>(
+      await tx.execute(sql`
+        insert into api_tokens (name, token_hash, hint, scopes, created_by, expires_at)
+        values (${name}, ${tokenHash(token)}, ${hint}, ${sql`array[${sql.join(scopes.map((scope) => sql`${scope}`), sql`, `)}]::text[]`}, ${request.actor.userId},
+          ${days === undefined ? null : sql`now() + ${days}::int * interval '1 day'`})
+        returning id, name, hint, scopes, expires_at`),
+    );
+    const created = {
+      id: Number(row!.id),
+      name: row!.name,
+      hint: row!.hint,
+      scopes: row!.scopes as ApiTokenScope[],
+      expiresAt: row!.expires_at === null ? null : new Date(row!.expires_at),
+    };
     await appendAccountLog(tx, [
       {
         username: tokenLogName(name),
-        userId: request.actor.userId,
+        // The subject is the token, not an account: the admin is the actor.
+        userId: null,
         result: "api_token_created",
         ip: request.context.ip ?? null,
         metadata: { ...requestMetadata(request.context), actor: request.actor, apiToken: tokenMetadata(created) },
@@ -121,7 +125,7 @@ export async function revokeApiToken(request: { actor: TokenActor; context: Requ
     await appendAccountLog(tx, [
       {
         username: tokenLogName(token.name),
-        userId: request.actor.userId,
+        userId: null,
         result: "api_token_revoked",
         ip: request.context.ip ?? null,
         metadata: { ...requestMetadata(request.context), actor: request.actor, apiToken: tokenMetadata(token) },

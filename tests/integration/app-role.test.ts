@@ -4,6 +4,8 @@ import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { closeDb, getDb, openAppDatabase, openDatabase, rowsOf } from "@/db";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
+import { authorizeApiToken } from "@/lib/api/authorize";
+import { createApiToken, revokeApiToken } from "@/lib/api/tokens";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { sealBatch, sealPending } from "@/lib/audit/sealer";
 import { verifyChain } from "@/lib/audit/verify";
@@ -59,6 +61,12 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
       for (let i = 0; i < 6; i++) await attemptSignIn({ username: user.username, password: "wrong" }, browserContext);
       expect(await attemptSignIn({ username: user.username, password: user.password }, browserContext)).toMatchObject({ status: "rejected", reason: "locked" });
       await appendAccountLog(db, [{ username: "role-check", result: "logout" }]);
+      // API tokens as that role: made, checked, used and revoked; nothing else.
+      const actor = { userId: null, username: "role-admin", via: "command line" as const };
+      const { token, summary } = await createApiToken({ actor, context: browserContext, name: "role token", scopes: ["logs:read"] });
+      expect(await authorizeApiToken(db, token, "logs:read", { ...browserContext, ip: "198.51.100.200" })).toMatchObject({ status: "allowed" });
+      expect(await authorizeApiToken(db, `alog_${"q".repeat(43)}`, "logs:read", { ...browserContext, ip: "198.51.100.200" })).toEqual({ status: "refused" });
+      expect(await revokeApiToken({ actor, context: browserContext, tokenId: summary.id })).toMatchObject({ status: "revoked" });
 
       for (const statement of [
         sql`update account_logs set result = 'login_successful'`,
@@ -88,6 +96,12 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("the app on a role with only
           values (1, decode(repeat('00', 32), 'hex'), 1, now(), 'forged', decode('00', 'hex'))`,
         sql`insert into account_log_verifications (started_at, through_seq, head_hash, rows_verified, intact)
           values (now(), 1, 'forged', 1, true)`,
+        // A token is never widened, re-keyed, un-revoked or removed, nor made with a chosen ID.
+        sql`update api_tokens set scopes = array['logs:read', 'metrics:read']`,
+        sql`update api_tokens set token_hash = decode(repeat('00', 32), 'hex')`,
+        sql`update api_tokens set revoked_at = null`,
+        sql`delete from api_tokens`,
+        sql`insert into api_tokens (id, name, token_hash, hint, scopes) overriding system value values (999, 'x', decode(repeat('01', 32), 'hex'), 'alog_x', array['logs:read'])`,
       ]) {
         expect(await errorCode(db.execute(statement))).toBe("42501");
       }

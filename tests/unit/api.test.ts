@@ -78,6 +78,11 @@ describe("the API's row formats", () => {
     expect(OCSF_CLASSES.login_failed_wrong_password).toMatchObject({ class_uid: 3002, activity_id: 1 });
     expect(OCSF_CLASSES.logout).toMatchObject({ class_uid: 3002, activity_id: 2 });
     expect(OCSF_CLASSES.account_locked).toMatchObject({ class_uid: 3001, activity_id: 9 });
+    // API Activity names who asked as its actor, and what was asked, with no `user`.
+    const exported = ocsfEvent(apiRow(chainRow("logs_exported")));
+    expect(exported).toMatchObject({ class_uid: 6003, actor: { user: { name: "alice", uid: "7" } }, api: { operation: "export account log" } });
+    expect(exported).not.toHaveProperty("user");
+    expect(ecsDocument(apiRow(chainRow("api_token_revoked")))).toMatchObject({ ecs: { version: "8.11.0" }, event: { category: ["iam"], type: ["deletion"] } });
   });
 
   it("maps the client, the place and the chain into OCSF and ECS", () => {
