@@ -33,6 +33,7 @@ async function main() {
   const { startSessionCleanup } = await import("./lib/sessions/cleanup");
   const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
   const { startSealer } = await import("./lib/audit/sealer");
+  const { startStreamSender } = await import("./lib/streams/sender");
   const { configuredCheckpointer, SigningKeyError } = await import("./lib/audit/checkpoints");
 
   let config;
@@ -131,6 +132,8 @@ async function main() {
     { name: "sealer", start: () => startSealer({ checkpointer }).stop },
     // Its stop writes the refusals it holds, so it runs before the database closes.
     { name: "access denial flush", start: () => startAccessDenialFlush() },
+    // Its stop finishes the batch in flight and gives the streams up to the other instances.
+    { name: "log streams", start: () => startStreamSender().stop },
   ];
   let draining = false;
 

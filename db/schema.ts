@@ -71,6 +71,10 @@ export const ACCOUNT_LOG_RESULTS = [
   "api_token_created",
   "api_token_revoked",
   "api_token_refused",
+  "stream_created",
+  "stream_changed",
+  "stream_removed",
+  "stream_replayed",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -451,6 +455,8 @@ export type AccountLogMetadata = {
   location?: { country?: string };
   /** For api_token_created, api_token_revoked and api_token_refused: the token (never its secret), and why it was refused. */
   apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired" };
+  /** For stream_* rows: the stream, and what changed (format, headers' names, enabled, the replay's start). */
+  stream?: { id: number; kind: string; url: string } & Record<string, unknown>;
   /** For login_successful: an address or country this account had not used in 90 days. */
   signals?: { newIp?: boolean; newCountry?: boolean };
 };
@@ -507,3 +513,56 @@ export const apiTokenRefusals = pgTable(
   },
   (table) => [primaryKey({ columns: [table.ip, table.minute] }), index("api_token_refusals_minute_idx").on(table.minute)],
 );
+
+export const STREAM_KINDS = ["webhook", "syslog"] as const;
+export type StreamKind = (typeof STREAM_KINDS)[number];
+export const STREAM_FORMATS = ["json", "ocsf", "ecs", "cef"] as const;
+export type StreamFormat = (typeof STREAM_FORMATS)[number];
+
+/**
+ * A destination the log is streamed to, with its own cursor: every sealed row after `cursor_seq`
+ * is still to be delivered, in `seq` order. The batch in flight keeps its rows and its ID across
+ * retries; a lease says which app instance sends, so no batch goes out twice at once.
+ */
+export const logStreams = pgTable(
+  "log_streams",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: STREAM_KINDS }).notNull(),
+    url: text("url").notNull(),
+    format: text("format", { enum: STREAM_FORMATS }).notNull(),
+    /** Sealed (lib/streams/secrets.ts): the webhook's `whsec_` secret. */
+    secret: text("secret"),
+    /** Sealed: custom headers as a JSON object (they often carry credentials). */
+    headers: text("headers"),
+    /** PEM certificates to trust for this destination, beside the system's. */
+    ca: text("ca"),
+    /** A client certificate (PEM) and its sealed key, for syslog over mutual TLS. */
+    tlsCert: text("tls_cert"),
+    tlsKey: text("tls_key"),
+    enabled: boolean("enabled").notNull().default(true),
+    cursorSeq: bigint("cursor_seq", { mode: "number" }).notNull().default(0),
+    batchThrough: bigint("batch_through", { mode: "number" }),
+    batchId: text("batch_id"),
+    leaseOwner: text("lease_owner"),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    failures: integer("failures").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
+    deliveredRows: bigint("delivered_rows", { mode: "number" }).notNull().default(0),
+    lastSuccessAt: timestamp("last_success_at", { withTimezone: true }),
+    lastError: text("last_error"),
+    lastErrorAt: timestamp("last_error_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdBy: integer("created_by").references(() => users.id),
+  },
+  (table) => [
+    check("log_streams_name_check", sql`char_length(${table.name}) between 1 and 100`),
+    check("log_streams_url_check", sql`char_length(${table.url}) between 1 and 2048`),
+    check("log_streams_kind_check", sql`${table.kind} in ('webhook', 'syslog')`),
+    check("log_streams_format_check", sql`${table.format} in ('json', 'ocsf', 'ecs', 'cef')`),
+    check("log_streams_batch_check", sql`${table.batchThrough} is null or ${table.batchThrough} > ${table.cursorSeq}`),
+  ],
+);
+
+export type LogStream = typeof logStreams.$inferSelect;

@@ -64,6 +64,13 @@ const envSchema = z.object({
   AUDIT_CHECKPOINT_SECONDS: integerInRange(1, 86_400, 60),
   /** Every checkpoint is also appended here, outside the database. */
   AUDIT_CHECKPOINT_FILE: optionalText.transform((value) => value ?? ".data/checkpoints.ndjson"),
+  /**
+   * 32 random bytes, base64: the key stream secrets (webhook signing secrets, custom headers) are
+   * encrypted with, the same on every instance. Unset on the embedded database: a key file beside the data.
+   */
+  STREAM_SECRET_KEY: optionalText,
+  /** Streams may send to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7): inside your own network. */
+  STREAM_ALLOW_PRIVATE: optionalText.transform((value) => value === "true" || value === "1"),
   /** Bearer token for /metrics; without it the endpoint answers 404. */
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, "at least 16 characters").optional()),
 });

@@ -1,7 +1,7 @@
 import readline from "node:readline";
 import { UsageError } from "./cli";
 
-async function readAllStdin(): Promise<string> {
+export async function readAllStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");

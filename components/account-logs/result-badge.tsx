@@ -19,6 +19,10 @@ const TONES: Record<AccountLogResult, string> = {
   api_token_created: "bg-violet-100 text-violet-900 ring-violet-300",
   api_token_revoked: "bg-violet-100 text-violet-900 ring-violet-300",
   api_token_refused: "bg-red-100 text-red-900 ring-red-300",
+  stream_created: "bg-violet-100 text-violet-900 ring-violet-300",
+  stream_changed: "bg-violet-100 text-violet-900 ring-violet-300",
+  stream_removed: "bg-violet-100 text-violet-900 ring-violet-300",
+  stream_replayed: "bg-violet-100 text-violet-900 ring-violet-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -40,6 +44,10 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   api_token_created: "admin created an API token",
   api_token_revoked: "admin revoked an API token",
   api_token_refused: "refused, API token not valid",
+  stream_created: "admin added a log stream",
+  stream_changed: "admin changed a log stream",
+  stream_removed: "admin removed a log stream",
+  stream_replayed: "admin replayed a log stream",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

@@ -40,6 +40,11 @@ export function AdminMenu() {
             API tokens
           </Link>
         </li>
+        <li>
+          <Link href="/admin/log-streams" className={itemClass}>
+            Log streams
+          </Link>
+        </li>
       </ul>
     </details>
   );

@@ -43,5 +43,8 @@ GRANT SELECT ON api_tokens TO account_logs_app;
 GRANT INSERT (name, token_hash, hint, scopes, created_by, expires_at) ON api_tokens TO account_logs_app;
 GRANT UPDATE (revoked_at, revoked_by, last_used_at, last_used_ip, last_refused_at) ON api_tokens TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON api_token_refusals TO account_logs_app;
+-- Log streams: added, sent (cursor, lease, batch), replayed and removed by the app; their secrets
+-- are sealed with a key the database never holds (STREAM_SECRET_KEY).
+GRANT SELECT, INSERT, UPDATE, DELETE ON log_streams TO account_logs_app;
 -- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

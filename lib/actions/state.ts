@@ -25,6 +25,12 @@ export type UnlockActionState = ActionState<"reason">;
 /** The API tokens page's create form. */
 export type TokenFormField = "name" | "scope" | "expiresDays";
 
+/** The Log streams page's add form. */
+export type StreamFormField = "name" | "url" | "format" | "headers" | "ca";
+
+/** A stream's replay: from a position or a time. */
+export type ReplayFormField = "from";
+
 /** Your sessions: buttons only, no fields. */
 export type SessionActionState = ActionState;
 

@@ -68,6 +68,14 @@ const accountChange = (activity_id: number, activity_name: string): OcsfClass =>
   activity_id,
   activity_name,
 });
+const entityManagement = (activity_id: number, activity_name: string): OcsfClass => ({
+  class_uid: 3004,
+  class_name: "Entity Management",
+  category_uid: 3,
+  category_name: "Identity & Access Management",
+  activity_id,
+  activity_name,
+});
 const apiActivity = (activity_id: number, activity_name: string): OcsfClass => ({
   class_uid: 6003,
   class_name: "API Activity",
@@ -95,6 +103,10 @@ export const OCSF_CLASSES: Record<AccountLogResult, OcsfClass> = {
   role_changed: accountChange(99, "Role Change"),
   api_token_created: accountChange(1, "Create"),
   api_token_revoked: accountChange(5, "Disable"),
+  stream_created: entityManagement(1, "Create"),
+  stream_changed: entityManagement(3, "Update"),
+  stream_removed: entityManagement(4, "Delete"),
+  stream_replayed: entityManagement(99, "Replay"),
   logs_exported: apiActivity(2, "Read"),
   access_denied: apiActivity(2, "Read"),
 };
@@ -160,6 +172,9 @@ function ecsKind(result: AccountLogResult): { category: string[]; type: string[]
   if (result === "api_token_created") return { category: ["iam"], type: ["creation"] };
   if (result === "api_token_revoked") return { category: ["iam"], type: ["deletion"] };
   if (result === "access_denied" || result === "logs_exported") return { category: ["web"], type: ["access"] };
+  if (result.startsWith("stream_")) {
+    return { category: ["configuration"], type: [result === "stream_created" ? "creation" : result === "stream_removed" ? "deletion" : "change"] };
+  }
   return { category: ["iam"], type: ["user", "change"] };
 }
 

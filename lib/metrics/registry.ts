@@ -92,6 +92,24 @@ function createMetrics() {
       help: "Seconds since the newest signed checkpoint; absent before the first.",
       registers: [registry],
     }),
+    streamBatches: new Counter({
+      name: "account_logs_stream_batches_total",
+      help: "Log stream batches this process sent, by outcome (delivered, failed).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    streamLagRows: new Gauge({
+      name: "account_logs_stream_lag_rows",
+      help: "Sealed rows a log stream has not delivered yet, by stream name. Alert when it keeps growing.",
+      labelNames: ["stream"] as const,
+      registers: [registry],
+    }),
+    streamFailures: new Gauge({
+      name: "account_logs_stream_failures",
+      help: "Consecutive failed sends of a log stream, by stream name (0 once it delivers again).",
+      labelNames: ["stream"] as const,
+      registers: [registry],
+    }),
     partitionsAheadSeconds: new Gauge({
       name: "account_logs_partitions_ahead_seconds",
       help: "How far ahead of now the log's monthly partitions reach. The sealer keeps about two months; alert under 30 days, as sealing stops when a row has no partition.",

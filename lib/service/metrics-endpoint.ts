@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getDb, poolState } from "@/db";
 import { chainStatus } from "@/lib/audit/verify";
+import { listStreams } from "@/lib/streams/store";
 import { metrics } from "@/lib/metrics/registry";
 
 export type MetricsAnswer = { status: 200 | 401 | 403 | 404; headers: Record<string, string>; body: string };
@@ -65,6 +66,17 @@ export async function answerMetrics(
     if (partitionsUntil) counters.partitionsAheadSeconds.set((partitionsUntil.getTime() - Date.now()) / 1000);
   } catch {
     // The ledger's state could not be read (a grant missing after an upgrade): its gauges keep their last values.
+  }
+  try {
+    const streams = await listStreams();
+    counters.streamLagRows.reset();
+    counters.streamFailures.reset();
+    for (const stream of streams) {
+      counters.streamLagRows.set({ stream: stream.name }, stream.lagRows);
+      counters.streamFailures.set({ stream: stream.name }, stream.failures);
+    }
+  } catch {
+    // As above: the streams' gauges keep their last values.
   }
   return {
     status: 200,

@@ -199,15 +199,18 @@ async function main() {
     const sealRate = await measureSealRate(db);
     log(`sealer alone: ${sealRate.rows_per_second} rows/s`);
     const audit = await measureAudit(db, accountName(1));
+    const streams = await measureStreamDrain(db);
+    log(`stream drain: ${streams.rows} rows to a local webhook in ${streams.seconds} s (${streams.webhook_rows_per_second}/s)`);
     log(`verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s; export: ${audit.export.rows} rows in ${audit.export.seconds} s`);
 
     let peakRssMb: number | undefined;
     // Beside the log's shapes: the Users page over the data set's 10,000 accounts, and the
     // sign-in page, the smallest page: what the framework costs before any query.
     const pages: Record<string, Stats> = {};
+    const api: Record<string, Stats> = {};
     let flood: import("./flood").FloodResult | undefined;
     if (!args["skip-http"]) {
-      peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages);
+      peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages, api);
       const { measureFlood } = await import("./flood");
       flood = await measureFlood(target.url, floodUser, log);
     }
@@ -222,6 +225,8 @@ async function main() {
     console.log(`audit:verify: ${audit.verify.rows} rows in ${audit.verify.seconds} s (${audit.verify.rows_per_second}/s), peak RSS ${audit.verify.peak_rss_mb} MB, intact: ${audit.verify.intact}`);
     console.log(`export (${audit.export.format}, q=${audit.export.q}): ${audit.export.rows} rows, ${audit.export.megabytes} MB in ${audit.export.seconds} s (${audit.export.rows_per_second}/s), peak RSS ${audit.export.peak_rss_mb} MB`);
     for (const [name, stats] of Object.entries(pages)) console.log(`HTTP ${name}: ${stats.p50_ms} ms p50 / ${stats.p95_ms} ms p95`);
+    for (const [name, stats] of Object.entries(api)) console.log(`API ${name}: ${stats.p50_ms} ms p50 / ${stats.p95_ms} ms p95`);
+    console.log(`stream drain: a backlog of ${streams.rows} rows to a local webhook at ${streams.webhook_rows_per_second} rows/s (${streams.batches} signed batches)`);
     if (flood) {
       console.log(`sign-in under a flood (2 processes, ${flood.flood_requests_per_second} refused requests/s from ${flood.flood_addresses} addresses): ${flood.flood.p50_ms} ms p50 / ${flood.flood.p95_ms} ms p95, quiet ${flood.quiet.p50_ms} / ${flood.quiet.p95_ms} ms: ×${flood.ratio_p50} p50, ×${flood.ratio_p95} p95`);
     }
@@ -244,7 +249,16 @@ async function main() {
       },
       ledger: { seal_lag_p50_ms: sealed.sealLag.p50_ms, seal_lag_p99_ms: sealed.sealLag.p99_ms, seal_lag_max_ms: sealed.sealLag.max_ms, seal_rows_per_second: sealRate.rows_per_second },
       audit,
+      streams,
       pages: Object.fromEntries(Object.entries(pages).map(([name, stats]) => [name, { http_p50_ms: stats.p50_ms, http_p95_ms: stats.p95_ms }])),
+      ...(api.page && {
+        api: {
+          page_p50_ms: api.page.p50_ms,
+          page_p95_ms: api.page.p95_ms,
+          filtered_page_p50_ms: api.filtered?.p50_ms,
+          filtered_page_p95_ms: api.filtered?.p95_ms,
+        },
+      }),
       peak_rss_mb: peakRssMb,
       flood,
     }));
@@ -299,6 +313,49 @@ async function measureWrites(db: import("@/db").Database, { sealing }: { sealing
     written: Number(after!.seq) - Number(before!.seq),
     sealLag: { p50_ms: round(lag?.p50), p99_ms: round(lag?.p99), max_ms: round(lag?.max) },
   };
+}
+
+/**
+ * A webhook stream draining a backlog: up to 1,000,000 sealed rows, sent by this process's sender
+ * to a receiver on loopback that reads each batch, as a local shipper would, and answers 204.
+ */
+async function measureStreamDrain(db: import("@/db").Database) {
+  const http = await import("node:http");
+  const { addWebhookStream } = await import("@/lib/streams/store");
+  const { sendStream } = await import("@/lib/streams/sender");
+  const { rowsOf } = await import("@/db");
+  let received = 0;
+  let batches = 0;
+  const receiver = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received += (JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown[]).length;
+      batches += 1;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  try {
+    process.env.STREAM_SECRET_KEY ??= (await import("node:crypto")).randomBytes(32).toString("base64");
+    resetEnv();
+    const { id } = await addWebhookStream({
+      actor: { userId: null, username: "bench", via: "command line" },
+      context: { ip: undefined, userAgent: undefined, hints: {}, forwardedHeaders: undefined },
+      input: { name: `bench drain ${Date.now()}`, url: `http://127.0.0.1:${(receiver.address() as import("node:net").AddressInfo).port}/in`, format: "json" },
+    });
+    const [head] = rowsOf<{ seq: number }>(await db.execute(sql`select seq::float8 as seq from account_log_seal_state`));
+    const backlog = Math.min(1_000_000, Number(head!.seq));
+    await db.execute(sql`update log_streams set cursor_seq = ${Number(head!.seq) - backlog} where id = ${id}`);
+    const started = performance.now();
+    const outcome = await sendStream(db, id);
+    const seconds = (performance.now() - started) / 1000;
+    await db.execute(sql`delete from log_streams where id = ${id}`);
+    if (outcome.failed || received < backlog) throw new Error(`the stream drained ${received} of ${backlog} rows: ${outcome.failed ?? "stopped"}`);
+    return { rows: received, batches, seconds: Math.round(seconds * 10) / 10, webhook_rows_per_second: Math.round(received / seconds) };
+  } finally {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
 }
 
 /** The sealer on its own: 20,000 waiting rows sealed in batches, as after a backlog. */
@@ -376,6 +433,7 @@ async function measureHttp(
   results: Record<string, { http?: Stats }>,
   otherPages: Record<string, string>,
   pages: Record<string, Stats>,
+  api: Record<string, Stats>,
 ): Promise<number> {
   const { buildIfNeeded } = await import("../build-if-needed");
   buildIfNeeded();
@@ -416,6 +474,33 @@ async function measureHttp(
         await response.arrayBuffer();
       }, { samples });
       log(`HTTP ${name}: p95 ${pages[name]!.p95_ms} ms`);
+    }
+    // The log API: 1,000-row pages from cursors spread over the whole log, as a collector catching
+    // up reads them; and the same with a filter, where each page reads up to 10,000 rows.
+    const { createApiToken } = await import("@/lib/api/tokens");
+    const { getDb, rowsOf } = await import("@/db");
+    const { token } = await createApiToken({
+      actor: { userId: null, username: "bench", via: "command line" },
+      context: { ip: undefined, userAgent: undefined, hints: {}, forwardedHeaders: undefined },
+      name: `bench ${new Date().toISOString()}`,
+      scopes: ["logs:read"],
+    });
+    const [head] = rowsOf<{ seq: number }>(await (await getDb()).execute(sql`select seq::float8 as seq from account_log_seal_state`));
+    const headSeq = Number(head?.seq ?? 0);
+    for (const [name, filter] of [["page", ""], ["filtered", "&result=login_failed_wrong_password"]] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < Math.min(samples, 30) + 3; i++) {
+        const after = Math.floor(Math.random() * Math.max(1, headSeq - 1_000));
+        const started = performance.now();
+        const response = await fetch(`${base}/api/v1/account-logs?limit=1000&after=${after}${filter}`, { headers: { authorization: `Bearer ${token}` } });
+        if (response.status !== 200) throw new Error(`the log API answered ${response.status}: ${await response.text()}`);
+        await response.arrayBuffer();
+        if (i >= 3) times.push(performance.now() - started);
+        // One collector paging at its own pace, within the token's 10 requests a second.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      api[name] = summarize(times);
+      log(`API ${name}: p95 ${api[name]!.p95_ms} ms`);
     }
     const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
     return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);

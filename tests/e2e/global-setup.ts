@@ -55,7 +55,8 @@ export default async function globalSetup() {
 
     cluster = await startPostgresCluster();
     postgresDatabaseUrl = await createDatabase(cluster.url, "account_logs_e2e");
-    const postgresEnv = { ...baseEnv, DATABASE_URL: postgresDatabaseUrl };
+    // On PostgreSQL, stream secrets need a key the database never holds.
+    const postgresEnv = { ...baseEnv, DATABASE_URL: postgresDatabaseUrl, STREAM_SECRET_KEY: "ZTJlLXN0cmVhbS1zZWNyZXQta2V5LTMyLWJ5dGVzLSE=" };
     createUsers(postgresEnv);
     servers.push(await startE2EServer("postgres", postgresEnv, path.join(workDir, "postgres-server.log")));
   } catch (error) {

@@ -56,6 +56,7 @@ function adminRequests(headers: Record<string, string>): [string, string, Record
     ["export", exportCsv, headers],
     ["export, NDJSON", `/admin/account-logs/export?format=ndjson&q=${SEARCH}`, headers],
     ["API tokens page", "/admin/api-tokens", headers],
+    ["Log streams page", "/admin/log-streams", headers],
     ...MIDDLEWARE_BYPASSES.map((value): [string, string, Record<string, string>] => [
       `page, x-middleware-subrequest: ${value.slice(0, 20)}`,
       page,

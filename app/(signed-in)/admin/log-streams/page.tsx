@@ -1,0 +1,48 @@
+import type { Metadata } from "next";
+import { AddStreamForm } from "@/components/log-streams/add-stream-form";
+import { StreamsList } from "@/components/log-streams/streams-list";
+import { requireAdmin } from "@/lib/auth/session";
+import { logServerError } from "@/lib/server-log";
+import { listStreams } from "@/lib/streams/store";
+import { addStreamAction, removeStreamAction, replayStreamAction, testStreamAction, toggleStreamAction } from "./actions";
+
+export const metadata: Metadata = { title: "Log streams" };
+
+async function loadStreams() {
+  try {
+    return await listStreams();
+  } catch (error) {
+    logServerError("log streams page could not be loaded", error);
+    return undefined;
+  }
+}
+
+export default async function LogStreamsPage() {
+  await requireAdmin();
+  const streams = await loadStreams();
+  return (
+    <main className="mx-auto max-w-7xl space-y-6 p-4 sm:p-6">
+      <h1 className="text-2xl font-semibold">Log streams</h1>
+      <p className="max-w-3xl text-sm text-slate-700">
+        Every sealed row of the account log goes to each destination once or more, in order, from its own cursor; a destination that
+        fails is retried with backoff and shows its error here until it recovers. Adding, pausing, replaying and removing are logged.
+        See docs/integrations.md.
+      </p>
+      <AddStreamForm action={addStreamAction} />
+      <section aria-labelledby="streams-heading" className="space-y-3">
+        <h2 id="streams-heading" className="text-lg font-semibold">
+          Destinations
+        </h2>
+        {!streams ? (
+          <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900" data-testid="load-error">
+            The streams could not be loaded right now. Try again in a moment.
+          </p>
+        ) : streams.length === 0 ? (
+          <p className="rounded border border-slate-200 bg-white p-4 text-slate-700">No stream yet.</p>
+        ) : (
+          <StreamsList streams={streams} actions={{ test: testStreamAction, replay: replayStreamAction, toggle: toggleStreamAction, remove: removeStreamAction }} />
+        )}
+      </section>
+    </main>
+  );
+}

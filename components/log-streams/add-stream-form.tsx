@@ -1,0 +1,108 @@
+"use client";
+
+import { useActionState, useId } from "react";
+import { IDLE, type FormAction, type StreamFormField } from "@/lib/actions/state";
+import { ActionMessage } from "@/components/users/action-message";
+
+const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
+
+/** A webhook destination: name, URL, format, custom headers and an optional CA; the signing secret is shown once. */
+export function AddStreamForm({ action }: { action: FormAction<StreamFormField> }) {
+  const id = useId();
+  const [state, formAction, pending] = useActionState(action, IDLE);
+  const messageId = `${id}-message`;
+  const invalid = (field: StreamFormField) => state.status === "error" && state.field === field;
+  const describedBy = (field: StreamFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
+  const kept = state.status === "error" ? state.values : undefined;
+  return (
+    <section aria-labelledby={`${id}-heading`} className="rounded border border-slate-200 bg-white p-4">
+      <h2 id={`${id}-heading`} className="text-lg font-semibold">
+        Add a webhook
+      </h2>
+      <form action={formAction} className="mt-3 grid gap-3 sm:grid-cols-[1fr_2fr_auto]">
+        <div>
+          <label htmlFor={`${id}-name`} className="block text-sm font-medium">
+            Name
+          </label>
+          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="Splunk HEC" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={inputClass} />
+        </div>
+        <div>
+          <label htmlFor={`${id}-url`} className="block text-sm font-medium">
+            URL
+          </label>
+          <input
+            id={`${id}-url`}
+            name="url"
+            type="url"
+            required
+            maxLength={2048}
+            placeholder="https://splunk.example.com:8088/services/collector/raw"
+            defaultValue={kept?.url}
+            aria-invalid={invalid("url") || undefined}
+            aria-describedby={describedBy("url", `${id}-url-hint`)}
+            className={inputClass}
+          />
+          <p id={`${id}-url-hint`} className="mt-1 text-xs text-slate-600">
+            HTTPS, or plain HTTP to this machine. Redirects are not followed.
+          </p>
+        </div>
+        <div>
+          <label htmlFor={`${id}-format`} className="block text-sm font-medium">
+            Format
+          </label>
+          <select id={`${id}-format`} name="format" defaultValue="json" className={inputClass}>
+            <option value="json">JSON rows</option>
+            <option value="ocsf">OCSF</option>
+            <option value="ecs">ECS</option>
+          </select>
+        </div>
+        <div className="sm:col-span-2">
+          <label htmlFor={`${id}-headers`} className="block text-sm font-medium">
+            Custom headers (optional, one per line)
+          </label>
+          <textarea
+            id={`${id}-headers`}
+            name="headers"
+            rows={2}
+            spellCheck={false}
+            placeholder="Authorization: Splunk 1234-abcd"
+            defaultValue={kept?.headers}
+            aria-invalid={invalid("headers") || undefined}
+            aria-describedby={describedBy("headers", `${id}-headers-hint`)}
+            className={`${inputClass} font-mono text-sm`}
+          />
+          <p id={`${id}-headers-hint`} className="mt-1 text-xs text-slate-600">
+            Kept encrypted; never shown again.
+          </p>
+        </div>
+        <div>
+          <label htmlFor={`${id}-ca`} className="block text-sm font-medium">
+            Trusted CA (optional, PEM)
+          </label>
+          <textarea id={`${id}-ca`} name="ca" rows={2} spellCheck={false} aria-invalid={invalid("ca") || undefined} aria-describedby={describedBy("ca")} className={`${inputClass} font-mono text-xs`} />
+        </div>
+        <div className="sm:col-span-3">
+          <button
+            type="submit"
+            disabled={pending}
+            className="rounded bg-blue-700 px-4 py-1.5 font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
+          >
+            {pending ? "Adding…" : "Add webhook"}
+          </button>
+        </div>
+      </form>
+      <ActionMessage id={messageId} state={state} />
+      {state.status === "done" && state.reveal && (
+        <div className="mt-2 rounded border border-amber-300 bg-amber-50 p-3">
+          <label htmlFor={`${id}-secret`} className="block text-sm font-medium">
+            Signing secret
+          </label>
+          <input id={`${id}-secret`} readOnly value={state.reveal} data-testid="new-secret" onFocus={(event) => event.currentTarget.select()} className="mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm" />
+          <p className="mt-1 text-xs text-slate-700">
+            The receiver checks <code>webhook-signature</code> with it (Standard Webhooks: HMAC-SHA256 over <code>webhook-id.webhook-timestamp.body</code>).
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}

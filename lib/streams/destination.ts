@@ -1,0 +1,106 @@
+import { lookup } from "node:dns/promises";
+import { BlockList, isIP } from "node:net";
+
+/** Why a destination is refused, in words for the admin who typed it. */
+export class StreamDestinationError extends Error {
+  override name = "StreamDestinationError";
+}
+
+export type AddressKind = "loopback" | "private" | "link-local" | "metadata" | "unroutable" | "public";
+
+function blocks(entries: [string, number, "ipv4" | "ipv6"][]): BlockList {
+  const list = new BlockList();
+  for (const [network, prefix, family] of entries) list.addSubnet(network, prefix, family);
+  return list;
+}
+
+// Cloud metadata services answer on these, and hand out credentials: never a destination.
+const METADATA = new Set(["169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "192.0.0.192"]);
+const LOOPBACK = blocks([
+  ["127.0.0.0", 8, "ipv4"],
+  ["::1", 128, "ipv6"],
+]);
+const LINK_LOCAL = blocks([
+  ["169.254.0.0", 16, "ipv4"],
+  ["fe80::", 10, "ipv6"],
+]);
+const PRIVATE = blocks([
+  ["10.0.0.0", 8, "ipv4"],
+  ["172.16.0.0", 12, "ipv4"],
+  ["192.168.0.0", 16, "ipv4"],
+  ["100.64.0.0", 10, "ipv4"],
+  ["fc00::", 7, "ipv6"],
+]);
+const UNROUTABLE = blocks([
+  ["0.0.0.0", 8, "ipv4"],
+  ["224.0.0.0", 3, "ipv4"],
+  ["::", 128, "ipv6"],
+  ["ff00::", 8, "ipv6"],
+]);
+
+/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, or as the URL parser writes it, `::ffff:102:304`) as IPv4. */
+function unmapped(address: string): string {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (dotted) return dotted;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return address;
+  const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+}
+
+/** What kind of address a destination resolved to; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+export function addressKind(address: string): AddressKind {
+  const ip = unmapped(address);
+  const family = isIP(ip) === 6 ? "ipv6" : "ipv4";
+  if (METADATA.has(ip.toLowerCase())) return "metadata";
+  if (LOOPBACK.check(ip, family)) return "loopback";
+  if (LINK_LOCAL.check(ip, family)) return "link-local";
+  if (UNROUTABLE.check(ip, family)) return "unroutable";
+  if (PRIVATE.check(ip, family)) return "private";
+  return "public";
+}
+
+export type CheckedDestination = { url: URL; address: string; family: 4 | 6 };
+
+/**
+ * A webhook URL checked where it matters, after DNS: HTTPS, or plain HTTP to this machine only;
+ * never a link-local, metadata or unroutable address; a private one only with `allowPrivate`.
+ * Every address the name resolves to must pass, and the one returned is the one to connect to,
+ * so a second lookup cannot point the request elsewhere.
+ */
+export async function checkWebhookDestination(
+  raw: string,
+  { allowPrivate, resolve = (host: string) => lookup(host, { all: true, verbatim: true }) }: { allowPrivate: boolean; resolve?: (host: string) => Promise<{ address: string; family: number }[]> },
+): Promise<CheckedDestination> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new StreamDestinationError("The URL is not a valid absolute URL.");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new StreamDestinationError("A webhook URL starts with https:// (or http:// to this machine).");
+  if (url.username || url.password) throw new StreamDestinationError("Put credentials in a header, not in the URL: the URL is shown on the page.");
+  if (url.hash) throw new StreamDestinationError("A webhook URL has no #fragment.");
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  let addresses: { address: string; family: number }[];
+  try {
+    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);
+  } catch (error) {
+    throw new StreamDestinationError(`${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "lookup failed"}).`);
+  }
+  if (addresses.length === 0) throw new StreamDestinationError(`${host} does not resolve.`);
+  for (const { address } of addresses) {
+    const kind = addressKind(address);
+    if (kind === "link-local" || kind === "metadata" || kind === "unroutable") {
+      throw new StreamDestinationError(`${host} resolves to ${address}, a ${kind} address: never a destination.`);
+    }
+    if (kind === "private" && !allowPrivate) {
+      throw new StreamDestinationError(`${host} resolves to ${address}, a private address: set STREAM_ALLOW_PRIVATE=true to send inside your network.`);
+    }
+    if (url.protocol === "http:" && kind !== "loopback") {
+      throw new StreamDestinationError(`Plain HTTP goes to this machine only (a local log shipper); ${host} resolves to ${address}. Use https://.`);
+    }
+  }
+  const [first] = addresses;
+  return { url, address: first!.address, family: first!.family === 6 ? 6 : 4 };
+}
