@@ -34,6 +34,7 @@ async function main() {
   const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
   const { startSealer } = await import("./lib/audit/sealer");
   const { startStreamSender } = await import("./lib/streams/sender");
+  const { checkStreamSecretKey, StreamKeyError } = await import("./lib/streams/secrets");
   const { configuredCheckpointer, SigningKeyError } = await import("./lib/audit/checkpoints");
 
   let config;
@@ -57,6 +58,12 @@ async function main() {
     checkpointer = configuredCheckpointer();
   } catch (error) {
     if (error instanceof SigningKeyError) return fail(error.message);
+    throw error;
+  }
+  try {
+    checkStreamSecretKey();
+  } catch (error) {
+    if (error instanceof StreamKeyError) return fail(error.message);
     throw error;
   }
   if (!checkpointer) {

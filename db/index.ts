@@ -80,10 +80,8 @@ async function openPostgres(url: string): Promise<OpenClient> {
     onnotice: () => {},
     // No JIT: the app's statements run in milliseconds, and PostgreSQL's estimates over the
     // partitioned log can pass jit_above_cost, when compiling takes 100 ms (the page's count of a
-    // week at 10 M rows: 138 ms with JIT, 5 ms without). Custom plans always: a generic plan
-    // cannot see a filter's ID span or months, and for some of the page's statements it is a
-    // hundred times slower (a week outside two countries at 10 M rows: 11 ms custom, 480 ms generic).
-    connection: { application_name: APPLICATION_NAME, jit: "off", plan_cache_mode: "force_custom_plan" },
+    // week at 10 M rows: 138 ms with JIT, 5 ms without).
+    connection: { application_name: APPLICATION_NAME, jit: "off" },
   });
   try {
     await client`select 1`;
@@ -108,18 +106,25 @@ async function wrap(open: OpenClient): Promise<Database> {
   return drizzle(namingEveryStatement(open.client), { schema }) as unknown as Database;
 }
 
+/** Marks a statement whose plan depends on its values too much to be kept: it is planned at every run. */
+export const PLAN_EACH_RUN = "/* plan each run */";
+
 /**
- * Drizzle sends its statements unnamed, and postgres.js then spends a round trip describing each
- * one before it runs. Named, a statement is parsed and described once per connection and runs in
- * one round trip after that (each run still gets its own plan: see `plan_cache_mode` above).
- * `?prepare=false` in DATABASE_URL turns this off, for a pooler that cannot keep prepared statements.
+ * Drizzle sends its statements unnamed: PostgreSQL plans each one at every run, and postgres.js
+ * spends a round trip describing it first. Over the partitioned log that planning costs more than
+ * the run (pgbench, a username's newest rows at 1 M rows: 5.0 ms unnamed, 0.33 ms named; the
+ * page at 10 M rows: about 10 ms p50). Named, a statement is parsed once per connection and,
+ * after five runs, may keep a generic plan. A statement marked `PLAN_EACH_RUN` stays unnamed:
+ * kept plans of the time filters' statements cannot prune months and were up to a hundred times
+ * slower. `?prepare=false` in DATABASE_URL turns naming off, for a pooler that cannot keep
+ * prepared statements.
  */
 function namingEveryStatement(client: Sql): Sql {
   return new Proxy(client, {
     get(target, key, receiver) {
       if (key === "unsafe") {
         return (query: string, parameters?: unknown[], options?: object) =>
-          target.unsafe(query, parameters as never, { ...options, prepare: true });
+          target.unsafe(query, parameters as never, { ...options, prepare: !query.includes(PLAN_EACH_RUN) });
       }
       if (key === "begin" || key === "savepoint") {
         return (...args: unknown[]) => {

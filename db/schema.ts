@@ -530,13 +530,16 @@ export const logStreams = pgTable(
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
     name: text("name").notNull(),
     kind: text("kind", { enum: STREAM_KINDS }).notNull(),
+    /** What the page and the log show: the URL with long path segments and the query cut out. */
     url: text("url").notNull(),
+    /** Sealed: the whole URL, which often holds a credential (Slack, Datadog, Azure SAS). */
+    target: text("target").notNull(),
     format: text("format", { enum: STREAM_FORMATS }).notNull(),
     /** Sealed (lib/streams/secrets.ts): the webhook's `whsec_` secret. */
     secret: text("secret"),
     /** Sealed: custom headers as a JSON object (they often carry credentials). */
     headers: text("headers"),
-    /** PEM certificates to trust for this destination, beside the system's. */
+    /** PEM certificates to trust for this destination, as well as the system's. */
     ca: text("ca"),
     /** A client certificate (PEM) and its sealed key, for syslog over mutual TLS. */
     tlsCert: text("tls_cert"),

@@ -27,9 +27,8 @@ GRANT EXECUTE ON FUNCTION account_log_seal(integer), account_log_checkpoint(bigi
 ALTER ROLE account_logs_app SET idle_in_transaction_session_timeout = '10s';
 ALTER ROLE account_logs_app SET statement_timeout = '60s';
 -- What the app's connections ask for themselves (db/index.ts), also for a pooler that drops
--- startup parameters: no JIT for statements of milliseconds, and a plan for each run's values.
+-- startup parameters: no JIT for statements of milliseconds.
 ALTER ROLE account_logs_app SET jit = off;
-ALTER ROLE account_logs_app SET plan_cache_mode = force_custom_plan;
 -- Where each account signed in from: state beside the log, which sign-in keeps up to date.
 GRANT SELECT, INSERT, UPDATE ON account_sign_in_places TO account_logs_app;
 GRANT SELECT, INSERT, UPDATE ON users TO account_logs_app;

@@ -100,14 +100,14 @@ function createMetrics() {
     }),
     streamLagRows: new Gauge({
       name: "account_logs_stream_lag_rows",
-      help: "Sealed rows a log stream has not delivered yet, by stream name. Alert when it keeps growing.",
-      labelNames: ["stream"] as const,
+      help: "Sealed rows a log stream has not delivered yet, by stream (ID and name). Alert when it keeps growing.",
+      labelNames: ["stream_id", "stream"] as const,
       registers: [registry],
     }),
     streamFailures: new Gauge({
       name: "account_logs_stream_failures",
-      help: "Consecutive failed sends of a log stream, by stream name (0 once it delivers again).",
-      labelNames: ["stream"] as const,
+      help: "Consecutive failed sends of a log stream, by stream (ID and name); 0 once it delivers again.",
+      labelNames: ["stream_id", "stream"] as const,
       registers: [registry],
     }),
     partitionsAheadSeconds: new Gauge({

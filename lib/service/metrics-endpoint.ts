@@ -72,8 +72,9 @@ export async function answerMetrics(
     counters.streamLagRows.reset();
     counters.streamFailures.reset();
     for (const stream of streams) {
-      counters.streamLagRows.set({ stream: stream.name }, stream.lagRows);
-      counters.streamFailures.set({ stream: stream.name }, stream.failures);
+      const labels = { stream_id: String(stream.id), stream: stream.name };
+      counters.streamLagRows.set(labels, stream.lagRows);
+      counters.streamFailures.set(labels, stream.failures);
     }
   } catch {
     // As above: the streams' gauges keep their last values.

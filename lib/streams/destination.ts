@@ -15,7 +15,7 @@ function blocks(entries: [string, number, "ipv4" | "ipv6"][]): BlockList {
 }
 
 // Cloud metadata services answer on these, and hand out credentials: never a destination.
-const METADATA = new Set(["169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "192.0.0.192"]);
+const METADATA = new Set(["169.254.169.254", "169.254.170.2", "100.100.100.200", "168.63.129.16", "fd00:ec2::254", "fd20:ce::254", "192.0.0.192"]);
 const LOOPBACK = blocks([
   ["127.0.0.0", 8, "ipv4"],
   ["::1", 128, "ipv6"],
@@ -30,6 +30,7 @@ const PRIVATE = blocks([
   ["192.168.0.0", 16, "ipv4"],
   ["100.64.0.0", 10, "ipv4"],
   ["fc00::", 7, "ipv6"],
+  ["fec0::", 10, "ipv6"],
 ]);
 const UNROUTABLE = blocks([
   ["0.0.0.0", 8, "ipv4"],
@@ -38,19 +39,26 @@ const UNROUTABLE = blocks([
   ["ff00::", 8, "ipv6"],
 ]);
 
-/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, or as the URL parser writes it, `::ffff:102:304`) as IPv4. */
-function unmapped(address: string): string {
-  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+const hexPairToIpv4 = (high: number, low: number) => [high >> 8, high & 255, low >> 8, low & 255].join(".");
+
+/**
+ * The IPv4 address an IPv6 one carries, if any: IPv4-mapped (`::ffff:1.2.3.4`, or as the URL
+ * parser writes it `::ffff:102:304`), IPv4-compatible (`::1.2.3.4`), NAT64 (`64:ff9b::/96`) and
+ * 6to4 (`2002:AABB:CCDD::/16`). Each reaches that IPv4 address, so it is judged as that address.
+ */
+function embeddedIpv4(address: string): string | undefined {
+  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   if (dotted) return dotted;
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!hex) return address;
-  const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
-  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+  const tail = /^(?:::ffff:|::|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (tail) return hexPairToIpv4(parseInt(tail[1]!, 16), parseInt(tail[2]!, 16));
+  const sixToFour = /^2002:([0-9a-f]{1,4}):([0-9a-f]{1,4})(?::|$)/i.exec(address);
+  if (sixToFour) return hexPairToIpv4(parseInt(sixToFour[1]!, 16), parseInt(sixToFour[2]!, 16));
+  return undefined;
 }
 
-/** What kind of address a destination resolved to; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+/** What kind of address a destination resolved to; an IPv6 address carrying an IPv4 one counts as that one. */
 export function addressKind(address: string): AddressKind {
-  const ip = unmapped(address);
+  const ip = (isIP(address) === 6 && embeddedIpv4(address)) || address;
   const family = isIP(ip) === 6 ? "ipv6" : "ipv4";
   if (METADATA.has(ip.toLowerCase())) return "metadata";
   if (LOOPBACK.check(ip, family)) return "loopback";
@@ -60,13 +68,13 @@ export function addressKind(address: string): AddressKind {
   return "public";
 }
 
-export type CheckedDestination = { url: URL; address: string; family: 4 | 6 };
+export type CheckedDestination = { url: URL; addresses: { address: string; family: 4 | 6 }[] };
 
 /**
  * A webhook URL checked where it matters, after DNS: HTTPS, or plain HTTP to this machine only;
  * never a link-local, metadata or unroutable address; a private one only with `allowPrivate`.
- * Every address the name resolves to must pass, and the one returned is the one to connect to,
- * so a second lookup cannot point the request elsewhere.
+ * Every address the name resolves to must pass, and those are the ones to connect to, so a
+ * second lookup cannot point the request elsewhere.
  */
 export async function checkWebhookDestination(
   raw: string,
@@ -101,6 +109,19 @@ export async function checkWebhookDestination(
       throw new StreamDestinationError(`Plain HTTP goes to this machine only (a local log shipper); ${host} resolves to ${address}. Use https://.`);
     }
   }
-  const [first] = addresses;
-  return { url, address: first!.address, family: first!.family === 6 ? 6 : 4 };
+  return { url, addresses: addresses.map(({ address, family }) => ({ address, family: family === 6 ? (6 as const) : (4 as const) })) };
+}
+
+/**
+ * A URL as the page and the log show it: credentials often sit in a webhook's path (Slack,
+ * Discord, Teams) or query (Datadog, Azure SAS), so path segments of 16 characters or more and
+ * the whole query are cut out. The full URL is kept sealed.
+ */
+export function displayUrl(raw: string): string {
+  const url = new URL(raw);
+  const path = url.pathname
+    .split("/")
+    .map((segment) => (segment.length >= 16 ? "…" : segment))
+    .join("/");
+  return `${url.origin}${path}${url.search ? "?…" : ""}`;
 }

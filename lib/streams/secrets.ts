@@ -24,6 +24,12 @@ function parseKey(text: string): Buffer {
 
 let cached: { source: string; key: Buffer } | undefined;
 
+/** Refuses a malformed `STREAM_SECRET_KEY` at start-up, rather than at the first send. */
+export function checkStreamSecretKey(): void {
+  const { STREAM_SECRET_KEY } = env();
+  if (STREAM_SECRET_KEY) parseKey(STREAM_SECRET_KEY);
+}
+
 /** The key, from `STREAM_SECRET_KEY` or the file beside the embedded data (made on first use). */
 export function streamSecretKey(): Buffer {
   const { STREAM_SECRET_KEY } = env();
@@ -57,10 +63,11 @@ export function sealSecret(plain: string, context: string, key = streamSecretKey
 export function openSecret(sealed: string, context: string, key = streamSecretKey()): string {
   const [version, iv, tag, body] = sealed.split(".");
   if (version !== VERSION || !iv || !tag || body === undefined) throw new StreamKeyError("A stream secret is not in a known form.");
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
-  decipher.setAAD(Buffer.from(context, "utf8"));
-  decipher.setAuthTag(Buffer.from(tag, "base64"));
   try {
+    // A full 16-byte tag, whatever length the stored one claims.
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"), { authTagLength: 16 });
+    decipher.setAAD(Buffer.from(context, "utf8"));
+    decipher.setAuthTag(Buffer.from(tag, "base64"));
     return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
   } catch {
     throw new StreamKeyError("A stream secret does not open with this STREAM_SECRET_KEY: was the key changed?");

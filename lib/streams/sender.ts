@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { lookup } from "node:dns/promises";
 import { eq, sql } from "drizzle-orm";
 import { getDb, rowsOf, type Executor } from "@/db";
 import { logStreams, type LogStream } from "@/db/schema";
@@ -7,8 +8,8 @@ import { CHAIN_COLUMNS, toChainRow, type ChainRow } from "@/lib/audit/verify";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
-import { checkWebhookDestination, StreamDestinationError } from "./destination";
-import { openSecret } from "./secrets";
+import { checkWebhookDestination, StreamDestinationError, type CheckedDestination } from "./destination";
+import { openStreamValues } from "./store";
 import { postWebhook, webhookSignature, type Delivery } from "./webhook";
 
 /** Rows per batch: one POST, one JSON array. */
@@ -26,13 +27,11 @@ export function retryDelayMs(failures: number, random = Math.random): number {
 /** This process, as named in a stream's lease. */
 const INSTANCE = `${process.pid}-${randomUUID().slice(0, 8)}`;
 
-type Leased = LogStream;
-
 /**
  * Takes the stream for this instance if nobody holds it (or the holder's lease ran out) and it is
  * due: one statement, so two instances cannot both take it.
  */
-async function lease(executor: Executor, streamId: number): Promise<Leased | undefined> {
+async function lease(executor: Executor, streamId: number): Promise<LogStream | undefined> {
   const [row] = rowsOf<Record<string, unknown>>(
     await executor.execute(sql`
       update log_streams set lease_owner = ${INSTANCE}, lease_until = now() + ${LEASE_SECONDS}::int * interval '1 second'
@@ -51,7 +50,7 @@ async function release(executor: Executor, streamId: number): Promise<void> {
 }
 
 /** The rows of a batch: the one in flight, read again, or the next ones after the cursor. */
-async function batchRows(executor: Executor, stream: Leased): Promise<ChainRow[]> {
+async function batchRows(executor: Executor, stream: LogStream): Promise<ChainRow[]> {
   const through = stream.batchThrough;
   const rows = rowsOf<Parameters<typeof toChainRow>[0]>(
     await executor.execute(
@@ -68,23 +67,43 @@ export function batchBody(format: LogStream["format"], rows: ChainRow[]): string
   return JSON.stringify(rows.map((row) => formatRow(format as ApiFormat, apiRow(row))));
 }
 
-async function deliverWebhook(stream: Leased, id: string, body: string): Promise<Delivery> {
+/** Checked destinations, kept briefly: a name is not looked up for every batch (DNS shares a thread pool with password hashing). */
+const checkedDestinations = new Map<string, { at: number; destination: CheckedDestination }>();
+const DESTINATION_KEPT_MS = 30_000;
+const LOOKUP_TIMEOUT_MS = 3_000;
+
+async function destinationOf(target: string): Promise<CheckedDestination> {
+  const kept = checkedDestinations.get(target);
+  if (kept && Date.now() - kept.at < DESTINATION_KEPT_MS) return kept.destination;
+  const destination = await checkWebhookDestination(target, {
+    allowPrivate: env().STREAM_ALLOW_PRIVATE,
+    resolve: (host) =>
+      Promise.race([
+        lookup(host, { all: true, verbatim: true }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error("lookup timed out"), { code: "ETIMEOUT" })), LOOKUP_TIMEOUT_MS).unref()),
+      ]),
+  });
+  checkedDestinations.set(target, { at: Date.now(), destination });
+  return destination;
+}
+
+async function deliverWebhook(stream: LogStream, id: string, body: string, signal?: AbortSignal): Promise<Delivery> {
+  const { target, secret, headers } = openStreamValues(stream);
   let destination;
   try {
-    // Checked at every send, after DNS: a name that moved to a forbidden address is refused.
-    destination = await checkWebhookDestination(stream.url, { allowPrivate: env().STREAM_ALLOW_PRIVATE });
+    // Checked after DNS (and again every 30 s): a name that moved to a forbidden address is refused.
+    destination = await destinationOf(target);
   } catch (error) {
     if (error instanceof StreamDestinationError) return { ok: false, error: error.message };
     throw error;
   }
-  const secret = openSecret(stream.secret!, `stream ${stream.id} secret`);
-  const headers = stream.headers ? (JSON.parse(openSecret(stream.headers, `stream ${stream.id} headers`)) as Record<string, string>) : {};
   const timestamp = Math.floor(Date.now() / 1000);
   return postWebhook(destination, {
     body,
     headers: { ...headers, "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": webhookSignature(secret, id, timestamp, body) },
     ca: stream.ca ?? undefined,
     timeoutMs: SEND_TIMEOUT_MS,
+    signal,
   });
 }
 
@@ -96,70 +115,105 @@ export async function sendTestEvent(executor: Executor, streamId: number): Promi
   const [stream] = await executor.select().from(logStreams).where(eq(logStreams.id, streamId));
   if (!stream) return undefined;
   const body = JSON.stringify([{ test: true, message: "Account Logs test event", stream: stream.name, sent_at: new Date().toISOString() }]);
-  return stream.kind === "webhook" ? deliverWebhook(stream, `test-${randomUUID()}`, body) : { ok: false, error: "syslog streams are not sent yet" };
-}
-
-/** Sends one stream's pending batches until it is caught up, fails, or another instance holds it. */
-export async function sendStream(executor: Executor, streamId: number): Promise<{ delivered: number; failed?: string }> {
-  let delivered = 0;
-  for (;;) {
-    const stream = await lease(executor, streamId);
-    if (!stream) return { delivered };
-    const rows = await batchRows(executor, stream);
-    if (rows.length === 0) {
-      await release(executor, streamId);
-      return { delivered };
-    }
-    const first = rows[0]!.seq;
-    const last = rows.at(-1)!.seq;
-    // The batch's ID is fixed before the first try, with its rows: a retry sends the same ID.
-    const batchId = stream.batchId ?? `stream-${stream.id}-${first}-${last}`;
-    if (stream.batchThrough === null) {
-      await executor.execute(sql`update log_streams set batch_through = ${last}, batch_id = ${batchId} where id = ${stream.id} and lease_owner = ${INSTANCE}`);
-    }
-    const outcome = stream.kind === "webhook" ? await deliverWebhook(stream, batchId, batchBody(stream.format, rows)) : { ok: false as const, error: "syslog streams are not sent yet" };
-    metrics().streamBatches.inc({ outcome: outcome.ok ? "delivered" : "failed" });
-    if (!outcome.ok) {
-      const failures = stream.failures + 1;
-      await executor.execute(sql`
-        update log_streams set failures = ${failures}, last_error = ${outcome.error.slice(0, 500)}, last_error_at = now(),
-          next_attempt_at = now() + ${retryDelayMs(failures)}::int * interval '1 millisecond', lease_owner = null, lease_until = null
-        where id = ${stream.id} and lease_owner = ${INSTANCE}`);
-      return { delivered, failed: outcome.error };
-    }
-    // Delivered: the cursor moves past the batch, only if this instance still holds the stream
-    // and nobody replayed it meanwhile (a replay drops the batch in flight).
-    const moved = rowsOf<{ id: number }>(
-      await executor.execute(sql`
-        update log_streams set cursor_seq = ${last}, batch_through = null, batch_id = null, failures = 0, next_attempt_at = null,
-          delivered_rows = delivered_rows + ${rows.length}, last_success_at = now()
-        where id = ${stream.id} and lease_owner = ${INSTANCE} and batch_id = ${batchId}
-        returning id`),
-    );
-    if (moved.length === 0) return { delivered };
-    delivered += rows.length;
+  try {
+    return stream.kind === "webhook" ? await deliverWebhook(stream, `test-${randomUUID()}`, body) : { ok: false, error: "syslog streams are not sent yet" };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
   }
 }
 
-let nudged: (() => void) | undefined;
+/** Records a failed try of the batch in flight (if the stream is still this instance's, with that batch) and when to try again. */
+async function recordFailure(executor: Executor, stream: LogStream, batchId: string | null, error: string): Promise<void> {
+  const failures = stream.failures + 1;
+  await executor.execute(sql`
+    update log_streams set failures = ${failures}, last_error = ${error.slice(0, 500)}, last_error_at = now(),
+      next_attempt_at = now() + ${retryDelayMs(failures)}::int * interval '1 millisecond', lease_owner = null, lease_until = null
+    where id = ${stream.id} and lease_owner = ${INSTANCE} and batch_id is not distinct from ${batchId}`);
+}
 
-/** Asks the sender loop to look at the streams now (after rows were sealed), not at its next poll. */
-export function nudgeStreams(): void {
-  nudged?.();
+/** At most this many batches per stream in one turn, so one busy stream does not hold the others back. */
+const BATCHES_PER_TURN = 50;
+
+export type SendOptions = { signal?: AbortSignal; maxBatches?: number };
+
+/**
+ * Sends one stream's pending batches until it is caught up, fails, has had its turn, or another
+ * instance holds it. Each batch renews the lease first and must finish well within it (one
+ * deadline of 10 s for the whole exchange against a 30 s lease), so two instances never send
+ * for one stream at once. Anything that throws (a secret that no longer opens, a database error)
+ * is recorded as the stream's failure, not left to stall the loop.
+ */
+export async function sendStream(executor: Executor, streamId: number, { signal, maxBatches = Number.POSITIVE_INFINITY }: SendOptions = {}): Promise<{ delivered: number; failed?: string }> {
+  let delivered = 0;
+  for (let batches = 0; batches < maxBatches && !signal?.aborted; batches++) {
+    const stream = await lease(executor, streamId);
+    if (!stream) return { delivered };
+    let batchId = stream.batchId;
+    try {
+      const rows = await batchRows(executor, stream);
+      if (rows.length === 0) {
+        await release(executor, streamId);
+        return { delivered };
+      }
+      const first = rows[0]!.seq;
+      const last = rows.at(-1)!.seq;
+      if (first !== stream.cursorSeq + 1) {
+        throw new Error(`rows ${stream.cursorSeq + 1} to ${first - 1} are no longer in the log; replay from ${first} to go on`);
+      }
+      if (batchId === null) {
+        // Fixed with its rows before the first try, so a retry sends the same ID; random, so a
+        // replay's batches never reuse an ID a receiver has already seen.
+        batchId = `stream-${stream.id}-${first}-${last}-${randomUUID().slice(0, 8)}`;
+        const fixed = rowsOf<{ id: number }>(
+          await executor.execute(sql`update log_streams set batch_through = ${last}, batch_id = ${batchId}
+            where id = ${stream.id} and lease_owner = ${INSTANCE} and batch_id is null returning id`),
+        );
+        if (fixed.length === 0) return { delivered };
+      }
+      const outcome = stream.kind === "webhook" ? await deliverWebhook(stream, batchId, batchBody(stream.format, rows), signal) : { ok: false as const, error: "syslog streams are not sent yet" };
+      metrics().streamBatches.inc({ outcome: outcome.ok ? "delivered" : "failed" });
+      if (!outcome.ok && signal?.aborted) {
+        // Stopped mid-send, not failed: the batch goes out again later, with the same ID.
+        await release(executor, streamId);
+        return { delivered };
+      }
+      if (!outcome.ok) {
+        await recordFailure(executor, stream, batchId, outcome.error);
+        return { delivered, failed: outcome.error };
+      }
+      // Delivered: the cursor moves past the batch, only if this instance still holds the stream
+      // and nobody replayed it meanwhile (a replay drops the batch in flight).
+      const moved = rowsOf<{ id: number }>(
+        await executor.execute(sql`
+          update log_streams set cursor_seq = ${last}, batch_through = null, batch_id = null, failures = 0, next_attempt_at = null,
+            delivered_rows = delivered_rows + ${rows.length}, last_success_at = now()
+          where id = ${stream.id} and lease_owner = ${INSTANCE} and batch_id = ${batchId}
+          returning id`),
+      );
+      if (moved.length === 0) return { delivered };
+      delivered += rows.length;
+    } catch (error) {
+      const message = (error as Error).message;
+      metrics().streamBatches.inc({ outcome: "failed" });
+      await recordFailure(executor, stream, batchId, message).catch(() => {});
+      return { delivered, failed: message };
+    }
+  }
+  await release(executor, streamId);
+  return { delivered };
 }
 
 /**
- * Every app instance runs this loop; each stream is sent by the instance that holds its lease.
- * A stream that fails waits its backoff; the others go on. Returns the stop, which finishes the
- * send in progress.
+ * Every app instance runs this loop; each stream is sent by the instance that holds its lease,
+ * a turn of at most 50 batches at a time. A stream that fails waits its backoff; the others go
+ * on. The stop aborts the send in flight (its batch is sent again later, with the same ID) and
+ * gives the streams up to the other instances.
  */
 export function startStreamSender({ pollMs = POLL_MS }: { pollMs?: number } = {}): { stop: () => Promise<void> } {
-  let stopped = false;
+  const stopping = new AbortController();
   let wake: (() => void) | undefined;
-  let running: Promise<void> = Promise.resolve();
-  nudged = () => wake?.();
   const loop = async () => {
-    while (!stopped) {
+    while (!stopping.signal.aborted) {
       try {
         const db = await getDb();
         const due = rowsOf<{ id: number }>(
@@ -171,14 +225,14 @@ export function startStreamSender({ pollMs = POLL_MS }: { pollMs?: number } = {}
             order by s.id`),
         );
         for (const { id } of due) {
-          if (stopped) break;
-          const outcome = await sendStream(db, Number(id));
-          if (outcome.failed) logServerError("log stream delivery failed", new Error(outcome.failed), { streamId: Number(id) });
+          if (stopping.signal.aborted) break;
+          const outcome = await sendStream(db, Number(id), { signal: stopping.signal, maxBatches: BATCHES_PER_TURN }).catch((error: Error) => ({ delivered: 0, failed: error.message }));
+          if (outcome.failed && !stopping.signal.aborted) logServerError("log stream delivery failed", new Error(outcome.failed), { streamId: Number(id) });
         }
       } catch (error) {
         logServerError("log streams could not be sent", error);
       }
-      if (stopped) break;
+      if (stopping.signal.aborted) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         wake = () => {
@@ -189,12 +243,11 @@ export function startStreamSender({ pollMs = POLL_MS }: { pollMs?: number } = {}
       wake = undefined;
     }
   };
-  running = loop();
+  const running = loop();
   return {
     stop: async () => {
-      stopped = true;
+      stopping.abort();
       wake?.();
-      nudged = undefined;
       await running;
       const db = await getDb().catch(() => undefined);
       if (db) await db.execute(sql`update log_streams set lease_owner = null, lease_until = null where lease_owner = ${INSTANCE}`).catch(() => {});

@@ -5,8 +5,8 @@ import { logStreams, STREAM_FORMATS, type LogStream, type StreamFormat } from "@
 import { appendAccountLog } from "@/lib/account-log/record";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
-import { checkWebhookDestination, StreamDestinationError } from "./destination";
-import { sealSecret } from "./secrets";
+import { checkWebhookDestination, displayUrl, StreamDestinationError } from "./destination";
+import { openSecret, sealSecret } from "./secrets";
 import { isWebhookSecret, newWebhookSecret } from "./webhook";
 
 /** Who changed a stream: an admin on the page, or someone on the command line. */
@@ -41,8 +41,9 @@ export const headerLinesSchema = z
         context.addIssue({ code: "custom", message: `${name} is set by the stream itself.` });
         return z.NEVER;
       }
-      if (value.length > 4096 || /[\u0000-\u001f\u007f]/.test(value)) {
-        context.addIssue({ code: "custom", message: `The value of ${name} is too long or holds control characters.` });
+      // Visible ASCII only: what HTTP allows everywhere, and nothing Node would refuse at send time.
+      if (value.length > 4096 || !/^[\t\x20-\x7e]*$/.test(value)) {
+        context.addIssue({ code: "custom", message: `The value of ${name} is too long or holds characters other than printable ASCII.` });
         return z.NEVER;
       }
       headers[name] = value;
@@ -103,27 +104,47 @@ export async function addWebhookStream(request: { actor: StreamActor; context: R
   await checkWebhookDestination(input.url, { allowPrivate: env().STREAM_ALLOW_PRIVATE });
   const secret = input.secret ?? newWebhookSecret();
   const db = await getDb();
+  const url = displayUrl(input.url);
   return db.transaction(async (tx) => {
     const [stream] = await tx
       .insert(logStreams)
       .values({
         name: input.name,
         kind: "webhook",
-        url: input.url,
+        url,
+        target: "",
         format: input.format,
         ca: input.ca ?? null,
         createdBy: request.actor.userId,
         cursorSeq: sql`(select seq from account_log_seal_state)`,
       })
       .returning();
-    // Sealed with the stream's ID bound in, so a sealed value cannot be moved to another stream.
-    await tx
-      .update(logStreams)
-      .set({ secret: sealSecret(secret, `stream ${stream!.id} secret`), headers: sealSecret(JSON.stringify(input.headers), `stream ${stream!.id} headers`) })
-      .where(eq(logStreams.id, stream!.id));
+    // Sealed with the stream's ID bound in, and the secrets with its URL too: a sealed value
+    // cannot be moved to another stream, nor a stream's secrets sent to another URL.
+    const sealed = sealedStreamValues(stream!.id, { target: input.url, secret, headers: input.headers });
+    await tx.update(logStreams).set(sealed).where(eq(logStreams.id, stream!.id));
     await logStreamEvent(tx, "stream_created", stream!, request, { format: input.format, headers: Object.keys(input.headers), from: stream!.cursorSeq });
     return { id: stream!.id, secret };
   });
+}
+
+/** What a stream keeps sealed, each bound to the stream (and the secrets to its URL). */
+export function sealedStreamValues(id: number, { target, secret, headers }: { target: string; secret: string; headers: Record<string, string> }) {
+  return {
+    target: sealSecret(target, `stream ${id} target`),
+    secret: sealSecret(secret, `stream ${id} secret ${target}`),
+    headers: sealSecret(JSON.stringify(headers), `stream ${id} headers ${target}`),
+  };
+}
+
+/** The stream's URL, signing secret and custom headers, opened. */
+export function openStreamValues(stream: Pick<LogStream, "id" | "target" | "secret" | "headers">): { target: string; secret: string; headers: Record<string, string> } {
+  const target = openSecret(stream.target, `stream ${stream.id} target`);
+  return {
+    target,
+    secret: openSecret(stream.secret!, `stream ${stream.id} secret ${target}`),
+    headers: stream.headers ? (JSON.parse(openSecret(stream.headers, `stream ${stream.id} headers ${target}`)) as Record<string, string>) : {},
+  };
 }
 
 /** Every stream with its lag, oldest first. */
@@ -158,19 +179,22 @@ export async function listStreams(executor?: Executor): Promise<StreamSummary[]>
  */
 export async function replayStream(request: { actor: StreamActor; context: RequestContext; streamId: number; from: { seq: number } | { time: Date } }): Promise<{ status: "replaying"; fromSeq: number } | { status: "not_found" } | { status: "nothing"; reason: string }> {
   const db = await getDb();
+  let fromSeq: number;
+  if ("seq" in request.from) {
+    fromSeq = request.from.seq;
+  } else {
+    // A row is sealed after it is written, so rows written since the time were sealed since it
+    // too: the partitions sealed before it are not read. Looked up before the stream is locked.
+    const at = request.from.time.toISOString();
+    const [first] = rowsOf<{ seq: number | string | null }>(
+      await db.execute(sql`select seq from account_logs where sealed_at >= ${at}::timestamptz and occurred_at >= ${at}::timestamptz order by seq limit 1`),
+    );
+    if (first?.seq == null) return { status: "nothing", reason: "No sealed row is that recent." };
+    fromSeq = Number(first.seq);
+  }
   return db.transaction(async (tx) => {
     const [stream] = await tx.select().from(logStreams).where(eq(logStreams.id, request.streamId)).for("update");
     if (!stream) return { status: "not_found" };
-    let fromSeq: number;
-    if ("seq" in request.from) {
-      fromSeq = request.from.seq;
-    } else {
-      const [first] = rowsOf<{ seq: number | string | null }>(
-        await tx.execute(sql`select min(seq) as seq from account_logs where occurred_at >= ${request.from.time.toISOString()}::timestamptz`),
-      );
-      if (first?.seq == null) return { status: "nothing", reason: "No sealed row is that recent." };
-      fromSeq = Number(first.seq);
-    }
     const [range] = rowsOf<{ first: number | string | null; head: number | string }>(
       await tx.execute(sql`select (select min(seq) from account_logs) as first, (select seq from account_log_seal_state) as head`),
     );

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
+import { isIP } from "node:net";
+import tls from "node:tls";
 import type { CheckedDestination } from "./destination";
 
 const SECRET_PREFIX = "whsec_";
@@ -40,25 +42,34 @@ const RESPONSE_KEPT_BYTES = 512;
  */
 export function postWebhook(
   destination: CheckedDestination,
-  { body, headers, ca, timeoutMs }: { body: string; headers: Record<string, string>; ca?: string; timeoutMs: number },
+  { body, headers, ca, timeoutMs, signal }: { body: string; headers: Record<string, string>; ca?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<Delivery> {
-  const { url, address, family } = destination;
+  const { url, addresses } = destination;
   const secure = url.protocol === "https:";
   const send = secure ? https.request : http.request;
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (delivery: Delivery) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(delivery);
+    };
     const request = send(
       url,
       {
         method: "POST",
         headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "User-Agent": "account-logs-stream/1", ...headers },
+        // Only the addresses that were checked: Node asks for all of them (to try each) or for one.
         lookup: (_host, options, callback) => {
-          // Node asks for every address when `all` is set, one otherwise.
-          if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
-          else callback(null, address, family);
+          if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, addresses);
+          else callback(null, addresses[0]!.address, addresses[0]!.family);
         },
-        ...(secure && { servername: url.hostname.replace(/^\[(.*)\]$/, "$1"), ...(ca && { ca }) }),
-        timeout: timeoutMs,
+        // A custom CA is trusted as well as the system's, not instead of them.
+        ...(secure && { ...(isIP(host) ? {} : { servername: host }), ...(ca && { ca: [...tls.rootCertificates, ca] }) }),
         agent: false,
+        signal,
       },
       (response) => {
         const status = response.statusCode ?? 0;
@@ -69,16 +80,17 @@ export function postWebhook(
           kept += chunk.length;
         });
         response.on("end", () => {
-          if (status >= 200 && status < 300) return resolve({ ok: true, status });
+          if (status >= 200 && status < 300) return finish({ ok: true, status });
           const said = Buffer.concat(chunks).toString("utf8").replace(/\s+/g, " ").trim().slice(0, 200);
           const redirect = status >= 300 && status < 400 ? `redirect to ${String(response.headers.location ?? "?").slice(0, 200)} not followed` : "";
-          resolve({ ok: false, status, error: `HTTP ${status}${redirect ? `: ${redirect}` : said ? `: ${said}` : ""}` });
+          finish({ ok: false, status, error: `HTTP ${status}${redirect ? `: ${redirect}` : said ? `: ${said}` : ""}` });
         });
-        response.on("error", (error) => resolve({ ok: false, status, error: error.message }));
+        response.on("error", (error) => finish({ ok: false, status, error: error.message }));
       },
     );
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    request.on("error", (error: NodeJS.ErrnoException) => resolve({ ok: false, error: error.code ? `${error.code}: ${error.message}` : error.message }));
+    // One deadline for the whole exchange (connect, TLS, a slow trickle of an answer), not only for silence.
+    const deadline = setTimeout(() => request.destroy(new Error(`no complete answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    request.on("error", (error: NodeJS.ErrnoException) => finish({ ok: false, error: error.code && error.code !== "ERR_STREAM_DESTROYED" ? `${error.code}: ${error.message}` : error.message }));
     request.end(body);
   });
 }

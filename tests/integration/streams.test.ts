@@ -11,7 +11,7 @@ import { getDb, rowsOf, type Database } from "@/db";
 import { logStreams } from "@/db/schema";
 import { appendAccountLog } from "@/lib/account-log/record";
 import { sealPending } from "@/lib/audit/sealer";
-import { sendStream } from "@/lib/streams/sender";
+import { sendStream, startStreamSender } from "@/lib/streams/sender";
 import { addWebhookStream, listStreams, replayStream, StreamDestinationError, type StreamActor } from "@/lib/streams/store";
 import { webhookSignatureHolds } from "@/lib/streams/webhook";
 import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
@@ -134,7 +134,7 @@ describe.each(DATABASE_KINDS)("webhook streams on %s", (kind) => {
     expect(receiver.seqs()).toEqual(expected);
     expect(receiver.batches.map((batch) => batch.seqs.length)).toEqual([1_000, 1_000, expected.length - 2_000]);
     expect(receiver.batches.every((batch) => batch.signed)).toBe(true);
-    expect(receiver.batches[0]!.id).toBe(`stream-${id}-${expected[0]}-${expected[999]}`);
+    expect(receiver.batches[0]!.id).toMatch(new RegExp(`^stream-${id}-${expected[0]}-${expected[999]}-[0-9a-f]{8}$`));
     expect(receiver.batches[0]!.headers.authorization).toBe("Splunk hec-token-123");
     const [stored] = rowsOf<{ dump: string }>(await db.execute(sql`select row_to_json(s)::text as dump from log_streams s where id = ${id}`));
     expect(stored!.dump).not.toContain(secret.slice(6));
@@ -226,6 +226,58 @@ describe.each(DATABASE_KINDS)("webhook streams on %s", (kind) => {
     expect(await replayStream({ actor: ADMIN, context: browserContext, streamId: id, from: { time: new Date(Date.now() + 3_600_000) } })).toMatchObject({ status: "nothing" });
     const logged = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from account_logs where result = 'stream_replayed'`));
     expect(logged[0]!.n).toBe(1);
+  });
+
+  it("shows and logs the URL without the credential it carries, and keeps the whole URL sealed", async () => {
+    const db = await getDb();
+    const { id } = await addWebhookStream({
+      actor: ADMIN,
+      context: browserContext,
+      input: { name: "slack-like", url: `https://localhost:${receiver.port}/services/T0001/B0001/abcdefghijklmnopqrstuvwx?dd-api-key=key-in-query`, format: "json", ca: tls.cert },
+    });
+    const [stream] = await db.select().from(logStreams).where(eq(logStreams.id, id));
+    expect(stream!.url).toBe(`https://localhost:${receiver.port}/services/T0001/B0001/…?…`);
+    const [dump] = rowsOf<{ text: string }>(await db.execute(sql`select row_to_json(s)::text as text from log_streams s where id = ${id}`));
+    expect(dump!.text).not.toContain("abcdefghijklmnopqrstuvwx");
+    expect(dump!.text).not.toContain("key-in-query");
+    await sealPending(db);
+    const logged = rowsOf<{ metadata: string }>(await db.execute(sql`select metadata::text from account_logs where username = 'stream:slack-like'`));
+    expect(logged[0]!.metadata).toContain("/services/T0001/B0001/…?…");
+    expect(logged[0]!.metadata).not.toContain("key-in-query");
+    // A sealed value moved to another stream does not open there.
+    const other = await newStream(db);
+    await db.execute(sql`update log_streams set secret = (select secret from log_streams where id = ${id}) where id = ${other.id}`);
+    await writeSealed(db, 3, "moved-secret");
+    expect((await sendStream(db, other.id)).failed).toMatch(/does not open/);
+    await db.execute(sql`delete from log_streams where id in (${id}, ${other.id})`);
+  });
+
+  it("keeps sending the other streams when one cannot be sent at all, and shows why on the broken one", async () => {
+    const db = await getDb();
+    const broken = await newStream(db);
+    await db.execute(sql`update log_streams set headers = 'v1.bm9uZQ==.bm9uZQ==.bm9uZQ==' where id = ${broken.id}`);
+    const healthy = await newStream(db);
+    // Only these two are sent: the earlier tests' streams are paused.
+    await db.execute(sql`update log_streams set enabled = false where id not in (${broken.id}, ${healthy.id})`);
+    await writeSealed(db, 20, "isolated");
+    const last = (await sealedSeqs(db, healthy.start)).at(-1)!;
+    const sender = startStreamSender({ pollMs: 50 });
+    try {
+      const deadline = Date.now() + 10_000;
+      const cursorOf = async () => (await db.select().from(logStreams).where(eq(logStreams.id, healthy.id)))[0]!.cursorSeq;
+      while ((await cursorOf()) < last) {
+        if (Date.now() > deadline) throw new Error("the healthy stream was not sent");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await sender.stop();
+    }
+    const [stream] = await db.select().from(logStreams).where(eq(logStreams.id, broken.id));
+    expect(stream!.failures).toBeGreaterThanOrEqual(1);
+    expect(stream!.lastError).toMatch(/not in a known form|does not open/);
+    expect(stream!.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() - 1_000);
+    expect(stream!.leaseOwner).toBeNull();
+    await db.execute(sql`delete from log_streams where id in (${broken.id}, ${healthy.id})`);
   });
 
   it("refuses a destination it must never reach, before anything is stored", async () => {

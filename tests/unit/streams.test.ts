@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressKind, checkWebhookDestination } from "@/lib/streams/destination";
+import { addressKind, checkWebhookDestination, displayUrl } from "@/lib/streams/destination";
 import { retryDelayMs } from "@/lib/streams/sender";
 import { headerLinesSchema } from "@/lib/streams/store";
 import { isWebhookSecret, newWebhookSecret, webhookSignature, webhookSignatureHolds } from "@/lib/streams/webhook";
@@ -40,17 +40,26 @@ describe("a webhook's destination", () => {
     expect(addressKind("0.0.0.0")).toBe("unroutable");
     expect(addressKind("239.1.1.1")).toBe("unroutable");
     expect(addressKind("203.0.113.10")).toBe("public");
+    // IPv6 forms that reach an IPv4 address are judged as that address.
+    expect(addressKind("64:ff9b::a00:5")).toBe("private");
+    expect(addressKind("64:ff9b::169.254.169.254")).toBe("metadata");
+    expect(addressKind("::10.0.0.1")).toBe("private");
+    expect(addressKind("2002:a9fe:a9fe::1")).toBe("metadata");
+    expect(addressKind("2002:cb00:710a::1")).toBe("public");
+    expect(addressKind("fec0::1")).toBe("private");
+    expect(addressKind("168.63.129.16")).toBe("metadata");
+    expect(addressKind("fd20:ce::254")).toBe("metadata");
     expect(addressKind("2001:db8::1")).toBe("public");
   });
 
   it("refuses, after DNS, metadata and link-local always, private without the setting, plain HTTP off this machine, and credentials in the URL", async () => {
     const check = (url: string, addresses: string[], allowPrivate = false) => checkWebhookDestination(url, { allowPrivate, resolve: resolvingTo(...addresses) });
-    await expect(check("https://hooks.example.com/in", ["203.0.113.10"])).resolves.toMatchObject({ address: "203.0.113.10", family: 4 });
-    await expect(check("http://shipper.local:8080/in", ["127.0.0.1"])).resolves.toMatchObject({ address: "127.0.0.1" });
+    await expect(check("https://hooks.example.com/in", ["203.0.113.10"])).resolves.toMatchObject({ addresses: [{ address: "203.0.113.10", family: 4 }] });
+    await expect(check("http://shipper.local:8080/in", ["127.0.0.1", "::1"])).resolves.toMatchObject({ addresses: [{ address: "127.0.0.1" }, { address: "::1", family: 6 }] });
     await expect(check("https://metadata.example/", ["169.254.169.254"], true)).rejects.toThrow("a metadata address: never a destination");
     await expect(check("https://rebind.example/", ["203.0.113.10", "169.254.1.1"], true)).rejects.toThrow("link-local");
     await expect(check("https://inside.example/", ["10.0.0.5"])).rejects.toThrow("set STREAM_ALLOW_PRIVATE=true");
-    await expect(check("https://inside.example/", ["10.0.0.5"], true)).resolves.toMatchObject({ address: "10.0.0.5" });
+    await expect(check("https://inside.example/", ["10.0.0.5"], true)).resolves.toMatchObject({ addresses: [{ address: "10.0.0.5" }] });
     await expect(check("http://hooks.example.com/in", ["203.0.113.10"])).rejects.toThrow("Plain HTTP goes to this machine only");
     await expect(check("https://user:pass@hooks.example.com/", ["203.0.113.10"])).rejects.toThrow("not in the URL");
     await expect(check("ftp://hooks.example.com/", ["203.0.113.10"])).rejects.toThrow("starts with https://");
@@ -64,6 +73,17 @@ describe("a webhook's destination", () => {
     expect(headerLinesSchema.safeParse(["webhook-signature: v1,forged"]).error?.issues[0]?.message).toBe("webhook-signature is set by the stream itself.");
     expect(headerLinesSchema.safeParse(["no colon here"]).success).toBe(false);
     expect(headerLinesSchema.safeParse(["X-Evil: a\r\nInjected: b"]).success).toBe(false);
+    // Node refuses characters beyond Latin-1 only when it sends: they are refused here instead.
+    expect(headerLinesSchema.safeParse(["X-Name: café"]).success).toBe(false);
+    expect(headerLinesSchema.safeParse(["X-Name: \u202eevil"]).success).toBe(false);
+  });
+});
+
+describe("a URL as shown", () => {
+  it("cuts long path segments and the query, where webhook credentials sit", () => {
+    expect(displayUrl("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX")).toBe("https://hooks.slack.com/services/T00000000/B00000000/…");
+    expect(displayUrl("https://http-intake.logs.datadoghq.eu/api/v2/logs?dd-api-key=abc")).toBe("https://http-intake.logs.datadoghq.eu/api/v2/logs?…");
+    expect(displayUrl("https://splunk.example.com:8088/services/collector/raw")).toBe("https://splunk.example.com:8088/services/collector/raw");
   });
 });
 
