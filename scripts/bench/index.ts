@@ -11,7 +11,7 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_ADMIN, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --flood-only] [-- --naive-samples N]`: fills (or reuses)
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --http-only] [-- --flood-only] [-- --naive-samples N]`: fills (or reuses)
  * a realistic log on a real PostgreSQL and measures the admin page's queries, the page over HTTP,
  * the naive versions of the same queries, the sign-in path, the log's write and seal rates, and a
  * real sign-in under a flood against two app processes. The last line is JSON.
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     "skip-http": { type: "boolean", default: false },
     "queries-only": { type: "boolean", default: false },
     "flood-only": { type: "boolean", default: false },
+    "http-only": { type: "boolean", default: false },
     "naive-samples": { type: "string", default: "10" },
   },
 });
@@ -149,6 +150,10 @@ async function main() {
     for (const shape of shapes) {
       const { query } = parseAccountLogQuery(shape.params);
       const count = (await findAccountLogs(query)).numberOfLogs;
+      if (args["http-only"]) {
+        results[shape.name] = { p50_ms: 0, p95_ms: 0, samples: 0, count };
+        continue;
+      }
       const ours = await measure(() => findAccountLogs(query), { samples });
       const naive = shape.naive ? await measure(() => shape.naive!(db), { warmup: 1, samples: Math.min(samples, Number(args["naive-samples"])) }) : undefined;
       results[shape.name] = {
@@ -157,6 +162,21 @@ async function main() {
         ...(naive && { naive_p95_ms: naive.p95_ms, ratio: Math.round((naive.p95_ms / ours.p95_ms) * 10) / 10 }),
       };
       log(`${shape.name}: p95 ${ours.p95_ms} ms, naive p95 ${naive?.p95_ms} ms, count ${count}`);
+    }
+    if (args["http-only"]) {
+      // The page, the other pages and the API over HTTP alone: after a change that only the
+      // server's side of the page can show.
+      const pages: Record<string, Stats> = {};
+      const api: Record<string, Stats> = {};
+      await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages, api);
+      console.log("\n" + table(["shape", "rows matched", "HTTP p50 ms", "HTTP p95 ms"], Object.entries(results).map(([name, r]) => [name, r.count, r.http?.p50_ms ?? "", r.http?.p95_ms ?? ""])));
+      console.log(JSON.stringify({
+        rows,
+        shapes: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { count: r.count, http_p50_ms: r.http?.p50_ms, http_p95_ms: r.http?.p95_ms }])),
+        pages: Object.fromEntries(Object.entries(pages).map(([name, stats]) => [name, { http_p50_ms: stats.p50_ms, http_p95_ms: stats.p95_ms }])),
+        api: { page_p50_ms: api.page?.p50_ms, page_p95_ms: api.page?.p95_ms, filtered_page_p50_ms: api.filtered?.p50_ms, filtered_page_p95_ms: api.filtered?.p95_ms },
+      }));
+      return;
     }
     if (args["queries-only"]) {
       console.log("\n" + table(

@@ -55,8 +55,6 @@ function adminRequests(headers: Record<string, string>): [string, string, Record
     ["page, RSC: 1", `${page}&_rsc`, { ...headers, rsc: "1" }],
     ["export", exportCsv, headers],
     ["export, NDJSON", `/admin/account-logs/export?format=ndjson&q=${SEARCH}`, headers],
-    ["API tokens page", "/admin/api-tokens", headers],
-    ["Log streams page", "/admin/log-streams", headers],
     ...MIDDLEWARE_BYPASSES.map((value): [string, string, Record<string, string>] => [
       `page, x-middleware-subrequest: ${value.slice(0, 20)}`,
       page,
@@ -66,11 +64,20 @@ function adminRequests(headers: Record<string, string>): [string, string, Record
   ];
 }
 
+/** The other admin pages, asked for once each (a user's refusals past 10 a window are counted into one row). */
+function otherAdminPages(headers: Record<string, string>): [string, string, Record<string, string>][] {
+  return [
+    ["Users page", "/admin/users", headers],
+    ["API tokens page", "/admin/api-tokens", headers],
+    ["Log streams page", "/admin/log-streams", headers],
+  ];
+}
+
 test("anonymous: admin page (also RSC and CVE-2025-29927's header), export and APIs give no log data and write no row", async () => {
   const { main } = suiteState().servers;
   const ip = newClientIp();
   const outputStart = serverOutputSize(main);
-  const requests = adminRequests({ "x-forwarded-for": ip });
+  const requests = [...adminRequests({ "x-forwarded-for": ip }), ...otherAdminPages({ "x-forwarded-for": ip })];
   for (const [label, path, headers] of requests) {
     const response = await request(`${main.url}${path}`, { headers });
     expectNoLogData(response, label);
@@ -109,6 +116,14 @@ test("signed-in non-admin: admin page, RSC, export refused with 403, no log data
   expect(denied).toHaveLength(requests.length);
   expect(denied.every((row) => row.username === user.username && row.ip === ip)).toBe(true);
   expect(new Set(denied.map((row) => row.metadata.resource))).toEqual(new Set(["admin pages", "account log export"]));
+  // Another non-admin asks for the other admin pages: each refused, each a row.
+  const other = await createAccount(main.databaseUrl, { prefix: "nonadmin-pages" });
+  const otherIp = newClientIp();
+  const otherCookie = await sessionFor(main.url, other.username, other.password, otherIp);
+  const pages = otherAdminPages({ cookie: otherCookie, "x-forwarded-for": otherIp });
+  for (const [label, path, headers] of pages) expectForbidden(await request(`${main.url}${path}`, { headers }), label);
+  const pagesDenied = (await rowsForUser(main.databaseUrl, other.id)).filter((row) => row.result === "access_denied");
+  expect(pagesDenied).toHaveLength(pages.length);
   recordFinding(
     "access control: signed-in non-admin",
     `${requests.length} admin-page/export requests (incl. RSC: 1, x-middleware-subrequest)`,
