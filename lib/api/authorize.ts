@@ -6,7 +6,7 @@ import { recordTokenRefusal, tokenRefusalThrottle } from "./refusals";
 import { checkApiToken, markTokenUsed } from "./tokens";
 
 export type Authorization =
-  | { status: "allowed"; token: { id: number; name: string } }
+  | { status: "allowed"; token: { id: number; name: string; hint: string } }
   /** A valid token without the scope asked for: 403. */
   | { status: "lacks scope" }
   /** Unknown, revoked or expired: 401, counted against the address. */

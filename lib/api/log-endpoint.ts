@@ -111,7 +111,7 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
         "WWW-Authenticate": `${REALM}, error="insufficient_scope", scope="${needed}"`,
       });
     }
-    const admitted = admitTokenRequest(verdict.token.id);
+    const admitted = admitTokenRequest(verdict.token);
     if (!admitted.allowed) {
       return problem(429, "rate_limited", "Too many requests for this token; slow down.", { "Retry-After": String(admitted.retryAfterSeconds) });
     }

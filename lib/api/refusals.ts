@@ -104,11 +104,12 @@ export function takeFromBucket(bucket: Bucket | undefined, now: number, { perSec
   return { allowed: false as const, bucket: { tokens: filled, at: now }, retryAfterSeconds: Math.max(1, Math.ceil((1 - filled) / perSecond)) };
 }
 
-const buckets = new Map<number, Bucket>();
+const buckets = new Map<string, Bucket>();
 
-/** Takes one request from a token's bucket in this process. */
-export function admitTokenRequest(tokenId: number, now = Date.now()): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
-  const taken = takeFromBucket(buckets.get(tokenId), now);
-  buckets.set(tokenId, taken.bucket);
+/** Takes one request from a token's bucket in this process (by its ID and hint: IDs repeat across databases). */
+export function admitTokenRequest(token: { id: number; hint: string }, now = Date.now()): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  const key = `${token.id}:${token.hint}`;
+  const taken = takeFromBucket(buckets.get(key), now);
+  buckets.set(key, taken.bucket);
   return taken.allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: taken.retryAfterSeconds };
 }
