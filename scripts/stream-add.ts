@@ -3,18 +3,30 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { openAppDatabase } from "@/db";
 import { STREAM_FORMATS } from "@/db/schema";
-import { addWebhookStream, StreamDestinationError } from "@/lib/streams/store";
+import { addSyslogStream, addWebhookStream, StreamDestinationError } from "@/lib/streams/store";
 import { shellOperator } from "@/lib/users/queries";
 import { runCli, UsageError } from "./cli";
 import { readAllStdin } from "./read-password";
 
 const USAGE =
   `Usage: npm run stream:add -- --type webhook --url URL [--name NAME] [--format ${STREAM_FORMATS.filter((f) => f !== "cef").join("|")}] ` +
-  `[--header "Name: value"]… [--ca-file FILE] [--secret-stdin]`;
+  `[--header "Name: value"]… [--ca-file FILE] [--secret-stdin]\n` +
+  `       npm run stream:add -- --type syslog --url tls://HOST[:6514]|tcp://HOST[:514] [--name NAME] [--format ${STREAM_FORMATS.join("|")}] ` +
+  `[--ca-file FILE] [--cert-file FILE --key-file FILE]`;
+
+function readFileOption(option: string, file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`Cannot read --${option}: ${(error as Error).message}`);
+  }
+}
 
 /**
- * Adds a log stream for automation (logged as stream_created). Without --secret-stdin a signing
- * secret is made; either way the last line printed is the secret, for the receiver.
+ * Adds a log stream for automation (logged as stream_created). For a webhook, without
+ * --secret-stdin a signing secret is made; either way the last line printed is the secret, for
+ * the receiver. A syslog stream has no secret: TLS, and optionally a client certificate.
  */
 runCli(
   async () => {
@@ -28,39 +40,46 @@ runCli(
           format: { type: "string" },
           header: { type: "string", multiple: true },
           "ca-file": { type: "string" },
+          "cert-file": { type: "string" },
+          "key-file": { type: "string" },
           "secret-stdin": { type: "boolean", default: false },
         },
       }));
     } catch (error) {
       throw new UsageError(`${(error as Error).message}\n${USAGE}`);
     }
-    if (options.type === "syslog") throw new UsageError("Syslog streams are not available yet; use --type webhook (a local shipper can forward to syslog).");
-    if (options.type !== "webhook") throw new UsageError(`--type webhook is required.\n${USAGE}`);
+    if (options.type !== "webhook" && options.type !== "syslog") throw new UsageError(`--type webhook or --type syslog is required.\n${USAGE}`);
     if (!options.url) throw new UsageError(`--url is required.\n${USAGE}`);
-    let ca: string | undefined;
-    if (options["ca-file"]) {
-      try {
-        ca = fs.readFileSync(options["ca-file"], "utf8");
-      } catch (error) {
-        throw new UsageError(`Cannot read --ca-file: ${(error as Error).message}`);
-      }
+    const ca = readFileOption("ca-file", options["ca-file"]);
+    const actor = { userId: null, username: shellOperator(), via: "command line" as const };
+    const context = { ip: undefined, userAgent: undefined, hints: {}, forwardedHeaders: undefined };
+    const name = options.name ?? (URL.canParse(options.url) ? new URL(options.url).host : options.type);
+    const explained = (error: unknown) => {
+      if (error instanceof StreamDestinationError) return new UsageError(error.message);
+      if (error instanceof z.ZodError) return new UsageError(`${error.issues[0]?.message ?? "Invalid input."}\n${USAGE}`);
+      return error;
+    };
+    if (options.type === "syslog") {
+      if (options.header?.length || options["secret-stdin"]) throw new UsageError(`--header and --secret-stdin are for webhooks.\n${USAGE}`);
+      const clientCert = readFileOption("cert-file", options["cert-file"]);
+      const clientKey = readFileOption("key-file", options["key-file"]);
+      await openAppDatabase();
+      const added = await addSyslogStream({ actor, context, input: { name, url: options.url, format: (options.format ?? "json") as "json", ca, clientCert, clientKey } }).catch((error: unknown) => {
+        throw explained(error);
+      });
+      console.log(`Added syslog stream ${added.id} to ${options.url}; it sends rows sealed from now on (logged as stream_created by ${actor.username}).`);
+      return;
     }
     const secret = options["secret-stdin"] ? (await readAllStdin()).trim() : undefined;
     await openAppDatabase();
-    const operator = shellOperator();
-    let added;
-    try {
-      added = await addWebhookStream({
-        actor: { userId: null, username: operator, via: "command line" },
-        context: { ip: undefined, userAgent: undefined, hints: {}, forwardedHeaders: undefined },
-        input: { name: options.name ?? (URL.canParse(options.url) ? new URL(options.url).host : "webhook"), url: options.url, format: (options.format ?? "json") as "json", headers: options.header ?? [], ca, secret },
-      });
-    } catch (error) {
-      if (error instanceof StreamDestinationError) throw new UsageError(error.message);
-      if (error instanceof z.ZodError) throw new UsageError(`${error.issues[0]?.message ?? "Invalid input."}\n${USAGE}`);
-      throw error;
-    }
-    console.log(`Added webhook stream ${added.id} to ${options.url}; it sends rows sealed from now on (logged as stream_created by ${operator}). Its signing secret:`);
+    const added = await addWebhookStream({
+      actor,
+      context,
+      input: { name, url: options.url, format: (options.format ?? "json") as "json", headers: options.header ?? [], ca, secret },
+    }).catch((error: unknown) => {
+      throw explained(error);
+    });
+    console.log(`Added webhook stream ${added.id} to ${options.url}; it sends rows sealed from now on (logged as stream_created by ${actor.username}). Its signing secret:`);
     console.log(added.secret);
   },
   { database: false },

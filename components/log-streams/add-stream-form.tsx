@@ -106,3 +106,80 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
     </section>
   );
 }
+
+/** A syslog destination (RFC 5425 over TLS, or plain TCP inside the network): name, URL, format, an optional CA and client certificate. */
+export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> }) {
+  const id = useId();
+  const [state, formAction, pending] = useActionState(action, IDLE);
+  const messageId = `${id}-message`;
+  const invalid = (field: StreamFormField) => state.status === "error" && state.field === field;
+  const describedBy = (field: StreamFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
+  const kept = state.status === "error" ? state.values : undefined;
+  const pem = (field: "ca" | "clientCert" | "clientKey", label: string) => (
+    <div>
+      <label htmlFor={`${id}-${field}`} className="block text-sm font-medium">
+        {label}
+      </label>
+      <textarea id={`${id}-${field}`} name={field} rows={2} spellCheck={false} aria-invalid={invalid(field) || undefined} aria-describedby={describedBy(field)} className={`${inputClass} font-mono text-xs`} />
+    </div>
+  );
+  return (
+    <section aria-labelledby={`${id}-heading`} className="rounded border border-slate-200 bg-white p-4">
+      <h2 id={`${id}-heading`} className="text-lg font-semibold">
+        Add a syslog destination
+      </h2>
+      <form action={formAction} className="mt-3 grid gap-3 sm:grid-cols-[1fr_2fr_auto]">
+        <div>
+          <label htmlFor={`${id}-name`} className="block text-sm font-medium">
+            Name
+          </label>
+          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="SIEM collector" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={inputClass} />
+        </div>
+        <div>
+          <label htmlFor={`${id}-url`} className="block text-sm font-medium">
+            URL
+          </label>
+          <input
+            id={`${id}-url`}
+            name="url"
+            required
+            maxLength={2048}
+            spellCheck={false}
+            placeholder="tls://syslog.example.com:6514"
+            defaultValue={kept?.url}
+            aria-invalid={invalid("url") || undefined}
+            aria-describedby={describedBy("url", `${id}-url-hint`)}
+            className={inputClass}
+          />
+          <p id={`${id}-url-hint`} className="mt-1 text-xs text-slate-600">
+            tls:// (RFC 5425, port 6514), or tcp:// to this machine or your network. RFC 5424 messages, octet-counted.
+          </p>
+        </div>
+        <div>
+          <label htmlFor={`${id}-format`} className="block text-sm font-medium">
+            Format
+          </label>
+          <select id={`${id}-format`} name="format" defaultValue="cef" className={inputClass}>
+            <option value="cef">CEF</option>
+            <option value="json">JSON rows</option>
+            <option value="ocsf">OCSF</option>
+            <option value="ecs">ECS</option>
+          </select>
+        </div>
+        {pem("ca", "Trusted CA (optional, PEM)")}
+        {pem("clientCert", "Client certificate (optional, PEM)")}
+        {pem("clientKey", "Client key (with the certificate, PEM)")}
+        <div className="sm:col-span-3">
+          <button
+            type="submit"
+            disabled={pending}
+            className="rounded bg-blue-700 px-4 py-1.5 font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
+          >
+            {pending ? "Adding…" : "Add syslog destination"}
+          </button>
+        </div>
+      </form>
+      <ActionMessage id={messageId} state={state} />
+    </section>
+  );
+}

@@ -26,7 +26,7 @@ export type UnlockActionState = ActionState<"reason">;
 export type TokenFormField = "name" | "scope" | "expiresDays";
 
 /** The Log streams page's add form. */
-export type StreamFormField = "name" | "url" | "format" | "headers" | "ca";
+export type StreamFormField = "name" | "url" | "format" | "headers" | "ca" | "clientCert" | "clientKey";
 
 /** A stream's replay: from a position or a time. */
 export type ReplayFormField = "from";

@@ -210,6 +210,51 @@ export function ecsDocument(row: ApiRow): Record<string, unknown> {
   };
 }
 
+/** CEF severity, 0–10: a lock is High, a refused locked account Medium, other failures Low. */
+function cefSeverity(result: AccountLogResult): number {
+  if (result === "account_locked") return 7;
+  if (result === "login_failed_account_locked") return 5;
+  return outcomeOf(result) === "failure" ? 3 : 1;
+}
+
+/** CEF header fields escape `\` and `|`; extension values escape `\`, `=` and line breaks. */
+const cefHeader = (value: string) => value.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+const cefValue = (value: string) => value.replace(/\\/g, "\\\\").replace(/=/g, "\\=").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+
+/**
+ * A CEF (ArcSight Common Event Format) line: the result is the signature ID and the name; the
+ * extension carries the time, user, source address (`src`, or `c6a2` for IPv6), outcome, and
+ * the row's ID, seq and hashes in custom fields, labelled (docs/integrations.md).
+ */
+export function cefLine(row: ApiRow): string {
+  const ua = row.metadata.userAgent?.value;
+  const actor = row.metadata.actor;
+  const extension: [string, string | number | undefined][] = [
+    ["rt", Date.parse(row.time)],
+    // An admin event's actor is its source user, and the account acted on its destination user.
+    ...(actor
+      ? ([["suser", actor.username], ["suid", actor.userId ?? undefined], ["duser", row.username], ["duid", row.user_id ?? undefined]] as [string, string | number | undefined][])
+      : ([["suser", row.username], ["suid", row.user_id ?? undefined]] as [string, string | number | undefined][])),
+    ...(row.ip && row.ip.includes(":") ? ([["c6a2", row.ip], ["c6a2Label", "Source IPv6 Address"]] as [string, string][]) : ([["src", row.ip ?? undefined]] as [string, string | undefined][])),
+    ["outcome", outcomeOf(row.result)],
+    ["cat", OCSF_CLASSES[row.result].class_name],
+    ["act", row.result],
+    ["externalId", row.id],
+    ["cn1", row.seq],
+    ["cn1Label", "seq"],
+    ["cs1", row.country ?? undefined],
+    ["cs1Label", row.country ? "country" : undefined],
+    ["cs2", row.hash],
+    ["cs2Label", "hash"],
+    ["cs3", row.prev_hash],
+    ["cs3Label", "prev_hash"],
+    ["requestClientApplication", ua],
+  ];
+  const fields = extension.filter(([, value]) => value !== undefined && value !== "").map(([key, value]) => `${key}=${cefValue(String(value))}`);
+  const name = OCSF_CLASSES[row.result];
+  return `CEF:0|${cefHeader(PRODUCT.vendor_name)}|${cefHeader(PRODUCT.name)}|1|${cefHeader(row.result)}|${cefHeader(`${name.class_name}: ${name.activity_name}`)}|${cefSeverity(row.result)}|${fields.join(" ")}`;
+}
+
 export function formatRow(format: ApiFormat, row: ApiRow): unknown {
   if (format === "ocsf") return ocsfEvent(row);
   if (format === "ecs") return ecsDocument(row);

@@ -69,27 +69,23 @@ export function addressKind(address: string): AddressKind {
 }
 
 export type CheckedDestination = { url: URL; addresses: { address: string; family: 4 | 6 }[] };
+type Resolve = (host: string) => Promise<{ address: string; family: number }[]>;
+type CheckOptions = { allowPrivate: boolean; resolve?: Resolve };
+const systemResolve: Resolve = (host) => lookup(host, { all: true, verbatim: true });
+
+/** Ports syslog listens on by default: RFC 5425 (TLS) and the customary plain TCP one. */
+export const SYSLOG_TLS_PORT = 6514;
+export const SYSLOG_TCP_PORT = 514;
 
 /**
- * A webhook URL checked where it matters, after DNS: HTTPS, or plain HTTP to this machine only;
- * never a link-local, metadata or unroutable address; a private one only with `allowPrivate`.
- * Every address the name resolves to must pass, and those are the ones to connect to, so a
- * second lookup cannot point the request elsewhere.
+ * Resolves a destination's host and checks every address it gives: never a link-local,
+ * metadata or unroutable address; a private one only with `allowPrivate`; for an unencrypted
+ * transport, only where `plainAllowed` says. The addresses returned are the ones to connect to,
+ * so a second lookup cannot point the connection elsewhere.
  */
-export async function checkWebhookDestination(
-  raw: string,
-  { allowPrivate, resolve = (host: string) => lookup(host, { all: true, verbatim: true }) }: { allowPrivate: boolean; resolve?: (host: string) => Promise<{ address: string; family: number }[]> },
-): Promise<CheckedDestination> {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new StreamDestinationError("The URL is not a valid absolute URL.");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new StreamDestinationError("A webhook URL starts with https:// (or http:// to this machine).");
-  if (url.username || url.password) throw new StreamDestinationError("Put credentials in a header, not in the URL: the URL is shown on the page.");
-  if (url.hash) throw new StreamDestinationError("A webhook URL has no #fragment.");
+async function checkedAddresses(url: URL, { allowPrivate, resolve = systemResolve }: CheckOptions, plainAllowed?: (kind: AddressKind, host: string, address: string) => void): Promise<CheckedDestination> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!host) throw new StreamDestinationError("The URL names no host.");
   let addresses: { address: string; family: number }[];
   try {
     addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);
@@ -105,11 +101,60 @@ export async function checkWebhookDestination(
     if (kind === "private" && !allowPrivate) {
       throw new StreamDestinationError(`${host} resolves to ${address}, a private address: set STREAM_ALLOW_PRIVATE=true to send inside your network.`);
     }
+    plainAllowed?.(kind, host, address);
+  }
+  return { url, addresses: addresses.map(({ address, family }) => ({ address, family: family === 6 ? (6 as const) : (4 as const) })) };
+}
+
+function parsedUrl(raw: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    throw new StreamDestinationError("The URL is not a valid absolute URL.");
+  }
+}
+
+/**
+ * A webhook URL checked where it matters, after DNS: HTTPS, or plain HTTP to this machine only,
+ * and the address rules of `checkedAddresses`.
+ */
+export async function checkWebhookDestination(raw: string, options: CheckOptions): Promise<CheckedDestination> {
+  const url = parsedUrl(raw);
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new StreamDestinationError("A webhook URL starts with https:// (or http:// to this machine).");
+  if (url.username || url.password) throw new StreamDestinationError("Put credentials in a header, not in the URL: the URL is shown on the page.");
+  if (url.hash) throw new StreamDestinationError("A webhook URL has no #fragment.");
+  return checkedAddresses(url, options, (kind, host, address) => {
     if (url.protocol === "http:" && kind !== "loopback") {
       throw new StreamDestinationError(`Plain HTTP goes to this machine only (a local log shipper); ${host} resolves to ${address}. Use https://.`);
     }
+  });
+}
+
+/**
+ * A syslog destination, `tls://host[:6514]` (RFC 5425) or `tcp://host[:514]`. Plain TCP carries
+ * the log unencrypted, so it goes to this machine (a local relay) or, with STREAM_ALLOW_PRIVATE,
+ * inside the network; never to a public address.
+ */
+export async function checkSyslogDestination(raw: string, options: CheckOptions): Promise<CheckedDestination> {
+  const url = parsedUrl(raw);
+  if (url.protocol !== "tls:" && url.protocol !== "tcp:") throw new StreamDestinationError("A syslog URL is tls://host:6514, or tcp://host:514 inside your network.");
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "" && url.pathname !== "/")) {
+    throw new StreamDestinationError("A syslog URL is only a host and a port: tls://host:6514.");
   }
-  return { url, addresses: addresses.map(({ address, family }) => ({ address, family: family === 6 ? (6 as const) : (4 as const) })) };
+  if (!url.port) url.port = String(url.protocol === "tls:" ? SYSLOG_TLS_PORT : SYSLOG_TCP_PORT);
+  return checkedAddresses(url, options, (kind, host, address) => {
+    if (url.protocol === "tcp:" && kind === "public") {
+      throw new StreamDestinationError(`Plain TCP sends the log unencrypted: ${host} resolves to ${address}, a public address. Use tls://.`);
+    }
+  });
+}
+
+/** Connects only to the addresses that were checked: Node asks for all of them (to try each) or for one. */
+export function pinnedLookup(addresses: CheckedDestination["addresses"]) {
+  return (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options.all) callback(null, addresses);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
 }
 
 /**
@@ -119,6 +164,7 @@ export async function checkWebhookDestination(
  */
 export function displayUrl(raw: string): string {
   const url = new URL(raw);
+  if (url.protocol === "tls:" || url.protocol === "tcp:") return `${url.protocol}//${url.host}`;
   const path = url.pathname
     .split("/")
     .map((segment) => (segment.length >= 16 ? "…" : segment))

@@ -8,8 +8,9 @@ import { CHAIN_COLUMNS, toChainRow, type ChainRow } from "@/lib/audit/verify";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
-import { checkWebhookDestination, StreamDestinationError, type CheckedDestination } from "./destination";
+import { checkSyslogDestination, checkWebhookDestination, StreamDestinationError, type CheckedDestination } from "./destination";
 import { openStreamValues } from "./store";
+import { sendSyslog, syslogMessage, syslogTestMessage } from "./syslog";
 import { postWebhook, webhookSignature, type Delivery } from "./webhook";
 
 /** Rows per batch: one POST, one JSON array. */
@@ -72,10 +73,11 @@ const checkedDestinations = new Map<string, { at: number; destination: CheckedDe
 const DESTINATION_KEPT_MS = 30_000;
 const LOOKUP_TIMEOUT_MS = 3_000;
 
-async function destinationOf(target: string): Promise<CheckedDestination> {
+async function destinationOf(kind: LogStream["kind"], target: string): Promise<CheckedDestination> {
   const kept = checkedDestinations.get(target);
   if (kept && Date.now() - kept.at < DESTINATION_KEPT_MS) return kept.destination;
-  const destination = await checkWebhookDestination(target, {
+  const check = kind === "syslog" ? checkSyslogDestination : checkWebhookDestination;
+  const destination = await check(target, {
     allowPrivate: env().STREAM_ALLOW_PRIVATE,
     resolve: (host) =>
       Promise.race([
@@ -87,21 +89,33 @@ async function destinationOf(target: string): Promise<CheckedDestination> {
   return destination;
 }
 
-async function deliverWebhook(stream: LogStream, id: string, body: string, signal?: AbortSignal): Promise<Delivery> {
-  const { target, secret, headers } = openStreamValues(stream);
+/** What goes out: a batch of rows, or the page's test event. */
+type Payload = { rows: ChainRow[] } | { test: Record<string, unknown> };
+
+/** Sends a batch (or a test event) to the stream's destination, checked after DNS (and again every 30 s): a name that moved to a forbidden address is refused. */
+async function deliver(stream: LogStream, id: string, payload: Payload, signal?: AbortSignal): Promise<Delivery> {
+  const opened = openStreamValues(stream);
   let destination;
   try {
-    // Checked after DNS (and again every 30 s): a name that moved to a forbidden address is refused.
-    destination = await destinationOf(target);
+    destination = await destinationOf(stream.kind, opened.target);
   } catch (error) {
     if (error instanceof StreamDestinationError) return { ok: false, error: error.message };
     throw error;
   }
+  if (stream.kind === "syslog") {
+    const messages = "rows" in payload ? payload.rows.map((row) => syslogMessage(apiRow(row), stream.format)) : [syslogTestMessage(JSON.stringify(payload.test))];
+    return sendSyslog(destination, messages, { tls: { ca: stream.ca ?? undefined, cert: stream.tlsCert ?? undefined, key: opened.tlsKey }, timeoutMs: SEND_TIMEOUT_MS, signal });
+  }
+  const body = "rows" in payload ? batchBody(stream.format, payload.rows) : JSON.stringify([payload.test]);
+  return deliverWebhook(destination, opened, id, body, signal, stream.ca ?? undefined);
+}
+
+function deliverWebhook(destination: CheckedDestination, { secret, headers }: { secret: string; headers: Record<string, string> }, id: string, body: string, signal: AbortSignal | undefined, ca: string | undefined): Promise<Delivery> {
   const timestamp = Math.floor(Date.now() / 1000);
   return postWebhook(destination, {
     body,
     headers: { ...headers, "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": webhookSignature(secret, id, timestamp, body) },
-    ca: stream.ca ?? undefined,
+    ca,
     timeoutMs: SEND_TIMEOUT_MS,
     signal,
   });
@@ -114,9 +128,9 @@ async function deliverWebhook(stream: LogStream, id: string, body: string, signa
 export async function sendTestEvent(executor: Executor, streamId: number): Promise<Delivery | undefined> {
   const [stream] = await executor.select().from(logStreams).where(eq(logStreams.id, streamId));
   if (!stream) return undefined;
-  const body = JSON.stringify([{ test: true, message: "Account Logs test event", stream: stream.name, sent_at: new Date().toISOString() }]);
+  const test = { test: true, message: "Account Logs test event", stream: stream.name, sent_at: new Date().toISOString() };
   try {
-    return stream.kind === "webhook" ? await deliverWebhook(stream, `test-${randomUUID()}`, body) : { ok: false, error: "syslog streams are not sent yet" };
+    return await deliver(stream, `test-${randomUUID()}`, { test });
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
@@ -170,7 +184,7 @@ export async function sendStream(executor: Executor, streamId: number, { signal,
         );
         if (fixed.length === 0) return { delivered };
       }
-      const outcome = stream.kind === "webhook" ? await deliverWebhook(stream, batchId, batchBody(stream.format, rows), signal) : { ok: false as const, error: "syslog streams are not sent yet" };
+      const outcome = await deliver(stream, batchId, { rows }, signal);
       metrics().streamBatches.inc({ outcome: outcome.ok ? "delivered" : "failed" });
       if (!outcome.ok && signal?.aborted) {
         // Stopped mid-send, not failed: the batch goes out again later, with the same ID.

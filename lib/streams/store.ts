@@ -5,7 +5,7 @@ import { logStreams, STREAM_FORMATS, type LogStream, type StreamFormat } from "@
 import { appendAccountLog } from "@/lib/account-log/record";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
-import { checkWebhookDestination, displayUrl, StreamDestinationError } from "./destination";
+import { checkSyslogDestination, checkWebhookDestination, displayUrl, StreamDestinationError } from "./destination";
 import { openSecret, sealSecret } from "./secrets";
 import { isWebhookSecret, newWebhookSecret } from "./webhook";
 
@@ -73,6 +73,28 @@ export const newWebhookSchema = z.object({
 });
 export type NewWebhook = z.input<typeof newWebhookSchema>;
 
+const privateKeySchema = z
+  .string()
+  .trim()
+  .max(64 * 1024, "A key file is at most 64 KB.")
+  .refine((pem) => pem === "" || /^-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----$/.test(pem), "Paste the client key as PEM (-----BEGIN PRIVATE KEY-----).")
+  .refine((pem) => !pem.includes("ENCRYPTED"), "Paste the client key without a passphrase: it is kept encrypted here.")
+  .transform((pem) => pem || undefined);
+
+export const newSyslogSchema = z
+  .object({
+    name: streamNameSchema,
+    url: z.string().trim().max(2048, "A URL has at most 2,048 characters."),
+    format: z.enum(STREAM_FORMATS, { error: "A syslog stream sends json, ocsf, ecs or cef." }),
+    ca: certificateSchema.optional(),
+    /** A client certificate and its key, for a receiver that asks for one (mutual TLS). */
+    clientCert: certificateSchema.optional(),
+    clientKey: privateKeySchema.optional(),
+  })
+  .refine((input) => !input.clientCert === !input.clientKey, { message: "Give the client certificate and its key together.", path: ["clientKey"] })
+  .refine((input) => !input.clientCert || input.url.startsWith("tls://"), { message: "A client certificate needs tls://.", path: ["clientCert"] });
+export type NewSyslog = z.input<typeof newSyslogSchema>;
+
 export type StreamSummary = Pick<
   LogStream,
   "id" | "name" | "kind" | "url" | "format" | "enabled" | "cursorSeq" | "failures" | "nextAttemptAt" | "deliveredRows" | "lastSuccessAt" | "lastError" | "lastErrorAt" | "createdAt"
@@ -128,22 +150,55 @@ export async function addWebhookStream(request: { actor: StreamActor; context: R
   });
 }
 
+/**
+ * Adds a syslog stream (`tls://` or `tcp://`), checked after DNS and logged; like a webhook it
+ * starts from the newest sealed row. A client key is kept sealed like a webhook's secret.
+ */
+export async function addSyslogStream(request: { actor: StreamActor; context: RequestContext; input: NewSyslog }): Promise<{ id: number }> {
+  const input = newSyslogSchema.parse(request.input);
+  // Stored with its port, as it is sent to.
+  const target = (await checkSyslogDestination(input.url, { allowPrivate: env().STREAM_ALLOW_PRIVATE })).url.href;
+  const db = await getDb();
+  return db.transaction(async (tx) => {
+    const [stream] = await tx
+      .insert(logStreams)
+      .values({
+        name: input.name,
+        kind: "syslog",
+        url: displayUrl(target),
+        target: "",
+        format: input.format,
+        ca: input.ca ?? null,
+        tlsCert: input.clientCert ?? null,
+        createdBy: request.actor.userId,
+        cursorSeq: sql`(select seq from account_log_seal_state)`,
+      })
+      .returning();
+    const sealed = sealedStreamValues(stream!.id, { target, tlsKey: input.clientKey });
+    await tx.update(logStreams).set(sealed).where(eq(logStreams.id, stream!.id));
+    await logStreamEvent(tx, "stream_created", stream!, request, { format: input.format, clientCertificate: Boolean(input.clientCert), from: stream!.cursorSeq });
+    return { id: stream!.id };
+  });
+}
+
 /** What a stream keeps sealed, each bound to the stream (and the secrets to its URL). */
-export function sealedStreamValues(id: number, { target, secret, headers }: { target: string; secret: string; headers: Record<string, string> }) {
+export function sealedStreamValues(id: number, { target, secret, headers, tlsKey }: { target: string; secret?: string; headers?: Record<string, string>; tlsKey?: string }) {
   return {
     target: sealSecret(target, `stream ${id} target`),
-    secret: sealSecret(secret, `stream ${id} secret ${target}`),
-    headers: sealSecret(JSON.stringify(headers), `stream ${id} headers ${target}`),
+    secret: secret === undefined ? null : sealSecret(secret, `stream ${id} secret ${target}`),
+    headers: headers === undefined ? null : sealSecret(JSON.stringify(headers), `stream ${id} headers ${target}`),
+    tlsKey: tlsKey === undefined ? null : sealSecret(tlsKey, `stream ${id} tls key ${target}`),
   };
 }
 
-/** The stream's URL, signing secret and custom headers, opened. */
-export function openStreamValues(stream: Pick<LogStream, "id" | "target" | "secret" | "headers">): { target: string; secret: string; headers: Record<string, string> } {
+/** The stream's URL, signing secret, custom headers and client key, opened. */
+export function openStreamValues(stream: Pick<LogStream, "id" | "target" | "secret" | "headers" | "tlsKey">): { target: string; secret: string; headers: Record<string, string>; tlsKey?: string } {
   const target = openSecret(stream.target, `stream ${stream.id} target`);
   return {
     target,
-    secret: openSecret(stream.secret!, `stream ${stream.id} secret ${target}`),
+    secret: stream.secret ? openSecret(stream.secret, `stream ${stream.id} secret ${target}`) : "",
     headers: stream.headers ? (JSON.parse(openSecret(stream.headers, `stream ${stream.id} headers ${target}`)) as Record<string, string>) : {},
+    ...(stream.tlsKey && { tlsKey: openSecret(stream.tlsKey, `stream ${stream.id} tls key ${target}`) }),
   };
 }
 

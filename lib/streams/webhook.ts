@@ -3,7 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
 import tls from "node:tls";
-import type { CheckedDestination } from "./destination";
+import { pinnedLookup, type CheckedDestination } from "./destination";
 
 const SECRET_PREFIX = "whsec_";
 
@@ -61,11 +61,7 @@ export function postWebhook(
       {
         method: "POST",
         headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "User-Agent": "account-logs-stream/1", ...headers },
-        // Only the addresses that were checked: Node asks for all of them (to try each) or for one.
-        lookup: (_host, options, callback) => {
-          if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, addresses);
-          else callback(null, addresses[0]!.address, addresses[0]!.family);
-        },
+        lookup: pinnedLookup(addresses) as never,
         // A custom CA is trusted as well as the system's, not instead of them.
         ...(secure && { ...(isIP(host) ? {} : { servername: host }), ...(ca && { ca: [...tls.rootCertificates, ca] }) }),
         agent: false,

@@ -1,10 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb, rowsOf, type Database } from "@/db";
@@ -16,19 +12,9 @@ import { addWebhookStream, listStreams, replayStream, StreamDestinationError, ty
 import { webhookSignatureHolds } from "@/lib/streams/webhook";
 import { DATABASE_KINDS, resetEnvCache, useFreshDatabase } from "../support/databases";
 import { browserContext } from "../support/accounts";
+import { selfSignedCertificate } from "../support/certificates";
 
 const ADMIN: StreamActor = { userId: null, username: "stream-admin", via: "command line" };
-
-/** A self-signed certificate for localhost and 127.0.0.1, as a receiver inside a company would have. */
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-receiver-"));
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
-  ], { stdio: "ignore" });
-  return { key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"), cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8") };
-}
 
 type Received = { id: string; timestamp: number; seqs: number[]; headers: Record<string, string | string[] | undefined>; signed: boolean };
 

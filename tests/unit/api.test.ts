@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ACCOUNT_LOG_RESULTS } from "@/db/schema";
-import { apiRow, ecsDocument, OCSF_CLASSES, ocsfEvent, outcomeOf } from "@/lib/api/formats";
+import { apiRow, cefLine, ecsDocument, OCSF_CLASSES, ocsfEvent, outcomeOf } from "@/lib/api/formats";
+import { octetCounted, syslogHostname, syslogMessage } from "@/lib/streams/syslog";
 import { bearerToken, parseApiQuery } from "@/lib/api/log-endpoint";
 import { takeFromBucket } from "@/lib/api/refusals";
 
@@ -111,5 +112,30 @@ describe("the API's row formats", () => {
       user_agent: { name: "Chrome", version: "131", os: { name: "Windows", version: "11" } },
       labels: { seq: "40" },
     });
+  });
+});
+
+describe("CEF and syslog", () => {
+  it("writes a CEF line with its header and extension escaped, the actor as source user of an admin event", () => {
+    const row = apiRow({ ...chainRow("login_failed_wrong_password", { userAgent: { value: "curl/8 a=b\\c", length: 12, truncated: false } }), username: "eve|x=y\nz" });
+    expect(cefLine(row)).toBe(
+      "CEF:0|Account Logs|Account Logs|1|login_failed_wrong_password|Authentication: Logon|3|" +
+        `rt=${Date.parse("2026-11-30T08:00:00Z")} suser=eve|x\\=y\\nz suid=7 src=203.0.113.5 outcome=failure cat=Authentication act=login_failed_wrong_password externalId=41 ` +
+        `cn1=40 cn1Label=seq cs2=${"11".repeat(32)} cs2Label=hash cs3=${"00".repeat(32)} cs3Label=prev_hash requestClientApplication=curl/8 a\\=b\\\\c`,
+    );
+    const unlock = cefLine(apiRow({ ...chainRow("account_unlocked", { actor: { userId: 1, username: "root" } }), ip: "2001:db8::1" }));
+    expect(unlock).toContain("|account_unlocked|Account Change: Unlock|1|");
+    expect(unlock).toContain("suser=root suid=1 duser=alice duid=7 c6a2=2001:db8::1 c6a2Label=Source IPv6 Address outcome=success");
+  });
+
+  it("frames a row as RFC 5424, octet-counted, with the seq as sequenceId while it fits", () => {
+    const row = apiRow(chainRow("account_locked"));
+    const message = syslogMessage(row, "json", "app-1");
+    expect(message).toBe(`<84>1 2026-11-30T08:00:00.000000Z app-1 account-logs - account_locked [meta sequenceId="40"] \uFEFF${JSON.stringify(row)}`);
+    expect(syslogMessage({ ...row, seq: 2 ** 31 }, "cef", "app-1")).toMatch(/^<84>1 \S+ app-1 account-logs - account_locked - \uFEFFCEF:0\|/);
+    const framed = octetCounted("<86>1 - - - - - - é");
+    expect(framed.toString("utf8")).toBe(`${Buffer.byteLength("<86>1 - - - - - - é")} <86>1 - - - - - - é`);
+    expect(syslogHostname("web 1\u00e9.example")).toBe("web1.example");
+    expect(syslogHostname(" ")).toBe("-");
   });
 });

@@ -8,7 +8,7 @@ import { formId } from "@/lib/actions/form";
 import type { ActionState, ReplayFormField, StreamFormField } from "@/lib/actions/state";
 import { parseInstant } from "@/lib/account-log/search-params";
 import { sendTestEvent } from "@/lib/streams/sender";
-import { addWebhookStream, removeStream, replayStream, setStreamEnabled, streamNameSchema, StreamDestinationError } from "@/lib/streams/store";
+import { addSyslogStream, addWebhookStream, removeStream, replayStream, setStreamEnabled, streamNameSchema, StreamDestinationError } from "@/lib/streams/store";
 
 const STREAMS = {
   refusal: "Only administrators can manage log streams.",
@@ -54,13 +54,50 @@ export const addStreamAction = adminAction(
   },
 );
 
+export const addSyslogAction = adminAction(
+  {
+    ...STREAMS,
+    fields: ["name", "url", "format", "ca", "clientCert", "clientKey"] as const satisfies readonly StreamFormField[],
+    name: "add syslog stream action",
+    schema: z.object({
+      name: streamNameSchema,
+      url: z.string().trim().min(1, "Give the receiver's URL, such as tls://syslog.example.com:6514.").max(2048, "A URL has at most 2,048 characters."),
+      format: z.enum(STREAM_FORMATS, { error: "Choose cef, json, ocsf or ecs." }),
+      ca: z.string().max(64 * 1024, "A certificate file is at most 64 KB."),
+      clientCert: z.string().max(64 * 1024, "A certificate file is at most 64 KB."),
+      clientKey: z.string().max(64 * 1024, "A key file is at most 64 KB."),
+    }),
+    // The client key is never sent back to the form.
+    keep: ["name", "url"],
+    failure: "The stream could not be added. Try again.",
+  },
+  async ({ name, url, format, ca, clientCert, clientKey }, request): Promise<ActionState<StreamFormField>> => {
+    try {
+      await addSyslogStream({
+        actor: actorOf(request.admin),
+        context: request.context,
+        input: { name, url, format, ca: ca.trim() || undefined, clientCert: clientCert.trim() || undefined, clientKey: clientKey.trim() || undefined },
+      });
+      return { status: "done", message: `Added the stream “${name}”.` };
+    } catch (error) {
+      if (error instanceof StreamDestinationError) return { status: "error", message: error.message, field: "url" };
+      if (error instanceof z.ZodError) {
+        const issue = error.issues[0];
+        const field = (["ca", "clientCert", "clientKey", "url"] as const).find((name) => issue?.path[0] === name);
+        return { status: "error", message: issue?.message ?? "The stream could not be added.", ...(field && { field }) };
+      }
+      throw error;
+    }
+  },
+);
+
 export const testStreamAction = adminAction(
   { ...STREAMS, fields: [], name: "test log stream action", schema: streamId, failure: "The test event could not be sent. Try again." },
   async ({ streamId: id }): Promise<ActionState> => {
     const outcome = await sendTestEvent(await getDb(), id);
     if (!outcome) return GONE;
     return outcome.ok
-      ? { status: "done", message: `The receiver accepted the test event (HTTP ${outcome.status}).` }
+      ? { status: "done", message: outcome.status ? `The receiver accepted the test event (HTTP ${outcome.status}).` : "The receiver took the test event and closed the connection." }
       : { status: "error", message: `The test event failed: ${outcome.error}` };
   },
 );

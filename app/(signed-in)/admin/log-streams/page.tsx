@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
-import { AddStreamForm } from "@/components/log-streams/add-stream-form";
+import { AddStreamForm, AddSyslogForm } from "@/components/log-streams/add-stream-form";
 import { StreamsList } from "@/components/log-streams/streams-list";
 import { requireAdmin } from "@/lib/auth/session";
 import { logServerError } from "@/lib/server-log";
 import { listStreams } from "@/lib/streams/store";
-import { addStreamAction, removeStreamAction, replayStreamAction, testStreamAction, toggleStreamAction } from "./actions";
+import { addStreamAction, addSyslogAction, removeStreamAction, replayStreamAction, testStreamAction, toggleStreamAction } from "./actions";
 
 export const metadata: Metadata = { title: "Log streams" };
 
@@ -28,7 +28,10 @@ export default async function LogStreamsPage() {
         fails is retried with backoff and shows its error here until it recovers. Adding, pausing, replaying and removing are logged.
         See docs/integrations.md.
       </p>
-      <AddStreamForm action={addStreamAction} />
+      <div className="grid gap-4 xl:grid-cols-2">
+        <AddStreamForm action={addStreamAction} />
+        <AddSyslogForm action={addSyslogAction} />
+      </div>
       <section aria-labelledby="streams-heading" className="space-y-3">
         <h2 id="streams-heading" className="text-lg font-semibold">
           Destinations
