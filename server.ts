@@ -34,6 +34,7 @@ async function main() {
   const { startAccessDenialFlush } = await import("./lib/account-log/access-denied");
   const { startSealer } = await import("./lib/audit/sealer");
   const { startStreamSender } = await import("./lib/streams/sender");
+  const { startAlertSender } = await import("./lib/alerts/send");
   const { checkStreamSecretKey, StreamKeyError } = await import("./lib/streams/secrets");
   const { configuredCheckpointer, SigningKeyError } = await import("./lib/audit/checkpoints");
 
@@ -141,6 +142,8 @@ async function main() {
     { name: "access denial flush", start: () => startAccessDenialFlush() },
     // Its stop finishes the batch in flight and gives the streams up to the other instances.
     { name: "log streams", start: () => startStreamSender().stop },
+    // Reads sealed rows for alert events and sends the alerts; its stop hands back what it took.
+    { name: "alerts", start: () => startAlertSender().stop },
   ];
   let draining = false;
 

@@ -14,6 +14,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 
@@ -75,6 +76,9 @@ export const ACCOUNT_LOG_RESULTS = [
   "stream_changed",
   "stream_removed",
   "stream_replayed",
+  "alert_rule_created",
+  "alert_rule_changed",
+  "alert_rule_removed",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -457,6 +461,8 @@ export type AccountLogMetadata = {
   apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired" };
   /** For stream_* rows: the stream, and what changed (format, headers' names, enabled, the replay's start). */
   stream?: { id: number; kind: string; url: string } & Record<string, unknown>;
+  /** For alert_rule_* rows: the rule, and what changed. */
+  alertRule?: { id: number; events: string[]; webhook: string | null; emailTo: string[] } & Record<string, unknown>;
   /** For login_successful: an address or country this account had not used in 90 days. */
   signals?: { newIp?: boolean; newCountry?: boolean };
 };
@@ -569,3 +575,84 @@ export const logStreams = pgTable(
 );
 
 export type LogStream = typeof logStreams.$inferSelect;
+
+/** What an alert rule can be told of (lib/alerts/detect.ts). */
+export const ALERT_EVENTS = ["account_locked", "password_spraying", "throttle_tripped", "account_unlocked"] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+/** Who is told of which events, and how: a signed webhook, email, or both. */
+export const alertRules = pgTable(
+  "alert_rules",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    name: text("name").notNull(),
+    events: text("events", { enum: ALERT_EVENTS }).array().notNull(),
+    /** What the page and the log show of the webhook URL (as for streams); the whole one is sealed in `webhookTarget`. */
+    webhookUrl: text("webhook_url"),
+    webhookTarget: text("webhook_target"),
+    /** Sealed: the webhook's `whsec_` secret. */
+    webhookSecret: text("webhook_secret"),
+    emailTo: text("email_to").array().notNull().default(sql`'{}'::text[]`),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Events of rows sealed after this position only: a new rule does not alert on the past. */
+    fromSeq: bigint("from_seq", { mode: "number" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdBy: integer("created_by").references(() => users.id),
+  },
+  (table) => [
+    check("alert_rules_name_check", sql`char_length(${table.name}) between 1 and 100`),
+    check("alert_rules_events_check", sql`cardinality(${table.events}) between 1 and 4 and ${table.events} <@ array['account_locked', 'password_spraying', 'throttle_tripped', 'account_unlocked']::text[]`),
+    check(
+      "alert_rules_destination_check",
+      sql`(${table.webhookTarget} is not null) = (${table.webhookSecret} is not null) and (${table.webhookTarget} is not null or cardinality(${table.emailTo}) between 1 and 20)`,
+    ),
+  ],
+);
+export type AlertRule = typeof alertRules.$inferSelect;
+
+/** How far alert detection has read the sealed log. */
+export const alertState = pgTable("alert_state", {
+  id: boolean("id").primaryKey().default(true),
+  cursorSeq: bigint("cursor_seq", { mode: "number" }).notNull(),
+});
+
+/** One alert to send: an event, for a rule, on one channel; kept until sent, and a while after. */
+export const alertDeliveries = pgTable(
+  "alert_deliveries",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    ruleId: integer("rule_id")
+      .notNull()
+      .references(() => alertRules.id, { onDelete: "cascade" }),
+    channel: text("channel", { enum: ["webhook", "email"] }).notNull(),
+    eventKey: text("event_key").notNull(),
+    event: jsonb("event").$type<AlertMessage>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    leaseOwner: text("lease_owner"),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    lastError: text("last_error"),
+    lastErrorAt: timestamp("last_error_at", { withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex("alert_deliveries_event_idx").on(table.ruleId, table.channel, table.eventKey),
+    index("alert_deliveries_due_idx").on(table.nextAttemptAt).where(sql`${table.sentAt} is null`),
+    check("alert_deliveries_channel_check", sql`${table.channel} in ('webhook', 'email')`),
+  ],
+);
+
+/** What an alert says: the event, a sentence, and the link to the rows behind it. */
+export type AlertMessage = {
+  type: AlertEvent;
+  key: string;
+  summary: string;
+  /** The Account Logs view filtered to the rows behind the event (a path, or a full URL when NEXTAUTH_URL is set). */
+  link: string;
+  seq: number;
+  time: string;
+  username?: string;
+  ip?: string;
+  details?: Record<string, unknown>;
+};

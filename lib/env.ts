@@ -71,6 +71,13 @@ const envSchema = z.object({
   STREAM_SECRET_KEY: optionalText,
   /** Streams may send to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7): inside your own network. */
   STREAM_ALLOW_PRIVATE: optionalText.transform((value) => value === "true" || value === "1"),
+  /**
+   * Where alert emails go out: smtp://user:pass@host:587 (STARTTLS when the server offers it) or
+   * smtps://…:465. Without it, rules that email fail visibly on the streams page.
+   */
+  SMTP_URL: optionalText.pipe(z.url("smtp://user:password@host:587 or smtps://…").refine((url) => /^smtps?:\/\//.test(url), "an smtp:// or smtps:// URL").optional()),
+  /** The From of alert emails. */
+  ALERT_EMAIL_FROM: optionalText.transform((value) => value ?? "Account Logs <account-logs@localhost>"),
   /** Bearer token for /metrics; without it the endpoint answers 404. */
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, "at least 16 characters").optional()),
 });

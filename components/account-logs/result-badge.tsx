@@ -23,6 +23,9 @@ const TONES: Record<AccountLogResult, string> = {
   stream_changed: "bg-violet-100 text-violet-900 ring-violet-300",
   stream_removed: "bg-violet-100 text-violet-900 ring-violet-300",
   stream_replayed: "bg-violet-100 text-violet-900 ring-violet-300",
+  alert_rule_created: "bg-violet-100 text-violet-900 ring-violet-300",
+  alert_rule_changed: "bg-violet-100 text-violet-900 ring-violet-300",
+  alert_rule_removed: "bg-violet-100 text-violet-900 ring-violet-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -48,6 +51,9 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   stream_changed: "admin changed a log stream",
   stream_removed: "admin removed a log stream",
   stream_replayed: "admin replayed a log stream",
+  alert_rule_created: "admin added an alert rule",
+  alert_rule_changed: "admin changed an alert rule",
+  alert_rule_removed: "admin removed an alert rule",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

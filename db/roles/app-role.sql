@@ -45,5 +45,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON api_token_refusals TO account_logs_app;
 -- Log streams: added, sent (cursor, lease, batch), replayed and removed by the app; their secrets
 -- are sealed with a key the database never holds (STREAM_SECRET_KEY).
 GRANT SELECT, INSERT, UPDATE, DELETE ON log_streams TO account_logs_app;
+-- Alert rules (their webhook secrets sealed like the streams'), where detection has read up to,
+-- and the alerts to send, kept a while after they are sent.
+GRANT SELECT, INSERT, UPDATE, DELETE ON alert_rules TO account_logs_app;
+GRANT SELECT, UPDATE ON alert_state TO account_logs_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON alert_deliveries TO account_logs_app;
 -- No temporary tables: nothing the role creates can stand in for a table a trigger uses.
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;

@@ -153,7 +153,7 @@ const jsonList = <T,>(value: unknown): T[] => (value == null ? [] : ((typeof val
  * condition keeps: failures against at least SPRAYING_MIN_USERNAMES usernames. Needs attention
  * and the table's marks read the same definition.
  */
-const sprayingHours = (where: SQL) => sql`(
+export const sprayingHours = (where: SQL) => sql`(
   select f.ip, f.hour, count(*) as usernames, sum(f.failures) as failures from ${accountLogFailureHours} f
   where ${where} and f.ip is not null
   group by f.ip, f.hour having count(*) >= ${SPRAYING_MIN_USERNAMES})`;

@@ -28,6 +28,9 @@ export type TokenFormField = "name" | "scope" | "expiresDays";
 /** The Log streams page's add form. */
 export type StreamFormField = "name" | "url" | "format" | "headers" | "ca" | "clientCert" | "clientKey";
 
+/** The Log streams page's alert rule form. */
+export type AlertRuleFormField = "name" | "events" | "webhookUrl" | "emailTo";
+
 /** A stream's replay: from a position or a time. */
 export type ReplayFormField = "from";
 

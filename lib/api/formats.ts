@@ -107,6 +107,9 @@ export const OCSF_CLASSES: Record<AccountLogResult, OcsfClass> = {
   stream_changed: entityManagement(3, "Update"),
   stream_removed: entityManagement(4, "Delete"),
   stream_replayed: entityManagement(99, "Replay"),
+  alert_rule_created: entityManagement(1, "Create"),
+  alert_rule_changed: entityManagement(3, "Update"),
+  alert_rule_removed: entityManagement(4, "Delete"),
   logs_exported: apiActivity(2, "Read"),
   access_denied: apiActivity(2, "Read"),
 };
@@ -172,8 +175,8 @@ function ecsKind(result: AccountLogResult): { category: string[]; type: string[]
   if (result === "api_token_created") return { category: ["iam"], type: ["creation"] };
   if (result === "api_token_revoked") return { category: ["iam"], type: ["deletion"] };
   if (result === "access_denied" || result === "logs_exported") return { category: ["web"], type: ["access"] };
-  if (result.startsWith("stream_")) {
-    return { category: ["configuration"], type: [result === "stream_created" ? "creation" : result === "stream_removed" ? "deletion" : "change"] };
+  if (result.startsWith("stream_") || result.startsWith("alert_rule_")) {
+    return { category: ["configuration"], type: [result.endsWith("_created") ? "creation" : result.endsWith("_removed") ? "deletion" : "change"] };
   }
   return { category: ["iam"], type: ["user", "change"] };
 }

@@ -110,6 +110,18 @@ function createMetrics() {
       labelNames: ["stream_id", "stream"] as const,
       registers: [registry],
     }),
+    alertDeliveries: new Counter({
+      name: "account_logs_alert_deliveries_total",
+      help: "Alert sends this process tried, by channel (webhook, email) and outcome (sent, failed). Failed ones are retried.",
+      labelNames: ["channel", "outcome"] as const,
+      registers: [registry],
+    }),
+    alertsPending: new Gauge({
+      name: "account_logs_alerts_pending",
+      help: "Alerts made and not sent yet, by rule (ID and name); state failing counts those whose last try failed. Alert when failing stays above 0.",
+      labelNames: ["rule_id", "rule", "state"] as const,
+      registers: [registry],
+    }),
     partitionsAheadSeconds: new Gauge({
       name: "account_logs_partitions_ahead_seconds",
       help: "How far ahead of now the log's monthly partitions reach. The sealer keeps about two months; alert under 30 days, as sealing stops when a row has no partition.",

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getDb, poolState } from "@/db";
 import { chainStatus } from "@/lib/audit/verify";
+import { listAlertRules } from "@/lib/alerts/rules";
 import { listStreams } from "@/lib/streams/store";
 import { metrics } from "@/lib/metrics/registry";
 
@@ -78,6 +79,17 @@ export async function answerMetrics(
     }
   } catch {
     // As above: the streams' gauges keep their last values.
+  }
+  try {
+    const rules = await listAlertRules();
+    counters.alertsPending.reset();
+    for (const rule of rules) {
+      const labels = { rule_id: String(rule.id), rule: rule.name };
+      counters.alertsPending.set({ ...labels, state: "waiting" }, rule.pending - rule.failing);
+      counters.alertsPending.set({ ...labels, state: "failing" }, rule.failing);
+    }
+  } catch {
+    // As above.
   }
   return {
     status: 200,

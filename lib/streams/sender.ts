@@ -73,7 +73,7 @@ const checkedDestinations = new Map<string, { at: number; destination: CheckedDe
 const DESTINATION_KEPT_MS = 30_000;
 const LOOKUP_TIMEOUT_MS = 3_000;
 
-async function destinationOf(kind: LogStream["kind"], target: string): Promise<CheckedDestination> {
+export async function destinationOf(kind: LogStream["kind"], target: string): Promise<CheckedDestination> {
   const kept = checkedDestinations.get(target);
   if (kept && Date.now() - kept.at < DESTINATION_KEPT_MS) return kept.destination;
   const check = kind === "syslog" ? checkSyslogDestination : checkWebhookDestination;

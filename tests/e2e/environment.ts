@@ -25,4 +25,5 @@ export const USERS = {
   noah: { username: "noah", password: "noah-password-1313131313131" },
   olga: { username: "olga", password: "olga-password-14141414141414" },
   pat: { username: "pat", password: "pat-password-151515151515151" },
+  quinn: { username: "quinn", password: "quinn-password-16161616161616" },
 } as const;

@@ -3,10 +3,16 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test, type Page } from "@playwright/test";
 import { webhookSignatureHolds } from "@/lib/streams/webhook";
-import { ADMIN } from "./environment";
-import { signInExpectingSuccess } from "./helpers";
+import { ADMIN, USERS } from "./environment";
+import { failSignIn, signInExpectingSuccess } from "./helpers";
 
-type Received = { id: string; rows: { seq?: number; test?: boolean; username?: string }[]; signed: () => boolean };
+type Received = {
+  id: string;
+  rows: { seq?: number; test?: boolean; username?: string }[];
+  /** An alert's body: one object rather than a batch. */
+  body?: { type: string; summary: string; link: string };
+  signed: () => boolean;
+};
 
 /**
  * A log shipper on this machine (plain HTTP to loopback is allowed). Signatures are checked when
@@ -24,7 +30,12 @@ async function startReceiver() {
       const id = String(request.headers["webhook-id"]);
       const timestamp = Number(request.headers["webhook-timestamp"]);
       const signature = String(request.headers["webhook-signature"]);
-      received.push({ id, rows: JSON.parse(body), signed: () => webhookSignatureHolds(secret, id, timestamp, body, signature) });
+      const parsed = JSON.parse(body) as Received["rows"] | NonNullable<Received["body"]>;
+      received.push({
+        id,
+        ...(Array.isArray(parsed) ? { rows: parsed } : { rows: [], body: parsed }),
+        signed: () => webhookSignatureHolds(secret, id, timestamp, body, signature),
+      });
       response.writeHead(status).end(status >= 400 ? "shipper is full" : "");
     });
   });
@@ -101,6 +112,56 @@ test("an admin adds a webhook, tests it, sees rows arrive and a failing receiver
     await admin.goto(`/admin/account-logs?q=${encodeURIComponent(`"stream:${name}"`)}`);
     const table = admin.getByTestId("log-table").locator("tbody");
     for (const result of ["stream_created", "stream_changed", "stream_removed"]) await expect(table).toContainText(result);
+  } finally {
+    await admin.context().close();
+    await receiver.close();
+  }
+});
+
+test("an admin adds an alert rule; a lock is sent once to its webhook with a link to the account's rows; a syslog URL off the network is refused", async ({ browser }, testInfo) => {
+  const receiver = await startReceiver();
+  const admin = await (await browser.newContext()).newPage();
+  try {
+    await signInExpectingSuccess(admin, ADMIN.username, ADMIN.password);
+    await openStreamsFromMenu(admin);
+
+    const syslog = admin.getByRole("region", { name: "Add a syslog destination" });
+    await syslog.getByLabel("Name").fill(`collector ${testInfo.project.name}`);
+    await syslog.getByLabel("URL").fill("tcp://203.0.113.10:514");
+    await syslog.getByRole("button", { name: "Add syslog destination" }).click();
+    await expect(syslog.getByRole("status")).toContainText("Plain TCP sends the log unencrypted");
+    await expect(syslog.getByLabel("URL")).toHaveAttribute("aria-invalid", "true");
+
+    const form = admin.getByRole("region", { name: "Add an alert rule" });
+    const name = `on-call ${testInfo.project.name}`;
+    await form.getByLabel("Name", { exact: true }).fill(name);
+    await form.getByRole("button", { name: "Add alert rule" }).click();
+    await expect(form.getByRole("status")).toContainText("Give a webhook URL, email addresses, or both.");
+    await expect(form.getByLabel("Webhook URL (optional)")).toHaveAttribute("aria-invalid", "true");
+    await form.getByLabel("Webhook URL (optional)").fill(receiver.url);
+    await form.getByRole("button", { name: "Add alert rule" }).click();
+    await expect(form.getByRole("status")).toContainText(`Added the alert rule “${name}”.`);
+    receiver.useSecret(await form.getByTestId("new-alert-secret").inputValue());
+
+    // Six wrong passwords lock the account: one alert, signed, naming it, linking to its rows.
+    const user = USERS.quinn.username;
+    for (let i = 0; i < 6; i++) await failSignIn(admin.request, user);
+    await expect.poll(() => receiver.received.filter((hook) => hook.body?.type === "account_locked").length, { timeout: 20_000 }).toBe(1);
+    const alert = receiver.received.find((hook) => hook.body?.type === "account_locked")!;
+    expect(alert.signed()).toBe(true);
+    expect(alert.body!.summary).toContain(`Account ${user} was locked`);
+    await admin.goto(new URL(alert.body!.link, admin.url()).pathname + new URL(alert.body!.link, admin.url()).search);
+    await expect(admin.getByTestId("log-table").locator("tbody")).toContainText("account_locked");
+    await expect(admin.getByRole("searchbox")).toHaveValue(`"${user}"`);
+
+    await openStreamsFromMenu(admin);
+    const rule = admin.getByTestId("alert-rules").locator("li", { hasText: name });
+    await expect(rule.getByTestId("alert-state")).toHaveText("Watching");
+    await expect(rule.getByTestId("alert-pending")).toHaveText("Nothing");
+    await rule.getByRole("button", { name: `Remove alert rule ${name}` }).click();
+    await expect(admin.getByTestId("alert-rules").locator("li", { hasText: name })).toHaveCount(0);
+    // Sent once: a while later there is still one.
+    expect(receiver.received.filter((hook) => hook.body?.type === "account_locked")).toHaveLength(1);
   } finally {
     await admin.context().close();
     await receiver.close();

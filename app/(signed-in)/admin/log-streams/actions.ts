@@ -2,10 +2,11 @@
 
 import { z } from "zod";
 import { getDb } from "@/db";
-import { STREAM_FORMATS } from "@/db/schema";
+import { ALERT_EVENTS, STREAM_FORMATS, type AlertEvent } from "@/db/schema";
 import { adminAction } from "@/lib/actions/action";
 import { formId } from "@/lib/actions/form";
-import type { ActionState, ReplayFormField, StreamFormField } from "@/lib/actions/state";
+import type { ActionState, AlertRuleFormField, ReplayFormField, StreamFormField } from "@/lib/actions/state";
+import { addAlertRule, removeAlertRule, setAlertRuleEnabled } from "@/lib/alerts/rules";
 import { parseInstant } from "@/lib/account-log/search-params";
 import { sendTestEvent } from "@/lib/streams/sender";
 import { addSyslogStream, addWebhookStream, removeStream, replayStream, setStreamEnabled, streamNameSchema, StreamDestinationError } from "@/lib/streams/store";
@@ -145,5 +146,71 @@ export const removeStreamAction = adminAction(
   async ({ streamId: id }, request): Promise<ActionState> => {
     const outcome = await removeStream({ actor: actorOf(request.admin), context: request.context, streamId: id });
     return outcome === "not_found" ? GONE : { status: "done", message: "Removed the stream." };
+  },
+);
+
+const ALERTS = { refusal: "Only administrators can manage alert rules.", revalidate: ["/admin/log-streams", "/admin/account-logs"] } as const;
+const ruleId = z.object({ ruleId: formId("That is not a valid alert rule.") });
+const RULE_GONE: ActionState = { status: "error", message: "That alert rule no longer exists." };
+const checkbox = z.string().transform((value) => value === "on");
+
+export const addAlertRuleAction = adminAction(
+  {
+    ...ALERTS,
+    fields: ["name", "events", "webhookUrl", "emailTo"] as const satisfies readonly AlertRuleFormField[],
+    name: "add alert rule action",
+    schema: z.object({
+      name: streamNameSchema,
+      ...Object.fromEntries(ALERT_EVENTS.map((event) => [event, checkbox])) as Record<AlertEvent, typeof checkbox>,
+      webhookUrl: z.string().max(2048, "A URL has at most 2,048 characters."),
+      emailTo: z.string().max(4096, "At most 20 addresses."),
+    }),
+    keep: ["name", "webhookUrl", "emailTo"],
+    failure: "The alert rule could not be added. Try again.",
+  },
+  async (input, request): Promise<ActionState<AlertRuleFormField>> => {
+    try {
+      const added = await addAlertRule({
+        actor: actorOf(request.admin),
+        context: request.context,
+        input: { name: input.name, events: ALERT_EVENTS.filter((event) => input[event]), webhookUrl: input.webhookUrl, emailTo: input.emailTo },
+      });
+      return {
+        status: "done",
+        message: added.secret ? `Added the alert rule “${input.name}”. Give its webhook signing secret to the receiver: it is shown this once.` : `Added the alert rule “${input.name}”.`,
+        ...(added.secret && { reveal: added.secret }),
+      };
+    } catch (error) {
+      if (error instanceof StreamDestinationError) return { status: "error", message: error.message, field: "webhookUrl" };
+      if (error instanceof z.ZodError) {
+        const issue = error.issues[0];
+        const field = (["events", "webhookUrl", "emailTo"] as const).find((name) => issue?.path[0] === name);
+        return { status: "error", message: issue?.message ?? "The alert rule could not be added.", ...(field && { field }) };
+      }
+      throw error;
+    }
+  },
+);
+
+export const toggleAlertRuleAction = adminAction(
+  {
+    ...ALERTS,
+    fields: [],
+    name: "pause alert rule action",
+    schema: ruleId.extend({ enabled: z.enum(["true", "false"]).transform((value) => value === "true") }),
+    failure: "The alert rule could not be changed. Try again.",
+  },
+  async ({ ruleId: id, enabled }, request): Promise<ActionState> => {
+    const outcome = await setAlertRuleEnabled({ actor: actorOf(request.admin), context: request.context, ruleId: id, enabled });
+    if (outcome === "not_found") return RULE_GONE;
+    return { status: "done", message: enabled ? "Resumed: the rule alerts again, and its waiting alerts go out." : "Paused: no new alerts; waiting ones wait." };
+  },
+);
+
+export const removeAlertRuleAction = adminAction(
+  { ...ALERTS, fields: [], name: "remove alert rule action", schema: ruleId, failure: "The alert rule could not be removed. Try again." },
+  async ({ ruleId: id }, request): Promise<ActionState> => {
+    const outcome = await removeAlertRule({ actor: actorOf(request.admin), context: request.context, ruleId: id });
+    return outcome === "not_found" ? RULE_GONE : { status: "done", message: "Removed the alert rule." };
   },
 );

@@ -1,10 +1,23 @@
 import type { Metadata } from "next";
 import { AddStreamForm, AddSyslogForm } from "@/components/log-streams/add-stream-form";
 import { StreamsList } from "@/components/log-streams/streams-list";
+import { AddAlertRuleForm, AlertRulesList } from "@/components/alerts/alert-rules";
+import { listAlertRules } from "@/lib/alerts/rules";
 import { requireAdmin } from "@/lib/auth/session";
+import { env } from "@/lib/env";
 import { logServerError } from "@/lib/server-log";
 import { listStreams } from "@/lib/streams/store";
-import { addStreamAction, addSyslogAction, removeStreamAction, replayStreamAction, testStreamAction, toggleStreamAction } from "./actions";
+import {
+  addAlertRuleAction,
+  addStreamAction,
+  addSyslogAction,
+  removeAlertRuleAction,
+  removeStreamAction,
+  replayStreamAction,
+  testStreamAction,
+  toggleAlertRuleAction,
+  toggleStreamAction,
+} from "./actions";
 
 export const metadata: Metadata = { title: "Log streams" };
 
@@ -17,9 +30,18 @@ async function loadStreams() {
   }
 }
 
+async function loadAlertRules() {
+  try {
+    return await listAlertRules();
+  } catch (error) {
+    logServerError("alert rules could not be loaded", error);
+    return undefined;
+  }
+}
+
 export default async function LogStreamsPage() {
   await requireAdmin();
-  const streams = await loadStreams();
+  const [streams, rules] = await Promise.all([loadStreams(), loadAlertRules()]);
   return (
     <main className="mx-auto max-w-7xl space-y-6 p-4 sm:p-6">
       <h1 className="text-2xl font-semibold">Log streams</h1>
@@ -44,6 +66,23 @@ export default async function LogStreamsPage() {
           <p className="rounded border border-slate-200 bg-white p-4 text-slate-700">No stream yet.</p>
         ) : (
           <StreamsList streams={streams} actions={{ test: testStreamAction, replay: replayStreamAction, toggle: toggleStreamAction, remove: removeStreamAction }} />
+        )}
+      </section>
+      <section aria-labelledby="alerts-heading" className="space-y-3">
+        <h2 id="alerts-heading" className="text-lg font-semibold">
+          Alerts
+        </h2>
+        <p className="max-w-3xl text-sm text-slate-700">
+          Each event is sent once per rule, by webhook and email, with a link to the rows behind it. A failed send is tried again with
+          backoff until it goes through, and shows here meanwhile. Adding, pausing and removing rules are logged.
+        </p>
+        <AddAlertRuleForm action={addAlertRuleAction} emailConfigured={Boolean(env().SMTP_URL)} />
+        {!rules ? (
+          <p className="rounded border border-red-300 bg-red-50 p-3 text-red-900">The alert rules could not be loaded right now. Try again in a moment.</p>
+        ) : rules.length === 0 ? (
+          <p className="rounded border border-slate-200 bg-white p-4 text-slate-700">No alert rule yet.</p>
+        ) : (
+          <AlertRulesList rules={rules} actions={{ toggle: toggleAlertRuleAction, remove: removeAlertRuleAction }} />
         )}
       </section>
     </main>
