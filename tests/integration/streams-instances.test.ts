@@ -30,6 +30,8 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("a stream sent by two app in
   let mostInFlight = 0;
   const batches: { id: string; seqs: number[]; signed: boolean }[] = [];
   let secret = "";
+  /** While set, the receiver holds every request unanswered: a batch stays in flight. */
+  let holding: (() => void)[] | undefined;
 
   beforeAll(async () => {
     process.env.STREAM_SECRET_KEY = STREAM_SECRET_KEY;
@@ -48,10 +50,12 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("a stream sent by two app in
           signed: webhookSignatureHolds(secret, id, Number(request.headers["webhook-timestamp"]), body, String(request.headers["webhook-signature"])),
         });
         // A slow receiver: each batch takes a while, so the two senders would overlap if both sent.
-        setTimeout(() => {
+        const answer = () => {
           inFlight -= 1;
-          response.writeHead(204).end();
-        }, 150);
+          if (!response.destroyed) response.writeHead(204).end();
+        };
+        if (holding) holding.push(answer);
+        else setTimeout(answer, 150);
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -103,5 +107,53 @@ describe.runIf(DATABASE_KINDS.includes("postgres"))("a stream sent by two app in
     const seqs = batches.flatMap((batch) => batch.seqs);
     expect(seqs).toEqual(expected.slice(0, seqs.length));
     expect(new Set(batches.map((batch) => batch.id)).size).toBe(batches.length);
+  }, 120_000);
+
+  it("goes on from another instance when the one sending is killed mid-batch (kill -9), once its lease runs out", async () => {
+    const db = await getDb();
+    await db.execute(sql`update log_streams set enabled = false`);
+    batches.length = 0;
+    holding = [];
+    const added = await addWebhookStream({
+      actor: { userId: null, username: "instances-test", via: "command line" },
+      context: browserContext,
+      input: { name: "sender killed", url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in`, format: "json" },
+    });
+    secret = added.secret;
+    const [start] = rowsOf<{ seq: number }>(await db.execute(sql`select cursor_seq::int as seq from log_streams where id = ${added.id}`));
+    await appendAccountLog(db, Array.from({ length: 2_500 }, (_, j) => ({ username: `killed-${j}`, result: "login_failed_unknown_user" as const, ip: "192.0.2.78" })));
+    // The first batch arrives and is held: its sender is found by its lease, and killed.
+    const waitFor = async (what: string, done: () => Promise<boolean> | boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`${what} did not happen in time`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    await waitFor("a first batch", () => batches.length === 1, 30_000);
+    const [lease] = rowsOf<{ owner: string; batch_id: string }>(await db.execute(sql`select lease_owner as owner, batch_id from log_streams where id = ${added.id}`));
+    const pid = Number(lease!.owner.split("-")[0]);
+    const killed = servers.find((server) => server.pid === pid);
+    expect(killed, `lease ${lease!.owner} names one of the servers`).toBeDefined();
+    const killedAt = Date.now();
+    killed!.kill("SIGKILL");
+    await new Promise<void>((resolve) => (killed!.exitCode !== null || killed!.signalCode !== null ? resolve() : killed!.once("exit", () => resolve())));
+    const released = holding;
+    holding = undefined;
+    for (const answer of released) answer();
+
+    // Whichever sealed the rows, the one left seals what remains.
+    await waitFor("sealing", async () => rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from account_log_inbox`))[0]!.n === 0, 30_000);
+    const expected = rowsOf<{ seq: number }>(await db.execute(sql`select seq::int from account_logs where seq > ${start!.seq} order by seq`)).map((row) => row.seq);
+    await waitFor("delivery by the other instance", () => new Set(batches.flatMap((batch) => batch.seqs)).size >= expected.length && batches.length > 1, 60_000);
+    const tookOverAfter = Date.now() - killedAt;
+    // Not before the lease (30 s) ran out, and soon after it.
+    expect(tookOverAfter).toBeGreaterThan(20_000);
+    expect(tookOverAfter).toBeLessThan(45_000);
+    // The batch in flight came again with its ID; after it, every row once, in order.
+    expect(batches[0]!.id).toBe(lease!.batch_id);
+    expect(batches[1]!.id).toBe(batches[0]!.id);
+    expect(batches.slice(1).flatMap((batch) => batch.seqs)).toEqual(expected);
+    expect(batches.every((batch) => batch.signed)).toBe(true);
   }, 120_000);
 });
