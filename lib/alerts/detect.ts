@@ -58,8 +58,9 @@ export async function alertEventsIn(executor: Executor, after: number, through: 
           ip: row.ip,
         });
       }
-      const pair = `${row.ip}|${hour.toISOString()}`;
-      if (!failedPairs.has(pair)) failedPairs.set(pair, { ip: row.ip, hour, seq });
+      // The newest failure of the pair in these rows: the one by which the threshold was reached
+      // at the latest, so a rule added during a spray still hears of it.
+      failedPairs.set(`${row.ip}|${hour.toISOString()}`, { ip: row.ip, hour, seq });
     }
   }
   if (failedPairs.size > 0) {

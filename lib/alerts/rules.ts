@@ -72,6 +72,9 @@ export async function addAlertRule(request: RuleRequest & { input: NewAlertRule 
   const secret = input.webhookUrl ? newWebhookSecret() : undefined;
   const db = await getDb();
   return db.transaction(async (tx) => {
+    // Waits for a detection step in progress: its rules were read before this one existed, so
+    // this rule starts after what that step reads (the seal head once it has committed).
+    await tx.execute(sql`select cursor_seq from alert_state for update`);
     const [rule] = await tx
       .insert(alertRules)
       .values({

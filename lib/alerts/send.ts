@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
-import { inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import nodemailer, { type Transporter } from "nodemailer";
 import { getDb, rowsOf, type Database, type Executor } from "@/db";
 import { alertRules, type AlertMessage, type AlertRule } from "@/db/schema";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
-import { StreamDestinationError } from "@/lib/streams/destination";
+import { addressKind, StreamDestinationError } from "@/lib/streams/destination";
 import { destinationOf, retryDelayMs } from "@/lib/streams/sender";
 import { postWebhook, webhookSignature, type Delivery } from "@/lib/streams/webhook";
 import { detectAlerts } from "./detect";
@@ -18,6 +18,18 @@ const INSTANCE = `${process.pid}-${randomUUID().slice(0, 8)}`;
 /** How long an instance holds an alert while sending it: far longer than one send may take. */
 const LEASE_SECONDS = 30;
 const SEND_TIMEOUT_MS = 10_000;
+/** A whole email exchange, well within the lease. */
+const MAIL_DEADLINE_MS = 15_000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 /** Alerts taken per round: a burst of events is sent in order, a few at a time. */
 const ALERTS_PER_ROUND = 20;
 /** Sent alerts are kept this long (the page's "last sent"), then removed. */
@@ -32,10 +44,33 @@ export function alertWebhookBody(event: AlertMessage): string {
 
 let mailer: { url: string; transport: Transporter } | undefined;
 
+/**
+ * The SMTP transport for SMTP_URL, with its timeouts (nodemailer applies options given beside a
+ * URL to messages, not to the connection, so the URL is read here). Over smtp:// to another
+ * machine STARTTLS is required: a server that does not offer it, or a network that strips the
+ * offer, gets no credentials and no alert in clear.
+ */
+export function mailTransportOptions(raw: string) {
+  const url = new URL(raw);
+  const secure = url.protocol === "smtps:";
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const loopback = host === "localhost" || addressKind(host) === "loopback";
+  return {
+    host,
+    port: Number(url.port) || (secure ? 465 : 587),
+    secure,
+    requireTLS: !secure && !loopback,
+    ...(url.username && { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+    connectionTimeout: SEND_TIMEOUT_MS,
+    greetingTimeout: SEND_TIMEOUT_MS,
+    socketTimeout: SEND_TIMEOUT_MS,
+  };
+}
+
 function mailTransport(url: string): Transporter {
   if (mailer?.url !== url) {
     mailer?.transport.close();
-    mailer = { url, transport: nodemailer.createTransport(url, { connectionTimeout: SEND_TIMEOUT_MS, greetingTimeout: SEND_TIMEOUT_MS, socketTimeout: SEND_TIMEOUT_MS }) };
+    mailer = { url, transport: nodemailer.createTransport(mailTransportOptions(url)) };
   }
   return mailer.transport;
 }
@@ -68,8 +103,13 @@ async function deliver(rule: AlertRule, alert: DueAlert, event: AlertMessage, si
     const url = env().SMTP_URL;
     if (!url) return { ok: false, error: "SMTP_URL is not set: alert emails cannot be sent." };
     try {
-      const info = await mailTransport(url).sendMail(alertEmail(event, id, rule.emailTo));
-      return info.rejected.length > 0 ? { ok: false, error: `the mail server refused ${info.rejected.join(", ")}` } : { ok: true, status: 250 };
+      const info = await withDeadline(mailTransport(url).sendMail(alertEmail(event, id, rule.emailTo)), MAIL_DEADLINE_MS, "the mail server did not take the alert");
+      // Sent once any recipient was accepted: retrying would send it again to those. The refused
+      // addresses are named in the server log.
+      const accepted = info.accepted.length;
+      if (accepted === 0) return { ok: false, error: `the mail server refused every recipient (${info.rejected.join(", ")})` };
+      if (info.rejected.length > 0) logServerError("alert email refused for some recipients", new Error(`refused: ${info.rejected.join(", ")}`), { ruleId: rule.id, alert: id });
+      return { ok: true, status: 250 };
     } catch (error) {
       return { ok: false, error: `email: ${(error as Error).message}` };
     }
@@ -101,28 +141,25 @@ async function deliver(rule: AlertRule, alert: DueAlert, event: AlertMessage, si
  * `webhook-id`, an email its Message-ID, across retries.
  */
 export async function sendDueAlerts(executor: Executor, { signal, limit = ALERTS_PER_ROUND }: { signal?: AbortSignal; limit?: number } = {}): Promise<{ sent: number; failed: number }> {
-  const due = rowsOf<DueAlert>(
-    await executor.execute(sql`
-      update alert_deliveries d set lease_owner = ${INSTANCE}, lease_until = now() + ${LEASE_SECONDS}::int * interval '1 second', attempts = d.attempts + 1
-      where d.id in (
-        select a.id from alert_deliveries a join alert_rules r on r.id = a.rule_id
-        where a.sent_at is null and r.enabled and a.next_attempt_at <= now() and (a.lease_until is null or a.lease_until < now())
-        order by a.id limit ${limit} for update of a skip locked)
-      returning d.id, d.rule_id, d.channel, d.event, d.attempts`),
-  );
-  if (due.length === 0) return { sent: 0, failed: 0 };
-  const ids = [...new Set(due.map((alert) => alert.rule_id))];
-  const rules = new Map((await executor.select().from(alertRules).where(inArray(alertRules.id, ids))).map((rule) => [rule.id, rule]));
   let sent = 0;
   let failed = 0;
-  const ordered = due.sort((a, b) => Number(a.id) - Number(b.id));
-  for (const [index, alert] of ordered.entries()) {
-    if (signal?.aborted) {
-      // Stopping: what this instance took and has not tried goes back at once, its try not counted.
-      const untried = ordered.slice(index).map((rest) => sql`${rest.id}`);
-      await executor.execute(sql`update alert_deliveries set lease_owner = null, lease_until = null, attempts = attempts - 1
-        where id in (${sql.join(untried, sql`, `)}) and lease_owner = ${INSTANCE}`);
-      break;
+  const rules = new Map<number, AlertRule>();
+  // One at a time, each under its own lease: a send takes at most 15 s of its 30, so the lease
+  // never runs out while the alert is in flight and no other instance takes it meanwhile.
+  for (let round = 0; round < limit && !signal?.aborted; round++) {
+    const [alert] = rowsOf<DueAlert>(
+      await executor.execute(sql`
+        update alert_deliveries d set lease_owner = ${INSTANCE}, lease_until = now() + ${LEASE_SECONDS}::int * interval '1 second', attempts = d.attempts + 1
+        where d.id = (
+          select a.id from alert_deliveries a join alert_rules r on r.id = a.rule_id
+          where a.sent_at is null and r.enabled and a.next_attempt_at <= now() and (a.lease_until is null or a.lease_until < now())
+          order by a.id limit 1 for update of a skip locked)
+        returning d.id, d.rule_id, d.channel, d.event, d.attempts`),
+    );
+    if (!alert) break;
+    if (!rules.has(alert.rule_id)) {
+      const [rule] = await executor.select().from(alertRules).where(eq(alertRules.id, alert.rule_id));
+      if (rule) rules.set(rule.id, rule);
     }
     const rule = rules.get(alert.rule_id);
     const event = (typeof alert.event === "string" ? JSON.parse(alert.event) : alert.event) as AlertMessage;
@@ -138,10 +175,15 @@ export async function sendDueAlerts(executor: Executor, { signal, limit = ALERTS
       await executor.execute(sql`update alert_deliveries set sent_at = now(), lease_owner = null, lease_until = null where id = ${alert.id} and lease_owner = ${INSTANCE}`);
     } else {
       failed++;
-      await executor.execute(sql`
-        update alert_deliveries set last_error = ${outcome.error.slice(0, 500)}, last_error_at = now(), lease_owner = null, lease_until = null,
-          next_attempt_at = now() + ${signal?.aborted ? 0 : retryDelayMs(alert.attempts)}::int * interval '1 millisecond'
-        where id = ${alert.id} and lease_owner = ${INSTANCE}`);
+      // Stopped mid-send is not a failure: the alert is free again at once, its try not counted.
+      await executor.execute(
+        signal?.aborted
+          ? sql`update alert_deliveries set lease_owner = null, lease_until = null, attempts = attempts - 1 where id = ${alert.id} and lease_owner = ${INSTANCE}`
+          : sql`
+            update alert_deliveries set last_error = ${outcome.error.slice(0, 500)}, last_error_at = now(), lease_owner = null, lease_until = null,
+              next_attempt_at = now() + ${retryDelayMs(alert.attempts)}::int * interval '1 millisecond'
+            where id = ${alert.id} and lease_owner = ${INSTANCE}`,
+      );
     }
   }
   return { sent, failed };
@@ -165,16 +207,19 @@ export function startAlertSender({ pollMs = POLL_MS }: { pollMs?: number } = {})
   let prunedAt = 0;
   const loop = async () => {
     while (!stopping.signal.aborted) {
-      try {
-        const db = await getDb();
-        await detectAlerts(db);
-        await sendDueAlerts(db, { signal: stopping.signal });
-        if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-          prunedAt = Date.now();
-          await pruneSentAlerts(db);
+      // Each part on its own: detection that keeps failing does not hold back alerts already made.
+      const part = async (name: string, work: (db: Database) => Promise<unknown>) => {
+        try {
+          await work(await getDb());
+        } catch (error) {
+          logServerError(`alerts could not be ${name}`, error);
         }
-      } catch (error) {
-        logServerError("alerts could not be detected or sent", error);
+      };
+      await part("detected", (db) => detectAlerts(db));
+      await part("sent", (db) => sendDueAlerts(db, { signal: stopping.signal }));
+      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        await part("pruned", pruneSentAlerts);
       }
       if (stopping.signal.aborted) break;
       await new Promise<void>((resolve) => {

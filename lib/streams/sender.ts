@@ -106,6 +106,7 @@ async function deliver(stream: LogStream, id: string, payload: Payload, signal?:
     const messages = "rows" in payload ? payload.rows.map((row) => syslogMessage(apiRow(row), stream.format)) : [syslogTestMessage(JSON.stringify(payload.test))];
     return sendSyslog(destination, messages, { tls: { ca: stream.ca ?? undefined, cert: stream.tlsCert ?? undefined, key: opened.tlsKey }, timeoutMs: SEND_TIMEOUT_MS, signal });
   }
+  if (!opened.secret) return { ok: false, error: "the stream has no signing secret: remove it and add it again" };
   const body = "rows" in payload ? batchBody(stream.format, payload.rows) : JSON.stringify([payload.test]);
   return deliverWebhook(destination, opened, id, body, signal, stream.ca ?? undefined);
 }

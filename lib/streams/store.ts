@@ -92,7 +92,7 @@ export const newSyslogSchema = z
     clientKey: privateKeySchema.optional(),
   })
   .refine((input) => !input.clientCert === !input.clientKey, { message: "Give the client certificate and its key together.", path: ["clientKey"] })
-  .refine((input) => !input.clientCert || input.url.startsWith("tls://"), { message: "A client certificate needs tls://.", path: ["clientCert"] });
+  .refine((input) => !input.clientCert || /^tls:\/\//i.test(input.url), { message: "A client certificate needs tls://.", path: ["clientCert"] });
 export type NewSyslog = z.input<typeof newSyslogSchema>;
 
 export type StreamSummary = Pick<

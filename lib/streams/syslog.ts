@@ -56,10 +56,12 @@ export type SyslogTls = { ca?: string; cert?: string; key?: string };
 
 /**
  * Sends messages over one connection (TLS 1.2 or later, or plain TCP) to a checked address.
- * Syslog has no acknowledgement: the batch counts as delivered once every byte was written and
- * the receiver, having read to the end, closed the connection in turn, all within `timeoutMs`.
- * A reset, a refused connection, a certificate that does not check or a receiver that does not
- * close is a failure, and the batch is sent again.
+ * Syslog has no acknowledgement: the batch counts as delivered once every byte was handed to the
+ * network and the receiver closed the connection after that, all within `timeoutMs`. A reset, a
+ * refused connection, a certificate that does not check, a receiver that closes before the
+ * batch is written or does not close is a failure, and the batch is sent again. A receiver that
+ * takes the bytes and drops them unread (a proxy with no backend) cannot be told apart: the
+ * documentation says so, and what to put in front of such a receiver.
  */
 export function sendSyslog(
   destination: CheckedDestination,
@@ -73,36 +75,48 @@ export function sendSyslog(
   return new Promise((resolve) => {
     let settled = false;
     const lookup = pinnedLookup(addresses) as never;
+    // Half-open: the receiver's end is seen as such, so one that closes before taking the batch
+    // is told from one that read it to the end.
+    const tcp = net.connect({ host, port, lookup, allowHalfOpen: true });
     const socket =
       url.protocol === "tls:"
         ? tls.connect({
+            socket: tcp,
             host,
-            port,
-            lookup,
             minVersion: "TLSv1.2",
             ...(net.isIP(host) ? {} : { servername: host }),
             // A custom CA is trusted as well as the system's, not instead of them.
             ...(tlsOptions.ca && { ca: [...tls.rootCertificates, tlsOptions.ca] }),
             ...(tlsOptions.cert && tlsOptions.key && { cert: tlsOptions.cert, key: tlsOptions.key }),
           })
-        : net.connect({ host, port, lookup });
+        : tcp;
     const finish = (delivery: Delivery) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       signal?.removeEventListener("abort", abort);
       socket.destroy();
+      tcp.destroy();
       resolve(delivery);
     };
     const abort = () => finish({ ok: false, error: "stopped" });
     signal?.addEventListener("abort", abort, { once: true });
     const deadline = setTimeout(() => finish({ ok: false, error: `the receiver did not take the batch within ${timeoutMs / 1000} s` }), timeoutMs);
     let written = false;
-    socket.on(url.protocol === "tls:" ? "secureConnect" : "connect", () => socket.end(payload, () => (written = true)));
+    let receiverEnded = false;
+    socket.on(url.protocol === "tls:" ? "secureConnect" : "connect", () =>
+      socket.end(payload, () => {
+        written = true;
+      }),
+    );
+    socket.on("end", () => {
+      receiverEnded = true;
+      if (!written) finish({ ok: false, error: "the receiver closed the connection before taking the batch" });
+    });
     socket.on("error", (error: NodeJS.ErrnoException) => finish({ ok: false, error: error.code ? `${error.code}: ${error.message}` : error.message }));
     socket.on("close", (hadError) => {
       if (hadError) return;
-      finish(written ? { ok: true, status: 0 } : { ok: false, error: "the receiver closed the connection before taking the batch" });
+      finish(written && receiverEnded ? { ok: true, status: 0 } : { ok: false, error: "the connection closed before the batch was taken" });
     });
     // What the receiver says is read and dropped: syslog receivers send nothing back.
     socket.resume();

@@ -198,6 +198,26 @@ describe.each(DATABASE_KINDS)("syslog streams on %s", (kind) => {
     expect(received.slice(300)).toEqual(expected);
   });
 
+  it("fails a batch when the receiver closes the connection without reading it, and keeps its rows for the next try", async () => {
+    // A relay at its connection limit, or a proxy with no backend: it accepts, then closes.
+    const closing = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const port = (closing.address() as AddressInfo).port;
+    try {
+      const db = await getDb();
+      const { id } = await addStream({ url: `tcp://127.0.0.1:${port}`, format: "json", ca: undefined });
+      await writeSealed(db, Array.from({ length: 1_000 }, (_, i) => ({ username: `dropped-${i}`, result: "login_failed_wrong_password" as const, ip: "192.0.2.81" })));
+      const outcome = await sendStream(db, id);
+      expect(outcome.delivered).toBe(0);
+      expect(outcome.failed).toMatch(/ECONNRESET|EPIPE|closed/);
+      const [summary] = (await listStreams()).filter((stream) => stream.id === id);
+      expect(summary).toMatchObject({ failures: 1, deliveredRows: 0 });
+      expect(summary!.lagRows).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  });
+
   it("sends plain TCP to a local relay in JSON, and a test event", async () => {
     const relay = new SyslogReceiver({});
     await relay.start();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addressKind, checkWebhookDestination, displayUrl } from "@/lib/streams/destination";
+import { mailTransportOptions } from "@/lib/alerts/send";
 import { retryDelayMs } from "@/lib/streams/sender";
 import { headerLinesSchema } from "@/lib/streams/store";
 import { isWebhookSecret, newWebhookSecret, webhookSignature, webhookSignatureHolds } from "@/lib/streams/webhook";
@@ -95,5 +96,23 @@ describe("retries", () => {
     expect(retryDelayMs(5, () => 0.999)).toBeLessThanOrEqual(20_000);
     expect(retryDelayMs(40, () => 0)).toBe(300_000);
     expect(retryDelayMs(40, () => 1)).toBe(375_000);
+  });
+});
+
+describe("the alert mail transport", () => {
+  it("reads SMTP_URL with its timeouts, and requires STARTTLS over smtp:// to another machine", () => {
+    expect(mailTransportOptions("smtp://alerts%40example.com:p%40ss@mail.example.com")).toEqual({
+      host: "mail.example.com",
+      port: 587,
+      secure: false,
+      requireTLS: true,
+      auth: { user: "alerts@example.com", pass: "p@ss" },
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 10_000,
+    });
+    expect(mailTransportOptions("smtps://mail.example.com")).toMatchObject({ port: 465, secure: true, requireTLS: false });
+    expect(mailTransportOptions("smtp://127.0.0.1:2525")).toMatchObject({ port: 2525, requireTLS: false });
+    expect(mailTransportOptions("smtp://localhost:25")).not.toHaveProperty("auth");
   });
 });

@@ -165,7 +165,8 @@ export const addAlertRuleAction = adminAction(
       webhookUrl: z.string().max(2048, "A URL has at most 2,048 characters."),
       emailTo: z.string().max(4096, "At most 20 addresses."),
     }),
-    keep: ["name", "webhookUrl", "emailTo"],
+    // Long values would come back cut short: only the name is put back.
+    keep: ["name"],
     failure: "The alert rule could not be added. Try again.",
   },
   async (input, request): Promise<ActionState<AlertRuleFormField>> => {
