@@ -35,6 +35,7 @@ async function main() {
   const { startSealer } = await import("./lib/audit/sealer");
   const { startStreamSender } = await import("./lib/streams/sender");
   const { startAlertSender } = await import("./lib/alerts/send");
+  const { startRetentionPolicy } = await import("./lib/audit/retention");
   const { checkStreamSecretKey, StreamKeyError } = await import("./lib/streams/secrets");
   const { configuredCheckpointer, SigningKeyError } = await import("./lib/audit/checkpoints");
 
@@ -144,6 +145,8 @@ async function main() {
     { name: "log streams", start: () => startStreamSender().stop },
     // Reads sealed rows for alert events and sends the alerts; its stop hands back what it took.
     { name: "alerts", start: () => startAlertSender().stop },
+    // LOG_RETENTION_MONTHS, once a day; its stop waits for a run in progress.
+    { name: "retention", start: () => startRetentionPolicy().stop },
   ];
   let draining = false;
 

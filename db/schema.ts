@@ -79,6 +79,7 @@ export const ACCOUNT_LOG_RESULTS = [
   "alert_rule_created",
   "alert_rule_changed",
   "alert_rule_removed",
+  "logs_retained",
 ] as const;
 export type AccountLogResult = (typeof ACCOUNT_LOG_RESULTS)[number];
 
@@ -338,6 +339,23 @@ export const accountLogMonths = pgTable("account_log_months", {
   rowCount: bigint("row_count", { mode: "number" }).notNull(),
 });
 
+/**
+ * Where retention cut the log: every row through `seq` left (archived first), and the next row's
+ * `prev_hash` is `headHash`. Signed like a checkpoint, so verify can start from it and a month
+ * removed behind the app's back (no signed boundary) is named.
+ */
+export const accountLogBoundaries = pgTable("account_log_boundaries", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+  headHash: bytea("head_hash").notNull(),
+  firstSeq: bigint("first_seq", { mode: "number" }).notNull(),
+  rowsRemoved: bigint("rows_removed", { mode: "number" }).notNull(),
+  months: text("months").array().notNull(),
+  archives: text("archives").array().notNull(),
+  retainedAt: timestamp("retained_at", { withTimezone: true }).notNull(),
+  keyId: text("key_id").notNull(),
+  signature: bytea("signature").notNull(),
+});
+
 /** Signed checkpoints: the head at a position, signed with Ed25519 outside the database. */
 export const accountLogCheckpoints = pgTable("account_log_checkpoints", {
   seq: bigint("seq", { mode: "number" }).primaryKey(),
@@ -433,7 +451,7 @@ export type AccountLogMetadata = {
   /** Forwarding headers as the client sent them: untrusted, kept for investigation. */
   forwardedHeaders?: Record<string, string>;
   /** For admin actions: who did it, and through what (the admin page or the command line). */
-  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" | "start-up" | "sessions page" };
+  actor?: { userId: number | null; username: string; via?: "admin page" | "command line" | "start-up" | "sessions page" | "schedule" };
   /** For account_locked: the consecutive failures that caused it. */
   failedAttempts?: number;
   /** For logs_exported: the format and the filter, so the exported selection can be re-read. */
@@ -461,6 +479,8 @@ export type AccountLogMetadata = {
   apiToken?: { id?: number; hint?: string; scopes?: string[]; expiresAt?: string | null; refused?: "unknown" | "revoked" | "expired" };
   /** For stream_* rows: the stream, and what changed (format, headers' names, enabled, the replay's start). */
   stream?: { id: number; kind: string; url: string } & Record<string, unknown>;
+  /** For logs_retained: the months that left, their rows, the boundary, the archives and any stream forced past. */
+  retention?: { months: string[]; rows: number; boundarySeq: number; archives: string[]; forcedStreams?: string[] } & Record<string, unknown>;
   /** For alert_rule_* rows: the rule, and what changed. */
   alertRule?: { id: number; events: string[]; webhook: string | null; emailTo: string[] } & Record<string, unknown>;
   /** For login_successful: an address or country this account had not used in 90 days. */

@@ -65,6 +65,20 @@ const envSchema = z.object({
   /** Every checkpoint is also appended here, outside the database. */
   AUDIT_CHECKPOINT_FILE: optionalText.transform((value) => value ?? ".data/checkpoints.ndjson"),
   /**
+   * Months of the log to keep (1–1200): once a day, months of sealing older than that are
+   * archived and removed. Unset keeps everything.
+   */
+  LOG_RETENTION_MONTHS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d{1,4}$/, "a whole number of months")
+      .transform(Number)
+      .pipe(z.number().min(1, "at least 1").max(1200, "at most 1200"))
+      .optional(),
+  ),
+  /** Where retention writes each month's archive before removing it. */
+  LOG_ARCHIVE_DIR: optionalText.transform((value) => value ?? ".data/archive"),
+  /**
    * 32 random bytes, base64: the key stream secrets (webhook signing secrets, custom headers) are
    * encrypted with, the same on every instance. Unset on the embedded database: a key file beside the data.
    */
@@ -72,7 +86,7 @@ const envSchema = z.object({
   /** Streams may send to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7): inside your own network. */
   STREAM_ALLOW_PRIVATE: optionalText.transform((value) => value === "true" || value === "1"),
   /**
-   * Where alert emails go out: smtp://user:pass@host:587 (STARTTLS when the server offers it) or
+   * Where alert emails go out: smtp://user:pass@host:587 (STARTTLS required, except to this machine) or
    * smtps://…:465. Without it, rules that email fail visibly on the streams page.
    */
   SMTP_URL: optionalText.pipe(z.url("smtp://user:password@host:587 or smtps://…").refine((url) => /^smtps?:\/\//.test(url), "an smtp:// or smtps:// URL").optional()),

@@ -1,17 +1,20 @@
+import { createPublicKey } from "node:crypto";
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
 import { configuredTarget, copyOutOf, describeTarget, openAppDatabase, rowsOf, type Database } from "@/db";
 import { checkExport } from "@/lib/audit/verify-export";
-import { checkpointSignatureHolds, gatherCheckpointEvidence, keyIdOf } from "@/lib/audit/checkpoints";
+import { checkArchive, isArchive } from "@/lib/audit/verify-archive";
+import { checkpointSignatureHolds, configuredSigningKey, gatherCheckpointEvidence, keyIdOf, parsePublicKey } from "@/lib/audit/checkpoints";
 import { parallelScanner } from "@/lib/audit/parallel-verify";
+import { latestBoundary } from "@/lib/audit/retention";
 import { recordVerification, verifyChain, type ChainHead, type VerifyProgress } from "@/lib/audit/verify";
 import { env } from "@/lib/env";
 import { runCli, UsageError } from "./cli";
 
 const USAGE =
   "Usage: npm run audit:verify [-- [--from-checkpoint [SEQ]] [--public-key FILE]… [--checkpoint-file FILE]]\n" +
-  "       npm run audit:verify -- --export FILE [--offline]";
+  "       npm run audit:verify -- --export FILE [--offline] [--public-key FILE]…   (an export, or a retention archive)";
 
 export class IntegrityError extends Error {
   override name = "IntegrityError";
@@ -86,6 +89,21 @@ runCli(async () => {
 
   if (options.export !== undefined) {
     if (!fs.existsSync(options.export)) throw new UsageError(`No file ${options.export}.`);
+    if (await isArchive(options.export)) {
+      // A retention archive checks alone: its rows, their links, and the signed boundary it carries.
+      const publicKeys = options["public-key"].map((file) => parsePublicKey(fs.readFileSync(file, "utf8")));
+      const signing = configuredSigningKey();
+      if (signing) publicKeys.push(createPublicKey(signing.key));
+      const archive = await checkArchive(options.export, publicKeys);
+      if (!archive.intact) throw new IntegrityError(`Archive NOT verified: ${archive.problem}`);
+      console.log(
+        `Archive verified: ${archive.header.month}, ${archive.rows} rows (seq ${archive.header.first_seq} to ${archive.header.last_seq}) match their hashes and link from ${archive.header.prev_hash} to ${archive.headHash}; ` +
+          (archive.signature === "held"
+            ? `the retention boundary at seq ${archive.boundarySeq} carries a good signature.`
+            : `the boundary's signature was not checked (give --public-key).`),
+      );
+      return;
+    }
     const database = options.offline ? "--offline was given" : await availableDatabase();
     const check = await checkExport(options.export, typeof database === "string" ? undefined : database);
     if (!check.intact) throw new IntegrityError(`Export NOT verified: ${check.problem}`);
@@ -125,7 +143,8 @@ runCli(async () => {
   const held = evidence.checkpoints.length
     ? `; ${evidence.checkpoints.length} signed checkpoints hold (${evidence.fromFile} read from ${checkpointFile}${otherLogs})`
     : `; no signed checkpoint to hold it to${otherLogs}`;
-  const from = start ? ` after the checkpoint at seq ${start.seq}` : "";
+  const boundary = await latestBoundary(db);
+  const from = start ? ` after the checkpoint at seq ${start.seq}` : boundary ? ` from the retention boundary at seq ${boundary.seq} (${boundary.months.join(", ")} archived and removed)` : "";
   console.log(
     outcome.head
       ? `verified ${outcome.rowsVerified} rows${from}, head ${outcome.head.hash} (seq ${outcome.head.seq}, ID ${outcome.head.id})${held}`

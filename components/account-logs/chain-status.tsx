@@ -59,6 +59,14 @@ export function ChainStatusPanel({ status, now = new Date() }: { status: ChainSt
           stops for a row that has none: check that the sealer can create tables (docs/operations.md, &quot;Partitions&quot;).
         </p>
       )}
+      {status.retention && (
+        <p data-testid="retention-status">
+          Retention: rows through seq {count(status.retention.seq)} ({count(status.retention.rowsRemoved)} rows; {status.retention.months.join(", ")}) were
+          archived and removed on <LogTime at={status.retention.retainedAt} />
+          {status.retention.archives.length > 0 ? <> to {status.retention.archives.join(", ")}</> : <>, without an archive</>}. The chain starts
+          at the signed boundary there.
+        </p>
+      )}
       {!last ? (
         <p>Not verified yet. Run <code>npm run audit:verify</code> to check every row against its hash.</p>
       ) : last.intact ? (

@@ -26,6 +26,7 @@ const TONES: Record<AccountLogResult, string> = {
   alert_rule_created: "bg-violet-100 text-violet-900 ring-violet-300",
   alert_rule_changed: "bg-violet-100 text-violet-900 ring-violet-300",
   alert_rule_removed: "bg-violet-100 text-violet-900 ring-violet-300",
+  logs_retained: "bg-violet-100 text-violet-900 ring-violet-300",
 };
 
 const OUTCOMES: Record<AccountLogResult, string> = {
@@ -54,6 +55,7 @@ const OUTCOMES: Record<AccountLogResult, string> = {
   alert_rule_created: "admin added an alert rule",
   alert_rule_changed: "admin changed an alert rule",
   alert_rule_removed: "admin removed an alert rule",
+  logs_retained: "months of the log archived and removed by the retention policy",
 };
 
 /** The result code verbatim, coloured by outcome; the outcome is also in the accessible name. */

@@ -14,7 +14,7 @@ import { TimeZoneField } from "./time-zone-field";
 const RESULT_GROUPS: { label: string; results: AccountLogResult[] }[] = [
   { label: "Sign-ins", results: ["login_successful", "logout", "session_revoked"] },
   { label: "Failures", results: ACCOUNT_LOG_RESULTS.filter((result) => result.startsWith("login_failed")) },
-  { label: "Account and admin events", results: ["account_locked", "account_unlocked", "user_created", "password_reset", "role_changed", "logs_exported", "access_denied"] },
+  { label: "Account and admin events", results: ["account_locked", "account_unlocked", "user_created", "password_reset", "role_changed", "logs_exported", "logs_retained", "access_denied"] },
   { label: "API, streams and alerts", results: ["api_token_created", "api_token_revoked", "api_token_refused", "stream_created", "stream_changed", "stream_removed", "stream_replayed", "alert_rule_created", "alert_rule_changed", "alert_rule_removed"] },
 ];
 

@@ -22,6 +22,11 @@ GRANT SELECT ON account_log_usernames, account_log_totals, account_log_username_
 REVOKE ALL ON FUNCTION account_log_seal(integer), account_log_checkpoint(bigint, bytea, timestamptz, text, bytea),
   account_log_add_partitions(timestamptz), account_log_raise_hour_bounds(timestamptz, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION account_log_seal(integer), account_log_checkpoint(bigint, bytea, timestamptz, text, bytea) TO account_logs_app;
+-- Retention: months leave only through the owner's function, below a boundary signed with the key
+-- the database never holds (docs/audit.md, "Retention"); the boundaries are read by verify and the API.
+REVOKE ALL ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, text[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, text[], integer[]) TO account_logs_app;
+GRANT SELECT ON account_log_boundaries TO account_logs_app;
 -- A session of this role that calls the sealer and then holds its transaction open, or runs one
 -- statement for ever, is ended within these times, and sealing resumes.
 ALTER ROLE account_logs_app SET idle_in_transaction_session_timeout = '10s';

@@ -110,6 +110,7 @@ export const OCSF_CLASSES: Record<AccountLogResult, OcsfClass> = {
   alert_rule_created: entityManagement(1, "Create"),
   alert_rule_changed: entityManagement(3, "Update"),
   alert_rule_removed: entityManagement(4, "Delete"),
+  logs_retained: entityManagement(4, "Delete"),
   logs_exported: apiActivity(2, "Read"),
   access_denied: apiActivity(2, "Read"),
 };
@@ -175,6 +176,7 @@ function ecsKind(result: AccountLogResult): { category: string[]; type: string[]
   if (result === "api_token_created") return { category: ["iam"], type: ["creation"] };
   if (result === "api_token_revoked") return { category: ["iam"], type: ["deletion"] };
   if (result === "access_denied" || result === "logs_exported") return { category: ["web"], type: ["access"] };
+  if (result === "logs_retained") return { category: ["database"], type: ["deletion"] };
   if (result.startsWith("stream_") || result.startsWith("alert_rule_")) {
     return { category: ["configuration"], type: [result.endsWith("_created") ? "creation" : result.endsWith("_removed") ? "deletion" : "change"] };
   }

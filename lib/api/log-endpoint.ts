@@ -1,5 +1,6 @@
+import { sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Database } from "@/db";
+import { rowsOf, type Database } from "@/db";
 import type { ApiTokenScope } from "@/db/schema";
 import { FILTER_PARAMS, readFilters, writeFilters } from "@/lib/account-log/filters";
 import type { RequestContext } from "@/lib/client/request-context";
@@ -118,6 +119,23 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
     const parsed = parseApiQuery(url.searchParams);
     if ("problems" in parsed) return problem(400, "invalid_parameter", `${parsed.problems.join("; ")}.`);
     const { query } = parsed;
+    const [retained] = rowsOf<{ seq: number | string; retained_at: string | Date; months: string[] | string }>(
+      await db.execute(sql`select seq, retained_at, array_to_string(months, ', ') as months from account_log_boundaries order by seq desc limit 1`),
+    );
+    if (retained && query.after < Number(retained.seq)) {
+      // The rows after this cursor up to the boundary were archived and removed: say so, and
+      // where the log goes on, rather than skip them silently.
+      const boundary = Number(retained.seq);
+      return json(
+        410,
+        {
+          error: "retained",
+          detail: `Rows through seq ${boundary} were archived and removed by retention (${String(retained.months)}) on ${new Date(retained.retained_at).toISOString()}. The log goes on after seq ${boundary}; the archives hold the rest.`,
+          first_after: boundary,
+        },
+        { Link: nextLink(url, query, boundary) },
+      );
+    }
     const page = await readApiPage(db, query);
     const headers = { Link: nextLink(url, query, page.nextAfter), "X-Sealed-Through": String(page.sealedThrough), "X-Log-Id": page.logId };
     const rows = page.rows.map(apiRow);

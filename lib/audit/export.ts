@@ -103,7 +103,7 @@ function csvRow(row: ChainRow): string {
   ]);
 }
 
-function ndjsonRow(row: ChainRow): string {
+export function ndjsonRow(row: ChainRow): string {
   // The metadata is PostgreSQL's jsonb text already: valid JSON, embedded as it is.
   return (
     `{"id":${row.id},"seq":${row.seq},"username":${JSON.stringify(row.username)},"time":${JSON.stringify(row.occurredAt)},` +

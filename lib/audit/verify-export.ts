@@ -9,7 +9,7 @@ import { CSV_COLUMNS, CSV_TRAILER_RESULT, exportedRows, exportFilterSchema, isWh
 import type { ChainRow } from "./verify";
 
 /** A row as an export holds it: exports made before sealing have no `seq`. */
-type ExportedRow = Omit<ChainRow, "seq"> & { seq?: number };
+export type ExportedRow = Omit<ChainRow, "seq"> & { seq?: number };
 type ExportEntry = { kind: "row"; row: ExportedRow } | { kind: "trailer"; trailer: ExportTrailer };
 
 export class ExportFormatError extends Error {
@@ -61,27 +61,29 @@ async function* ndjsonEntries(file: string): AsyncGenerator<ExportEntry> {
       yield { kind: "trailer", trailer: { chainHead: chain_head, exportedAt: exported_at, filter, rows } };
       continue;
     }
-    const parsed = ndjsonRowSchema.safeParse(value);
-    if (!parsed.success) throw new ExportFormatError(`Line ${lineNumber}: ${describeIssue(parsed.error)}.`);
-    const row = parsed.data;
-    yield {
-      kind: "row",
-      row: {
-        id: row.id,
-        seq: row.seq,
-        occurredAt: row.time,
-        username: row.username,
-        usernameTruncated: row.username_truncated,
-        usernameNormalized: row.username_normalized,
-        userId: row.user_id,
-        result: row.result,
-        ip: row.ip_address,
-        metadata: jsonbText(row.metadata),
-        prevHash: row.prev_hash,
-        hash: row.hash,
-      },
-    };
+    yield { kind: "row", row: ndjsonChainRow(value, lineNumber) };
   }
+}
+
+/** A row of an NDJSON export or archive, checked field by field. */
+export function ndjsonChainRow(value: unknown, lineNumber: number): ExportedRow {
+  const parsed = ndjsonRowSchema.safeParse(value);
+  if (!parsed.success) throw new ExportFormatError(`Line ${lineNumber}: ${describeIssue(parsed.error)}.`);
+  const row = parsed.data;
+  return {
+    id: row.id,
+    seq: row.seq,
+    occurredAt: row.time,
+    username: row.username,
+    usernameTruncated: row.username_truncated,
+    usernameNormalized: row.username_normalized,
+    userId: row.user_id,
+    result: row.result,
+    ip: row.ip_address,
+    metadata: jsonbText(row.metadata),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
 }
 
 /** The header of exports made before sealing, without `seq`. */

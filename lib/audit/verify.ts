@@ -5,6 +5,7 @@ import { canonicalEncoding, chainHash, GENESIS_HASH, type ChainedFields } from "
 import type { KeyObject } from "node:crypto";
 import { chainCopyQuery, scanChain, type ScanOutcome } from "./chain-scan";
 import { checkpointSignatureHolds, keyIdOf, type Checkpoint } from "./checkpoints";
+import { boundarySignatureHolds, latestBoundary } from "./retention";
 
 export type ChainRow = ChainedFields & { id: number; seq: number; prevHash: string; hash: string };
 
@@ -205,14 +206,17 @@ export async function verifyChain(
 ): Promise<VerifyOutcome> {
   const startedAt = new Date();
   const head = await chainHead(executor);
-  const origin = start ?? { seq: 0, id: 0, hash: GENESIS_HASH };
+  const logStart = await startOfLog(executor, checkpoints);
+  if ("broken" in logStart) return { intact: false, rowsVerified: 0, head, startedAt, broken: logStart.broken };
+  const origin = start ?? logStart.origin;
+  const retainedThrough = logStart.origin.seq;
   if (!head || head.seq <= origin.seq) {
     // An empty log is intact only if no earlier run, and no checkpoint, saw rows in it.
     const ended = head ?? origin;
-    const broken = (await checkLastVerifiedHead(executor, ended)) ?? (checkpoints && (await checkCheckpoints(executor, ended, checkpoints)));
+    const broken = (await checkLastVerifiedHead(executor, ended, retainedThrough)) ?? (checkpoints && (await checkCheckpoints(executor, ended, checkpoints, retainedThrough)));
     return broken ? { intact: false, rowsVerified: 0, head, startedAt, broken } : { intact: true, rowsVerified: 0, head, startedAt };
   }
-  const fromStart = () => ({ walker: new ChainWalker(start), rowsBefore: 0 });
+  const fromStart = () => ({ walker: new ChainWalker(origin.seq > 0 ? origin : undefined), rowsBefore: 0 });
   let from: { walker: ChainWalker; rowsBefore: number } = fromStart();
   const progress = (rows: number, lastSeq: number) => onProgress({ rowsVerified: rows, lastSeq, throughSeq: head.seq });
   // In parallel ranges where it pays, else one COPY stream; without either (the embedded
@@ -231,12 +235,54 @@ export async function verifyChain(
   }
   if (scan) {
     const walkedHead = scan.last && { seq: scan.last.seq, id: scan.last.id, hash: scan.last.hash.toString("hex") };
-    if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead, checkpoints });
+    if (!scan.firstBad) return finishWalk(executor, { head, startedAt, rowsVerified: scan.rows, walkedHead, checkpoints, retainedThrough });
     // Walk from a verified row well before the break, so the walk knows the recent rows it
     // compares a broken link with.
     from = (await walkStartBefore(executor, scan.last?.seq ?? origin.seq, scan.rows, origin.seq)) ?? fromStart();
   }
-  return walkChain(executor, head, startedAt, from, onProgress, checkpoints);
+  return walkChain(executor, head, startedAt, from, onProgress, checkpoints, retainedThrough);
+}
+
+/**
+ * Where the chain starts: the first row ever (seq 1, after the genesis hash), or, once retention
+ * has removed months, the newest signed boundary, whose hash the first row left must link to.
+ * A log that starts later than either lost its oldest rows behind the app's back.
+ */
+async function startOfLog(executor: Executor, evidence: CheckpointEvidence | undefined): Promise<{ origin: ChainHead } | { broken: ChainBreak }> {
+  const boundary = await latestBoundary(executor);
+  const [first] = rowsOf<{ seq: number | string; id: number | string }>(await executor.execute(sql`select seq, id from account_logs order by seq limit 1`));
+  const firstSeq = first ? Number(first.seq) : undefined;
+  const firstId = first ? Number(first.id) : 0;
+  if (!boundary) {
+    if (firstSeq !== undefined && firstSeq > 1) {
+      return {
+        broken: {
+          id: firstId,
+          kind: "removed",
+          detail: `the log starts at seq ${firstSeq}: rows 1 to ${firstSeq - 1} are gone, and no signed retention boundary says they left, so they were removed behind the app's back`,
+        },
+      };
+    }
+    return { origin: { seq: 0, id: 0, hash: GENESIS_HASH } };
+  }
+  if (evidence) {
+    const key = evidence.publicKeys.find((publicKey) => keyIdOf(publicKey) === boundary.keyId);
+    if (!key) {
+      return { broken: { id: firstId, kind: "unsigned", detail: `the retention boundary at seq ${boundary.seq} is signed by key ${boundary.keyId}, which was not given: pass its public key with --public-key` } };
+    }
+    if (!boundarySignatureHolds(boundary, key)) {
+      return { broken: { id: firstId, kind: "unsigned", detail: `the retention boundary at seq ${boundary.seq} does not carry a good signature of key ${boundary.keyId}: it was written or changed without the key` } };
+    }
+  }
+  if (firstSeq !== undefined && firstSeq !== boundary.seq + 1) {
+    return {
+      broken:
+        firstSeq > boundary.seq + 1
+          ? { id: firstId, kind: "removed", detail: `retention removed rows through seq ${boundary.seq}, but the log starts at seq ${firstSeq}: rows ${boundary.seq + 1} to ${firstSeq - 1} were removed behind the app's back` }
+          : { id: firstId, kind: "inserted", detail: `the log starts at seq ${firstSeq}, at or below the retention boundary at seq ${boundary.seq}: rows were put back below it` },
+    };
+  }
+  return { origin: { seq: boundary.seq, id: 0, hash: boundary.headHash } };
 }
 
 /** A verified row `RECENT_WINDOW` positions before `verifiedSeq`, the last that held, if after `originSeq`. */
@@ -262,12 +308,13 @@ async function walkChain(
   { walker, rowsBefore }: { walker: ChainWalker; rowsBefore: number },
   onProgress: (progress: VerifyProgress) => void,
   checkpoints: CheckpointEvidence | undefined,
+  retainedThrough: number,
 ): Promise<VerifyOutcome> {
   const broken = await walkRows(executor, walker, head.seq, (lastSeq) =>
     onProgress({ rowsVerified: rowsBefore + walker.rowsVerified, lastSeq, throughSeq: head.seq }),
   );
   if (broken) return { intact: false, rowsVerified: rowsBefore + walker.rowsVerified, head, startedAt, broken };
-  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head, checkpoints });
+  return finishWalk(executor, { head, startedAt, rowsVerified: rowsBefore + walker.rowsVerified, walkedHead: walker.head, checkpoints, retainedThrough });
 }
 
 /**
@@ -320,13 +367,14 @@ async function finishWalk(
     rowsVerified,
     walkedHead,
     checkpoints,
-  }: { head: ChainHead; startedAt: Date; rowsVerified: number; walkedHead: ChainHead | undefined; checkpoints: CheckpointEvidence | undefined },
+    retainedThrough,
+  }: { head: ChainHead; startedAt: Date; rowsVerified: number; walkedHead: ChainHead | undefined; checkpoints: CheckpointEvidence | undefined; retainedThrough: number },
 ): Promise<VerifyOutcome> {
   if (!walkedHead || walkedHead.seq !== head.seq || walkedHead.hash !== head.hash) {
     const broken: ChainBreak = { id: head.id, kind: "edited", detail: `the head row ID ${head.id} changed while it was read` };
     return { intact: false, rowsVerified, head, startedAt, broken };
   }
-  const anchor = (await checkLastVerifiedHead(executor, head)) ?? (checkpoints && (await checkCheckpoints(executor, head, checkpoints)));
+  const anchor = (await checkLastVerifiedHead(executor, head, retainedThrough)) ?? (checkpoints && (await checkCheckpoints(executor, head, checkpoints, retainedThrough)));
   if (anchor) return { intact: false, rowsVerified, head, startedAt, broken: anchor };
   return { intact: true, rowsVerified, head, startedAt };
 }
@@ -339,10 +387,14 @@ async function finishWalk(
 export async function checkCheckpoints(
   executor: Executor,
   head: ChainHead,
-  { checkpoints, publicKeys, expectedEvery }: CheckpointEvidence,
+  evidence: CheckpointEvidence,
+  /** Rows through this seq left by retention: the checkpoints over them are its archives' business. */
+  retainedThrough = 0,
 ): Promise<ChainBreak | undefined> {
+  const { publicKeys, expectedEvery } = evidence;
+  const checkpoints = evidence.checkpoints.filter((checkpoint) => checkpoint.seq > retainedThrough);
   if (checkpoints.length === 0) {
-    if (expectedEvery === undefined || head.seq <= expectedEvery) return undefined;
+    if (expectedEvery === undefined || head.seq - retainedThrough <= expectedEvery) return undefined;
     return {
       id: head.id,
       kind: "unsigned",
@@ -399,7 +451,7 @@ export async function checkCheckpoints(
  * Removing the newest rows leaves a chain that links up. The head an earlier run verified is
  * the anchor: that row must still be there, with the same hash.
  */
-async function checkLastVerifiedHead(executor: Executor, head: ChainHead): Promise<ChainBreak | undefined> {
+async function checkLastVerifiedHead(executor: Executor, head: ChainHead, retainedThrough = 0): Promise<ChainBreak | undefined> {
   const [last] = await executor
     .select({ throughSeq: accountLogVerifications.throughSeq, headHash: accountLogVerifications.headHash, finishedAt: accountLogVerifications.finishedAt })
     .from(accountLogVerifications)
@@ -407,7 +459,8 @@ async function checkLastVerifiedHead(executor: Executor, head: ChainHead): Promi
     .where(sql`${accountLogVerifications.intact} and ${accountLogVerifications.throughSeq} > 0`)
     .orderBy(desc(accountLogVerifications.id))
     .limit(1);
-  if (!last) return undefined;
+  // A head that retention has since removed anchors nothing any more.
+  if (!last || last.throughSeq <= retainedThrough) return undefined;
   const verifiedOn = last.finishedAt.toISOString();
   if (last.throughSeq > head.seq) {
     return {
@@ -459,6 +512,8 @@ export type ChainStatus = {
   lastCheckpoint: { seq: number; signedAt: Date } | undefined;
   /** The log's monthly partitions reach this time; the sealer adds them two months ahead. */
   partitionsUntil: Date | null;
+  /** The newest retention: where the log now starts. */
+  retention?: { seq: number; rowsRemoved: number; months: string[]; archives: string[]; retainedAt: Date };
 };
 
 /** What the admin page shows: the head now, sealing, the last checkpoint and verification, in one round trip. */
@@ -491,7 +546,9 @@ export async function chainStatus(executor: Executor): Promise<ChainStatus> {
       left join lateral (select seq, signed_at from account_log_checkpoints order by seq desc limit 1) c on true
       left join lateral (select * from ${accountLogVerifications} order by id desc limit 1) v on true`),
   );
+  const boundary = await latestBoundary(executor);
   return {
+    ...(boundary && { retention: { seq: boundary.seq, rowsRemoved: boundary.rowsRemoved, months: boundary.months, archives: boundary.archives, retainedAt: boundary.retainedAt } }),
     head: row?.head_seq == null ? undefined : toHead({ seq: row.head_seq, id: row.head_id!, hash: row.head_hash! }),
     unsealed: { rows: Number(row?.waiting ?? 0), oldestAt: row?.oldest_waiting == null ? null : new Date(row.oldest_waiting) },
     lastCheckpoint: row?.checkpoint_seq == null ? undefined : { seq: Number(row.checkpoint_seq), signedAt: new Date(row.checkpoint_at!) },

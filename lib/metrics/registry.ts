@@ -122,6 +122,12 @@ function createMetrics() {
       labelNames: ["rule_id", "rule", "state"] as const,
       registers: [registry],
     }),
+    retentionRuns: new Counter({
+      name: "account_logs_retention_runs_total",
+      help: "Daily retention runs of this process, by outcome: retained, nothing, refused (a stream behind, rows not sealed), failed.",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     partitionsAheadSeconds: new Gauge({
       name: "account_logs_partitions_ahead_seconds",
       help: "How far ahead of now the log's monthly partitions reach. The sealer keeps about two months; alert under 30 days, as sealing stops when a row has no partition.",

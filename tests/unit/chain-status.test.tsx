@@ -35,4 +35,15 @@ describe("the chain panel", () => {
     expect(html).toContain("monthly partitions end");
     expect(html).toContain("2026-12-29");
   });
+
+  it("names the last retention: the months, the rows, the boundary and the archives", () => {
+    expect(render(status(null))).not.toContain("retention-status");
+    const html = render({
+      ...status(null),
+      retention: { seq: 41_000, rowsRemoved: 40_999, months: ["2025-11", "2025-12"], archives: ["account-log-1a2b3c4d-2025-11.ndjson", "account-log-1a2b3c4d-2025-12.ndjson"], retainedAt: new Date(now.getTime() - DAY) },
+    });
+    expect(html).toContain('data-testid="retention-status"');
+    expect(html).toMatch(/Retention: rows through seq 41,000 \(40,999 rows; 2025-11, 2025-12\) were\s+archived and removed on/);
+    expect(html).toContain("to account-log-1a2b3c4d-2025-11.ndjson, account-log-1a2b3c4d-2025-12.ndjson");
+  });
 });

@@ -1,0 +1,71 @@
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import type { KeyObject } from "node:crypto";
+import { sql } from "drizzle-orm";
+import type { Database } from "@/db";
+import { checkArchive } from "./verify-archive";
+import { ndjsonChainRow, type ExportedRow } from "./verify-export";
+
+const BATCH = 1_000;
+
+/** Why archives could not be restored. */
+export class RestoreRefused extends Error {
+  override name = "RestoreRefused";
+}
+
+/**
+ * Loads retention archives into `restored_account_logs` of a scratch database (docs/audit.md,
+ * "Restoring an archive"), for an investigation with SQL. Each archive is verified first (its
+ * rows, their links, and the signed boundary when keys are given), and archives given together
+ * must link up in seq order. Rows already restored (by seq) are left as they are.
+ */
+export async function restoreArchives(db: Database, files: string[], publicKeys: KeyObject[] = []): Promise<{ archives: number; rows: number }> {
+  const checked = [];
+  for (const file of files) {
+    const check = await checkArchive(file, publicKeys);
+    if (!check.intact) throw new RestoreRefused(`${path.basename(file)} is NOT intact: ${check.problem}`);
+    checked.push({ file, check });
+  }
+  checked.sort((a, b) => a.check.header.first_seq - b.check.header.first_seq);
+  for (let i = 1; i < checked.length; i++) {
+    const [before, after] = [checked[i - 1]!.check, checked[i]!.check];
+    if (after.header.first_seq !== before.header.last_seq + 1 || after.header.prev_hash !== before.headHash) {
+      throw new RestoreRefused(`${path.basename(checked[i]!.file)} does not follow ${path.basename(checked[i - 1]!.file)}: months are missing between them.`);
+    }
+  }
+  await db.execute(sql`
+    create table if not exists restored_account_logs (
+      seq bigint primary key, id bigint not null, occurred_at timestamptz not null, username text not null,
+      username_normalized text not null, user_id bigint, result text not null, ip inet, metadata jsonb not null,
+      prev_hash text not null, hash text not null, archive text not null)`);
+  let rows = 0;
+  for (const { file } of checked) {
+    let batch: ExportedRow[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await db.execute(sql`
+        insert into restored_account_logs (seq, id, occurred_at, username, username_normalized, user_id, result, ip, metadata, prev_hash, hash, archive)
+        values ${sql.join(
+          batch.map(
+            (row) =>
+              sql`(${row.seq!}, ${row.id}, ${row.occurredAt}::timestamptz, ${row.username}, ${row.usernameNormalized}, ${row.userId}, ${row.result},
+                ${row.ip}::inet, ${row.metadata as string}::jsonb, ${row.prevHash}, ${row.hash}, ${path.basename(file)})`,
+          ),
+          sql`, `,
+        )}
+        on conflict (seq) do nothing`);
+      rows += batch.length;
+      batch = [];
+    };
+    let lineNumber = 0;
+    for await (const line of readline.createInterface({ input: fs.createReadStream(file, "utf8"), crlfDelay: Infinity })) {
+      lineNumber += 1;
+      if (lineNumber === 1 || line === "" || line.startsWith('{"archive_end"')) continue;
+      batch.push(ndjsonChainRow(JSON.parse(line), lineNumber));
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  }
+  return { archives: checked.length, rows };
+}
