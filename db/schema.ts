@@ -350,10 +350,18 @@ export const accountLogBoundaries = pgTable("account_log_boundaries", {
   firstSeq: bigint("first_seq", { mode: "number" }).notNull(),
   rowsRemoved: bigint("rows_removed", { mode: "number" }).notNull(),
   months: text("months").array().notNull(),
+  /** Each month's positions, rows and end hashes, as signed. */
+  spans: jsonb("spans").notNull(),
   archives: text("archives").array().notNull(),
   retainedAt: timestamp("retained_at", { withTimezone: true }).notNull(),
   keyId: text("key_id").notNull(),
   signature: bytea("signature").notNull(),
+});
+
+/** The youngest cut the app's role may make on its own, in months; set by the owner. */
+export const accountLogRetentionFloor = pgTable("account_log_retention_floor", {
+  singleton: boolean("singleton").primaryKey().default(true),
+  months: integer("months").notNull(),
 });
 
 /** Signed checkpoints: the head at a position, signed with Ed25519 outside the database. */

@@ -1,7 +1,8 @@
 import { createPublicKey } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { openDatabase } from "@/db";
+import { configuredTarget, openDatabase } from "@/db";
 import { configuredSigningKey, parsePublicKey } from "@/lib/audit/checkpoints";
 import { restoreArchives, RestoreRefused } from "@/lib/audit/restore";
 import { runCli, UsageError } from "./cli";
@@ -27,6 +28,10 @@ runCli(
     const signing = configuredSigningKey();
     if (signing) publicKeys.push(createPublicKey(signing.key));
     const target = /^postgres(ql)?:\/\//.test(options.into) ? { kind: "postgres" as const, url: options.into } : { kind: "pglite" as const, dir: options.into };
+    const live = configuredTarget();
+    if ((live.kind === "postgres" && target.kind === "postgres" && live.url === target.url) || (live.kind === "pglite" && target.kind === "pglite" && path.resolve(live.dir) === path.resolve(target.dir))) {
+      throw new UsageError("--into names the app's own database: restore into a scratch one.");
+    }
     const scratch = await openDatabase(target);
     try {
       const restored = await restoreArchives(scratch.db, files, publicKeys);

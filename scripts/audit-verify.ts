@@ -144,7 +144,7 @@ runCli(async () => {
     ? `; ${evidence.checkpoints.length} signed checkpoints hold (${evidence.fromFile} read from ${checkpointFile}${otherLogs})`
     : `; no signed checkpoint to hold it to${otherLogs}`;
   const boundary = await latestBoundary(db);
-  const from = start ? ` after the checkpoint at seq ${start.seq}` : boundary ? ` from the retention boundary at seq ${boundary.seq} (${boundary.months.join(", ")} archived and removed)` : "";
+  const from = start ? ` after the checkpoint at seq ${start.seq}` : boundary ? ` from the retention boundary at seq ${boundary.seq} (${boundary.spans.map((span) => span.month).join(", ")} archived and removed)` : "";
   console.log(
     outcome.head
       ? `verified ${outcome.rowsVerified} rows${from}, head ${outcome.head.hash} (seq ${outcome.head.seq}, ID ${outcome.head.id})${held}`

@@ -5,43 +5,92 @@ CREATE TABLE "account_log_boundaries" (
 	"first_seq" bigint NOT NULL,
 	"rows_removed" bigint NOT NULL,
 	"months" text[] NOT NULL,
+	"spans" jsonb NOT NULL,
 	"archives" text[] NOT NULL,
 	"retained_at" timestamp with time zone NOT NULL,
 	"key_id" text NOT NULL,
 	"signature" bytea NOT NULL
 );
 --> statement-breakpoint
--- Removes every month of sealing before "before" (a month start, UTC) as whole partitions, with
--- the counters' share of their rows, in one transaction: the counts equal the rows before and
--- after. The caller signed the boundary (the last seq that leaves and its hash) with the key the
--- database never holds; this function checks that the boundary is exactly where those months end,
--- that no unsealed row is older than "before", and that no active stream still needs the rows
--- (unless named in "forced_streams"). Only the owner may detach partitions: SECURITY DEFINER.
+-- Boundaries are evidence: never changed or removed, by anyone (as the log's rows).
+CREATE FUNCTION "account_log_boundaries_refuse_change"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'retention boundaries are never changed or removed' USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER "account_log_boundaries_append_only" BEFORE UPDATE OR DELETE ON "account_log_boundaries"
+FOR EACH ROW EXECUTE FUNCTION "account_log_boundaries_refuse_change"();--> statement-breakpoint
+CREATE TRIGGER "account_log_boundaries_no_truncate" BEFORE TRUNCATE ON "account_log_boundaries"
+FOR EACH STATEMENT EXECUTE FUNCTION "account_log_boundaries_refuse_change"();--> statement-breakpoint
+-- The youngest cut a role other than the owner (the app's) may make, in months: the owner decides
+-- how much history the app may remove on its own (12 by default: PCI DSS 10.5.1's year).
+CREATE TABLE "account_log_retention_floor" (
+	"singleton" boolean PRIMARY KEY DEFAULT true NOT NULL,
+	"months" integer NOT NULL,
+	CONSTRAINT "account_log_retention_floor_single_row" CHECK ("singleton"),
+	CONSTRAINT "account_log_retention_floor_months_check" CHECK ("months" between 0 and 1200)
+);
+--> statement-breakpoint
+INSERT INTO "account_log_retention_floor" ("singleton", "months") VALUES (true, 12);--> statement-breakpoint
+-- Removes every month of sealing before "before" (a month start, UTC) as whole partitions, in the
+-- caller's transaction: the counters' share of their rows, the partitions, the signed boundary and
+-- the `logs_retained` row, together, so the counts equal the rows before and after and no removal
+-- goes unlogged. Sealing waits meanwhile (the seal state is held); sign-ins do not (they write the
+-- inbox). The caller signed the boundary and each month's span with the key the database never
+-- holds; this function checks that they are exactly the database's, that the months follow the
+-- previous boundary with no gap, that no unsealed row is older than the cut and that no active
+-- stream still needs the rows (unless forced). A role other than the owner may only cut below
+-- the owner's floor, and only with archives. Only the owner may detach partitions: SECURITY DEFINER.
 CREATE FUNCTION "account_log_retain"("before" timestamptz, "boundary_seq" bigint, "signed_head" bytea, "signed_time" timestamptz,
-  "signer" text, "signed" bytea, "archive_names" text[], "forced_streams" integer[]) RETURNS bigint
+  "signer" text, "signed" bytea, "month_spans" jsonb, "archive_names" text[], "forced_streams" integer[], "entry" jsonb) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET "TimeZone" = 'UTC' AS $$
 DECLARE
-  state "account_log_seal_state" := (SELECT s FROM "account_log_seal_state" s);
+  state "account_log_seal_state";
+  previous "account_log_boundaries";
+  privileged boolean;
+  floor_months integer;
   last_seq bigint;
   first_gone bigint;
-  next_seq bigint;
   gone bigint;
+  lowest_id bigint;
+  highest_id bigint;
   actual bytea;
   behind text;
   month_names text[];
   partition_name text;
   touched bigint;
+  tries integer;
+  span jsonb;
+  span_seq bigint;
 BEGIN
+  -- One retention at a time; then the seal state, which waits for the batch being sealed and makes
+  -- later sealers skip until this commits (it is not the marker `account_log_end_stuck_sealer` ends).
+  PERFORM pg_advisory_xact_lock(726531004);
+  SELECT * INTO STRICT state FROM "account_log_seal_state" FOR UPDATE;
   IF "before" <> date_trunc('month', "before", 'UTC') THEN
     RAISE EXCEPTION 'retention cuts at a month start, not %', "before" USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF "before" > date_trunc('month', state."sealed_at", 'UTC') THEN
     RAISE EXCEPTION 'the month before % is still being sealed into', "before" USING ERRCODE = 'object_in_use';
   END IF;
+  privileged := session_user = (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = 'public.account_logs'::regclass)
+    OR coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user), false);
+  IF NOT privileged THEN
+    floor_months := (SELECT f."months" FROM "account_log_retention_floor" f);
+    IF "before" > date_trunc('month', now() - make_interval(months => floor_months), 'UTC') THEN
+      RAISE EXCEPTION 'the owner lets this role remove months older than % months only (account_log_retention_floor)', floor_months USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF coalesce(cardinality("archive_names"), 0) = 0 THEN
+      RAISE EXCEPTION 'this role removes months only with their archives' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;
   IF EXISTS (SELECT FROM "account_log_inbox" WHERE "occurred_at" < "before") THEN
     RAISE EXCEPTION 'rows written before % are not sealed yet', "before" USING ERRCODE = 'object_in_use';
   END IF;
-  SELECT max("seq"), min("seq"), count(*) INTO last_seq, first_gone, gone FROM "account_logs" WHERE "sealed_at" < "before";
+  SELECT max("seq"), min("seq"), count(*), min("id"), max("id") INTO last_seq, first_gone, gone, lowest_id, highest_id
+  FROM "account_logs" WHERE "sealed_at" < "before";
   IF last_seq IS NULL THEN
     RAISE EXCEPTION 'no sealed row is older than %', "before" USING ERRCODE = 'no_data_found';
   END IF;
@@ -52,12 +101,36 @@ BEGIN
   IF actual <> "signed_head" THEN
     RAISE EXCEPTION 'the row at seq % has another hash than the signed boundary', last_seq USING ERRCODE = 'check_violation';
   END IF;
+  -- The months follow the previous boundary (or the first row ever) with no gap: rows removed
+  -- behind the app's back are never signed for.
+  SELECT * INTO previous FROM "account_log_boundaries" ORDER BY "seq" DESC LIMIT 1;
+  IF first_gone <> coalesce(previous."seq", 0) + 1
+     OR (SELECT "prev_hash" FROM "account_logs" WHERE "seq" = first_gone AND "sealed_at" < "before")
+        IS DISTINCT FROM coalesce(previous."head_hash", decode(repeat('00', 32), 'hex')) THEN
+    RAISE EXCEPTION 'the log starts at seq %, not where the last boundary left it (seq %): rows are missing', first_gone, coalesce(previous."seq", 0) + 1
+      USING ERRCODE = 'check_violation';
+  END IF;
   -- Months and seq line up (sealing times grow with seq): nothing above the boundary leaves, and
   -- nothing below it stays.
-  next_seq := (SELECT min("seq") FROM "account_logs" WHERE "sealed_at" >= "before");
-  IF (next_seq IS NOT NULL AND next_seq <> last_seq + 1) OR (next_seq IS NULL AND state."seq" <> last_seq)
-     OR last_seq - first_gone + 1 <> gone THEN
+  IF last_seq - first_gone + 1 <> gone
+     OR coalesce((SELECT min("seq") FROM "account_logs" WHERE "sealed_at" >= "before"), state."seq" + 1) <> last_seq + 1 THEN
     RAISE EXCEPTION 'the months before % are not one run of seq ending at %', "before", last_seq USING ERRCODE = 'check_violation';
+  END IF;
+  -- Each signed month span is the database's: its positions, rows and the hashes at its ends.
+  span_seq := first_gone;
+  FOR span IN SELECT value FROM jsonb_array_elements("month_spans") ORDER BY (value->>'first_seq')::bigint LOOP
+    IF (span->>'first_seq')::bigint <> span_seq OR NOT EXISTS (
+      SELECT FROM "account_log_months" m
+      WHERE to_char(m."month", 'YYYY-MM') = span->>'month' AND m."min_seq" = (span->>'first_seq')::bigint
+        AND m."max_seq" = (span->>'last_seq')::bigint AND m."row_count" = (span->>'rows')::bigint)
+      OR encode((SELECT "prev_hash" FROM "account_logs" WHERE "seq" = span_seq AND "sealed_at" < "before"), 'hex') IS DISTINCT FROM span->>'prev_hash'
+      OR encode((SELECT "hash" FROM "account_logs" WHERE "seq" = (span->>'last_seq')::bigint AND "sealed_at" < "before"), 'hex') IS DISTINCT FROM span->>'head_hash' THEN
+      RAISE EXCEPTION 'the signed span of % is not the database''s', span->>'month' USING ERRCODE = 'check_violation';
+    END IF;
+    span_seq := (span->>'last_seq')::bigint + 1;
+  END LOOP;
+  IF span_seq <> last_seq + 1 THEN
+    RAISE EXCEPTION 'the signed months do not cover seq % to %', first_gone, last_seq USING ERRCODE = 'check_violation';
   END IF;
   SELECT string_agg(format('%s (%s)', s."name", s."id"), ', ') INTO behind FROM "log_streams" s
   WHERE s."enabled" AND s."cursor_seq" < last_seq AND NOT (s."id" = ANY (coalesce("forced_streams", '{}')));
@@ -113,28 +186,66 @@ BEGIN
   SELECT array_agg(to_char("month", 'YYYY-MM') ORDER BY "month") INTO month_names FROM "account_log_months" WHERE "month" < "before";
   DELETE FROM "account_log_months" WHERE "month" < "before";
 
-  -- The partitions go whole: detached (the log locked for a moment, not waited on for long), dropped.
-  SET LOCAL lock_timeout = '5s';
+  -- The partitions go whole, found by name (a month's partition holds that month of sealing, the
+  -- first one everything before its month). Each detach waits for the log's lock 100 ms at a time,
+  -- so readers queued behind it (the page, a sign-in's count of an unknown name's failures) wait
+  -- no longer than that; up to 100 tries.
   FOR partition_name IN
     SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'public.account_logs'::regclass
-      AND (c.relname LIKE 'account_logs\_before\_%' OR (c.relname ~ '^account_logs_[0-9]{4}_[0-9]{2}$'
-        AND to_timestamp(substr(c.relname, 14), 'YYYY_MM') AT TIME ZONE 'UTC' < "before"))
-      AND NOT EXISTS (SELECT FROM "account_logs" l WHERE l.tableoid = c.oid AND l."sealed_at" >= "before")
+      AND ((c.relname ~ '^account_logs_before_[0-9]{4}_[0-9]{2}$' AND to_timestamp(substr(c.relname, 21), 'YYYY_MM') AT TIME ZONE 'UTC' <= "before")
+        OR (c.relname ~ '^account_logs_[0-9]{4}_[0-9]{2}$' AND to_timestamp(substr(c.relname, 14), 'YYYY_MM') AT TIME ZONE 'UTC' < "before"))
+    ORDER BY c.relname
   LOOP
-    EXECUTE format('ALTER TABLE public."account_logs" DETACH PARTITION public.%I', partition_name);
+    tries := 0;
+    LOOP
+      BEGIN
+        SET LOCAL lock_timeout = '100ms';
+        EXECUTE format('ALTER TABLE public."account_logs" DETACH PARTITION public.%I', partition_name);
+        EXIT;
+      EXCEPTION WHEN lock_not_available THEN
+        tries := tries + 1;
+        IF tries >= 100 THEN
+          RAISE EXCEPTION 'the log stayed busy: % could not be detached', partition_name USING ERRCODE = 'lock_not_available';
+        END IF;
+        PERFORM pg_sleep(0.05);
+      END;
+    END LOOP;
     EXECUTE format('DROP TABLE public.%I', partition_name);
   END LOOP;
+  SET LOCAL lock_timeout = 0;
   IF EXISTS (SELECT FROM "account_logs" WHERE "sealed_at" < "before") THEN
     RAISE EXCEPTION 'rows before % remain in a partition that reaches past it', "before" USING ERRCODE = 'check_violation';
   END IF;
-  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "months", "archives", "retained_at", "key_id", "signature")
-  VALUES (last_seq, actual, first_gone, gone, coalesce(month_names, '{}'), coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
+  -- The newest row of a name, result, address or country may have left: it is looked up again.
+  UPDATE "account_log_usernames" u SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."username_key" = u."id")
+  WHERE u."last_id" BETWEEN lowest_id AND highest_id;
+  UPDATE "account_log_username_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."username_key" = r."username_key" AND l."result" = r."result")
+  WHERE r."last_id" BETWEEN lowest_id AND highest_id;
+  UPDATE "account_log_address_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."ip" = r."ip" AND l."result" = r."result")
+  WHERE r."last_id" BETWEEN lowest_id AND highest_id;
+  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE nullif(l."metadata"->'location'->>'country', '') = r."country" AND l."result" = r."result")
+  WHERE r."country" <> '' AND r."last_id" BETWEEN lowest_id AND highest_id;
+  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE nullif(l."metadata"->'location'->>'country', '') IS NULL AND l."result" = r."result")
+  WHERE r."country" = '' AND r."last_id" BETWEEN lowest_id AND highest_id;
+
+  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "months", "spans", "archives", "retained_at", "key_id", "signature")
+  VALUES (last_seq, actual, first_gone, gone, coalesce(month_names, '{}'), "month_spans", coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
+  -- The log row, here rather than left to the caller: no removal without one. What was removed is
+  -- stated from the database, beside what the caller adds (who, the archives' digests).
+  INSERT INTO "account_log_inbox" ("username", "username_truncated", "username_normalized", "user_id", "result", "ip", "metadata")
+  VALUES ("entry"->>'username', coalesce(("entry"->>'username_truncated')::boolean, false), "entry"->>'username_normalized',
+    ("entry"->>'user_id')::integer, 'logs_retained', ("entry"->>'ip')::inet,
+    coalesce("entry"->'metadata', '{}'::jsonb) || jsonb_build_object('retention',
+      coalesce("entry"->'metadata'->'retention', '{}'::jsonb) || jsonb_build_object('months', to_jsonb(coalesce(month_names, '{}')),
+        'rows', gone, 'boundarySeq', last_seq, 'firstSeq', first_gone)));
   RETURN gone;
 END;
 $$;
 --> statement-breakpoint
-REVOKE EXECUTE ON FUNCTION "account_log_retain"(timestamptz, bigint, bytea, timestamptz, text, bytea, text[], integer[]) FROM PUBLIC;--> statement-breakpoint
+REVOKE EXECUTE ON FUNCTION "account_log_retain"(timestamptz, bigint, bytea, timestamptz, text, bytea, jsonb, text[], integer[], jsonb) FROM PUBLIC;--> statement-breakpoint
 -- One new result, checked as in 0015: the inbox in full, the log for rows sealed from now on.
 ALTER TABLE "account_log_inbox" DROP CONSTRAINT "account_log_inbox_result_check";--> statement-breakpoint
 ALTER TABLE "account_log_inbox" ADD CONSTRAINT "account_log_inbox_result_check" CHECK ("result" in ('login_successful', 'login_failed_wrong_password', 'login_failed_unknown_user', 'login_failed_account_locked', 'login_failed_invalid_request', 'login_failed_rate_limited', 'account_locked', 'account_unlocked', 'logout', 'logs_exported', 'access_denied', 'user_created', 'password_reset', 'role_changed', 'session_revoked', 'api_token_created', 'api_token_revoked', 'api_token_refused', 'stream_created', 'stream_changed', 'stream_removed', 'stream_replayed', 'alert_rule_created', 'alert_rule_changed', 'alert_rule_removed', 'logs_retained'));--> statement-breakpoint

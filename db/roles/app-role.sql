@@ -24,9 +24,11 @@ REVOKE ALL ON FUNCTION account_log_seal(integer), account_log_checkpoint(bigint,
 GRANT EXECUTE ON FUNCTION account_log_seal(integer), account_log_checkpoint(bigint, bytea, timestamptz, text, bytea) TO account_logs_app;
 -- Retention: months leave only through the owner's function, below a boundary signed with the key
 -- the database never holds (docs/audit.md, "Retention"); the boundaries are read by verify and the API.
-REVOKE ALL ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, text[], integer[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, text[], integer[]) TO account_logs_app;
-GRANT SELECT ON account_log_boundaries TO account_logs_app;
+-- The app's role may cut only below the owner's floor (account_log_retention_floor, 12 months by
+-- default) and only with archives; each cut leaves its boundary and a logs_retained row.
+REVOKE ALL ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, jsonb, text[], integer[], jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION account_log_retain(timestamptz, bigint, bytea, timestamptz, text, bytea, jsonb, text[], integer[], jsonb) TO account_logs_app;
+GRANT SELECT ON account_log_boundaries, account_log_retention_floor TO account_logs_app;
 -- A session of this role that calls the sealer and then holds its transaction open, or runs one
 -- statement for ever, is ended within these times, and sealing resumes.
 ALTER ROLE account_logs_app SET idle_in_transaction_session_timeout = '10s';

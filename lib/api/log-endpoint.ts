@@ -119,24 +119,28 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
     const parsed = parseApiQuery(url.searchParams);
     if ("problems" in parsed) return problem(400, "invalid_parameter", `${parsed.problems.join("; ")}.`);
     const { query } = parsed;
-    const [retained] = rowsOf<{ seq: number | string; retained_at: string | Date; months: string[] | string }>(
-      await db.execute(sql`select seq, retained_at, array_to_string(months, ', ') as months from account_log_boundaries order by seq desc limit 1`),
-    );
-    if (retained && query.after < Number(retained.seq)) {
-      // The rows after this cursor up to the boundary were archived and removed: say so, and
-      // where the log goes on, rather than skip them silently.
-      const boundary = Number(retained.seq);
+    const retained = async () =>
+      rowsOf<{ seq: number | string; retained_at: string | Date; months: string }>(
+        await db.execute(sql`select seq, retained_at, array_to_string(months, ', ') as months from account_log_boundaries order by seq desc limit 1`),
+      )[0];
+    // A reader with no cursor yet starts where the log starts now.
+    if (!url.searchParams.has("after")) query.after = Number((await retained())?.seq ?? 0);
+    const page = await readApiPage(db, query);
+    // Read after the page: a retention that committed meanwhile is seen, so a cursor below the
+    // boundary is never answered with the rows after the hole.
+    const boundary = await retained();
+    if (boundary && query.after < Number(boundary.seq)) {
+      const seq = Number(boundary.seq);
       return json(
         410,
         {
           error: "retained",
-          detail: `Rows through seq ${boundary} were archived and removed by retention (${String(retained.months)}) on ${new Date(retained.retained_at).toISOString()}. The log goes on after seq ${boundary}; the archives hold the rest.`,
-          first_after: boundary,
+          detail: `Rows through seq ${seq} were archived and removed by retention (${boundary.months}) on ${new Date(boundary.retained_at).toISOString()}. The log goes on after seq ${seq}; the archives hold the rest.`,
+          first_after: seq,
         },
-        { Link: nextLink(url, query, boundary) },
+        { Link: nextLink(url, query, seq) },
       );
     }
-    const page = await readApiPage(db, query);
     const headers = { Link: nextLink(url, query, page.nextAfter), "X-Sealed-Through": String(page.sealedThrough), "X-Log-Id": page.logId };
     const rows = page.rows.map(apiRow);
     if (query.format === "ndjson") {

@@ -3,8 +3,8 @@ import path from "node:path";
 import readline from "node:readline";
 import type { KeyObject } from "node:crypto";
 import { sql } from "drizzle-orm";
-import type { Database } from "@/db";
-import { checkArchive } from "./verify-archive";
+import { rowsOf, type Database } from "@/db";
+import { checkArchive, type ArchiveCheck } from "./verify-archive";
 import { ndjsonChainRow, type ExportedRow } from "./verify-export";
 
 const BATCH = 1_000;
@@ -18,10 +18,10 @@ export class RestoreRefused extends Error {
  * Loads retention archives into `restored_account_logs` of a scratch database (docs/audit.md,
  * "Restoring an archive"), for an investigation with SQL. Each archive is verified first (its
  * rows, their links, and the signed boundary when keys are given), and archives given together
- * must link up in seq order. Rows already restored (by seq) are left as they are.
+ * must link up in seq order. Rows already restored (by seq) are left as they are, and not counted.
  */
 export async function restoreArchives(db: Database, files: string[], publicKeys: KeyObject[] = []): Promise<{ archives: number; rows: number }> {
-  const checked = [];
+  const checked: { file: string; check: Extract<ArchiveCheck, { intact: true }> }[] = [];
   for (const file of files) {
     const check = await checkArchive(file, publicKeys);
     if (!check.intact) throw new RestoreRefused(`${path.basename(file)} is NOT intact: ${check.problem}`);
@@ -37,35 +37,41 @@ export async function restoreArchives(db: Database, files: string[], publicKeys:
   await db.execute(sql`
     create table if not exists restored_account_logs (
       seq bigint primary key, id bigint not null, occurred_at timestamptz not null, username text not null,
-      username_normalized text not null, user_id bigint, result text not null, ip inet, metadata jsonb not null,
+      username_truncated boolean not null, username_normalized text not null, user_id bigint, result text not null, ip inet, metadata jsonb not null,
       prev_hash text not null, hash text not null, archive text not null)`);
   let rows = 0;
-  for (const { file } of checked) {
-    let batch: ExportedRow[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      await db.execute(sql`
-        insert into restored_account_logs (seq, id, occurred_at, username, username_normalized, user_id, result, ip, metadata, prev_hash, hash, archive)
-        values ${sql.join(
-          batch.map(
-            (row) =>
-              sql`(${row.seq!}, ${row.id}, ${row.occurredAt}::timestamptz, ${row.username}, ${row.usernameNormalized}, ${row.userId}, ${row.result},
-                ${row.ip}::inet, ${row.metadata as string}::jsonb, ${row.prevHash}, ${row.hash}, ${path.basename(file)})`,
-          ),
-          sql`, `,
-        )}
-        on conflict (seq) do nothing`);
-      rows += batch.length;
-      batch = [];
-    };
-    let lineNumber = 0;
-    for await (const line of readline.createInterface({ input: fs.createReadStream(file, "utf8"), crlfDelay: Infinity })) {
-      lineNumber += 1;
-      if (lineNumber === 1 || line === "" || line.startsWith('{"archive_end"')) continue;
-      batch.push(ndjsonChainRow(JSON.parse(line), lineNumber));
-      if (batch.length >= BATCH) await flush();
+  // All or nothing: a file that fails half-way leaves the scratch table as it was.
+  await db.transaction(async (tx) => {
+    for (const { file } of checked) {
+      let batch: ExportedRow[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const inserted = await tx.execute(sql`
+          insert into restored_account_logs (seq, id, occurred_at, username, username_truncated, username_normalized, user_id, result, ip, metadata, prev_hash, hash, archive)
+          values ${sql.join(
+            batch.map(
+              (row) =>
+                sql`(${row.seq!}, ${row.id}, ${row.occurredAt}::timestamptz, ${row.username}, ${row.usernameTruncated}, ${row.usernameNormalized}, ${row.userId}, ${row.result},
+                  ${row.ip}::inet, ${row.metadata as string}::jsonb, ${row.prevHash}, ${row.hash}, ${path.basename(file)})`,
+            ),
+            sql`, `,
+          )}
+          on conflict (seq) do nothing returning seq`);
+        rows += rowsOf<{ seq: unknown }>(inserted).length;
+        batch = [];
+      };
+      let lineNumber = 0;
+      for await (const line of readline.createInterface({ input: fs.createReadStream(file, "utf8"), crlfDelay: Infinity })) {
+        lineNumber += 1;
+        if (line === "") continue;
+        const value = JSON.parse(line) as Record<string, unknown>;
+        // The header and the trailer, as checkArchive reads them; every other line is a row.
+        if ("archive" in value || "archive_end" in value) continue;
+        batch.push(ndjsonChainRow(value, lineNumber));
+        if (batch.length >= BATCH) await flush();
+      }
+      await flush();
     }
-    await flush();
-  }
+  });
   return { archives: checked.length, rows };
 }

@@ -4,14 +4,15 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { getDb, rowsOf, type Database, type Executor } from "@/db";
 import { accountLogBoundaries, type AccountLogMetadata } from "@/db/schema";
-import { appendAccountLog } from "@/lib/account-log/record";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError, logServerInfo } from "@/lib/server-log";
+import { normalizeUsername } from "@/lib/users/username";
+import { GENESIS_HASH } from "./canonical";
 import { configuredSigningKey, keyIdOf, logIdOf } from "./checkpoints";
 import { ndjsonRow } from "./export";
-import { CHAIN_COLUMNS, toChainRow, type ChainRow } from "./verify";
+import { CHAIN_COLUMNS, ChainWalker, toChainRow, type ChainHead, type ChainRow } from "./verify";
 
 /**
  * Retention (docs/audit.md, "Retention"): months of sealing leave whole, oldest first, each
@@ -27,6 +28,9 @@ export class RetentionRefused extends Error {
 
 export type RetentionActor = { userId: number | null; username: string; via: NonNullable<NonNullable<AccountLogMetadata["actor"]>["via"]> };
 
+/** One month that leaves: its positions, rows, the hash it starts from and the one it ends at. */
+export type MonthSpan = { month: string; first_seq: number; last_seq: number; rows: number; prev_hash: string; head_hash: string };
+
 export type Boundary = {
   logId: string;
   /** The last seq that left, and its hash: the next row's `prev_hash`. */
@@ -34,7 +38,8 @@ export type Boundary = {
   headHash: string;
   firstSeq: number;
   rowsRemoved: number;
-  months: string[];
+  /** Each month's span, signed: an archive is held to its month's. */
+  spans: MonthSpan[];
   archives: string[];
   retainedAt: Date;
   keyId: string;
@@ -46,7 +51,18 @@ type BoundaryFields = Omit<Boundary, "keyId" | "signature">;
 /** The exact bytes a boundary's signature covers: a versioned JSON array, like a checkpoint's. */
 export function boundaryMessage(b: BoundaryFields): Buffer {
   return Buffer.from(
-    JSON.stringify(["account-logs retention boundary", 1, b.logId, b.seq, b.headHash, b.firstSeq, b.rowsRemoved, b.months, b.archives, b.retainedAt.toISOString()]),
+    JSON.stringify([
+      "account-logs retention boundary",
+      1,
+      b.logId,
+      b.seq,
+      b.headHash,
+      b.firstSeq,
+      b.rowsRemoved,
+      b.spans.map((span) => [span.month, span.first_seq, span.last_seq, span.rows, span.prev_hash, span.head_hash]),
+      b.archives,
+      b.retainedAt.toISOString(),
+    ]),
     "utf8",
   );
 }
@@ -65,9 +81,9 @@ export function boundarySignatureHolds(boundary: Boundary, publicKey: KeyObject)
 
 /** The newest boundary (the log's start), or none while nothing has left. */
 export async function latestBoundary(executor: Executor): Promise<Boundary | undefined> {
-  const [row] = rowsOf<{ seq: number | string; head_hash: string; first_seq: number | string; rows_removed: number | string; months: string[] | string; archives: string[] | string; retained_at: string | Date; key_id: string; signature: string }>(
+  const [row] = rowsOf<{ seq: number | string; head_hash: string; first_seq: number | string; rows_removed: number | string; spans: MonthSpan[] | string; archives: string[] | string; retained_at: string | Date; key_id: string; signature: string }>(
     await executor.execute(sql`
-      select b.seq, encode(b.head_hash, 'hex') as head_hash, b.first_seq, b.rows_removed, b.months, b.archives, b.retained_at, b.key_id,
+      select b.seq, encode(b.head_hash, 'hex') as head_hash, b.first_seq, b.rows_removed, b.spans, b.archives, b.retained_at, b.key_id,
         encode(b.signature, 'base64') as signature
       from ${accountLogBoundaries} b order by b.seq desc limit 1`),
   );
@@ -79,7 +95,7 @@ export async function latestBoundary(executor: Executor): Promise<Boundary | und
     headHash: row.head_hash,
     firstSeq: Number(row.first_seq),
     rowsRemoved: Number(row.rows_removed),
-    months: list(row.months),
+    spans: typeof row.spans === "string" ? (JSON.parse(row.spans) as MonthSpan[]) : row.spans,
     archives: list(row.archives),
     retainedAt: new Date(row.retained_at),
     keyId: row.key_id,
@@ -102,11 +118,14 @@ const monthName = (date: Date) => date.toISOString().slice(0, 7);
 
 export type RetentionPlan = {
   before: Date;
-  months: { month: string; firstSeq: number; lastSeq: number; rows: number }[];
+  /** Each month that leaves, oldest first, with the hashes at its ends. */
+  spans: MonthSpan[];
   firstSeq: number;
   boundarySeq: number;
   headHash: string;
   rows: number;
+  /** Where the chain of what leaves starts: the previous boundary, or the first row ever. */
+  origin: ChainHead;
   /** Rows written before the cut that wait in the inbox. */
   unsealedBefore: number;
   /** The month being sealed into now: nothing from it may leave. */
@@ -117,33 +136,55 @@ export type RetentionPlan = {
 
 /** What retaining everything sealed before `before` would remove, and what stands in its way. */
 export async function planRetention(executor: Executor, before: Date): Promise<RetentionPlan | undefined> {
+  const cut = before.toISOString();
   const [span] = rowsOf<{ first: number | string | null; last: number | string | null; rows: number | string; sealing: string | Date; unsealed: number | string }>(
     await executor.execute(sql`
       select min(seq) as first, max(seq) as last, count(*) as rows,
         (select date_trunc('month', sealed_at, 'UTC') from account_log_seal_state) as sealing,
-        (select count(*) from account_log_inbox where occurred_at < ${before.toISOString()}::timestamptz) as unsealed
-      from account_logs where sealed_at < ${before.toISOString()}::timestamptz`),
+        (select count(*) from account_log_inbox where occurred_at < ${cut}::timestamptz) as unsealed
+      from account_logs where sealed_at < ${cut}::timestamptz`),
   );
   if (!span || span.last == null) return undefined;
   const boundarySeq = Number(span.last);
-  const months = rowsOf<{ month: string | Date; min_seq: number | string; max_seq: number | string; row_count: number | string }>(
-    await executor.execute(sql`select month, min_seq, max_seq, row_count from account_log_months where month < ${before.toISOString()}::timestamptz order by month`),
-  ).map((row) => ({ month: monthName(new Date(row.month)), firstSeq: Number(row.min_seq), lastSeq: Number(row.max_seq), rows: Number(row.row_count) }));
-  const [head] = rowsOf<{ hash: string }>(await executor.execute(sql`select encode(hash, 'hex') as hash from account_logs where seq = ${boundarySeq} limit 1`));
+  const spans = rowsOf<{ month: string; first_seq: number | string; last_seq: number | string; rows: number | string; prev_hash: string | null; head_hash: string | null }>(
+    await executor.execute(sql`
+      select to_char(m.month at time zone 'UTC', 'YYYY-MM') as month, m.min_seq as first_seq, m.max_seq as last_seq, m.row_count as rows,
+        (select encode(l.prev_hash, 'hex') from account_logs l where l.seq = m.min_seq and l.sealed_at < ${cut}::timestamptz) as prev_hash,
+        (select encode(l.hash, 'hex') from account_logs l where l.seq = m.max_seq and l.sealed_at < ${cut}::timestamptz) as head_hash
+      from account_log_months m where m.month < ${cut}::timestamptz order by m.month`),
+  ).map((row) => ({ month: row.month, first_seq: Number(row.first_seq), last_seq: Number(row.last_seq), rows: Number(row.rows), prev_hash: row.prev_hash ?? "", head_hash: row.head_hash ?? "" }));
+  const previous = await latestBoundary(executor);
   const streamsBehind = rowsOf<{ id: number; name: string; cursor_seq: number | string }>(
     await executor.execute(sql`select id, name, cursor_seq from log_streams where enabled and cursor_seq < ${boundarySeq} order by id`),
   ).map((row) => ({ id: Number(row.id), name: row.name, cursorSeq: Number(row.cursor_seq) }));
   return {
     before,
-    months,
+    spans,
     firstSeq: Number(span.first),
     boundarySeq,
-    headHash: head!.hash,
+    headHash: spans.at(-1)?.head_hash ?? "",
     rows: Number(span.rows),
+    origin: previous ? { seq: previous.seq, id: 0, hash: previous.headHash } : { seq: 0, id: 0, hash: GENESIS_HASH },
     unsealedBefore: Number(span.unsealed),
     sealingMonth: new Date(span.sealing),
     streamsBehind,
   };
+}
+
+/** The plan's months must be one run of positions from where the log starts to the boundary, counted as the log counts them. */
+function checkSpans(plan: RetentionPlan): void {
+  let next = plan.origin.seq + 1;
+  let previousHead = plan.origin.hash;
+  for (const span of plan.spans) {
+    if (span.first_seq !== next || span.prev_hash !== previousHead || span.last_seq - span.first_seq + 1 !== span.rows) {
+      throw new RetentionRefused(`${span.month} does not follow on from seq ${next - 1}: rows are missing or out of place. Run npm run audit:verify; nothing was removed.`);
+    }
+    next = span.last_seq + 1;
+    previousHead = span.head_hash;
+  }
+  if (next !== plan.boundarySeq + 1 || plan.firstSeq !== plan.origin.seq + 1) {
+    throw new RetentionRefused(`The months before the cut do not cover seq ${plan.origin.seq + 1} to ${plan.boundarySeq}: nothing was removed.`);
+  }
 }
 
 /** A month's archive file name: the log's ID (first 8 digits) and the month. */
@@ -152,84 +193,87 @@ export const archiveFileName = (logId: string, month: string) => `account-log-${
 export type ArchiveHeader = { archive: "account-logs"; version: 1; log_id: string; month: string; first_seq: number; last_seq: number; rows: number; prev_hash: string };
 export type ArchiveTrailer = {
   archive_end: { rows: number; last_seq: number; head_hash: string };
-  /** The boundary of the retention this archive was made for, signed: its last row is the boundary's or below it. */
-  boundary: { log_id: string; seq: number; head_hash: string; first_seq: number; rows_removed: number; months: string[]; archives: string[]; retained_at: string; key_id: string; signature: string };
+  /** The boundary of the retention this archive was made for, signed, with every month's span. */
+  boundary: { log_id: string; seq: number; head_hash: string; first_seq: number; rows_removed: number; spans: MonthSpan[]; archives: string[]; retained_at: string; key_id: string; signature: string };
 };
 
 const ARCHIVE_BATCH = 10_000;
 
-async function* monthRows(executor: Executor, firstSeq: number, lastSeq: number): AsyncGenerator<ChainRow> {
-  for (let after = firstSeq - 1; after < lastSeq; ) {
+async function* spanRows(executor: Executor, span: MonthSpan): AsyncGenerator<ChainRow[]> {
+  for (let after = span.first_seq - 1; after < span.last_seq; ) {
     const rows = rowsOf<Parameters<typeof toChainRow>[0]>(
-      await executor.execute(sql`select ${CHAIN_COLUMNS} from account_logs where seq > ${after} and seq <= ${lastSeq} order by seq limit ${ARCHIVE_BATCH}`),
+      await executor.execute(sql`select ${CHAIN_COLUMNS} from account_logs where seq > ${after} and seq <= ${span.last_seq} order by seq limit ${ARCHIVE_BATCH}`),
     ).map(toChainRow);
     if (rows.length === 0) return;
-    yield* rows;
+    yield rows;
     after = rows.at(-1)!.seq;
   }
 }
 
 /**
- * Writes one month's archive: a header, its rows in seq order as the JSON export writes them,
- * and a trailer with the signed boundary. Written beside its final name and renamed once
- * complete and on disk, so a file with the final name is whole. Returns its SHA-256.
+ * Reads one month's rows, checking each against its hash and its link (a month about to leave is
+ * verified first: rows edited there are refused, not archived and signed for), and writes them to
+ * `file` when given: a header, the rows in seq order as the JSON export writes them, and a trailer
+ * with the signed boundary. Written beside its final name (never over another file) and renamed
+ * once complete and on disk, so a file with the final name is whole. Returns its SHA-256.
  */
-export async function writeMonthArchive(
-  executor: Executor,
-  file: string,
-  month: RetentionPlan["months"][number],
-  boundary: Boundary,
-): Promise<{ sha256: string; rows: number }> {
-  const partial = `${file}.partial`;
-  const handle = fs.openSync(partial, "w", 0o600);
+async function readMonth(executor: Executor, span: MonthSpan, walker: ChainWalker, archive: { file: string; boundary: Boundary } | undefined): Promise<string | undefined> {
+  const partial = archive && `${archive.file}.partial`;
+  const handle = partial ? await fs.promises.open(partial, "wx", 0o600) : undefined;
   const digest = createHash("sha256");
-  const write = (text: string) => {
-    fs.writeSync(handle, text);
+  const write = async (text: string) => {
+    if (!handle) return;
+    await handle.write(text);
     digest.update(text);
   };
   try {
     let rows = 0;
     let last: ChainRow | undefined;
-    for await (const row of monthRows(executor, month.firstSeq, month.lastSeq)) {
-      if (!last) {
-        const header: ArchiveHeader = { archive: "account-logs", version: 1, log_id: boundary.logId, month: month.month, first_seq: row.seq, last_seq: month.lastSeq, rows: month.rows, prev_hash: row.prevHash };
-        write(`${JSON.stringify(header)}\n`);
+    if (archive) {
+      const header: ArchiveHeader = { archive: "account-logs", version: 1, log_id: archive.boundary.logId, month: span.month, first_seq: span.first_seq, last_seq: span.last_seq, rows: span.rows, prev_hash: span.prev_hash };
+      await write(`${JSON.stringify(header)}\n`);
+    }
+    for await (const batch of spanRows(executor, span)) {
+      for (const row of batch) {
+        const broken = walker.check(row, undefined, () => walker.recentIds());
+        if (broken) throw new RetentionRefused(`The rows of ${span.month} do not verify (${broken.detail}): nothing was removed. Run npm run audit:verify.`);
       }
-      write(ndjsonRow(row));
-      rows += 1;
-      last = row;
+      await write(batch.map(ndjsonRow).join(""));
+      rows += batch.length;
+      last = batch.at(-1);
     }
-    if (!last || rows !== month.rows || last.seq !== month.lastSeq) {
-      throw new RetentionRefused(`The month ${month.month} reads as ${rows} rows, not the ${month.rows} its counter holds: nothing was removed.`);
+    if (!last || rows !== span.rows || last.seq !== span.last_seq || last.hash !== span.head_hash) {
+      throw new RetentionRefused(`${span.month} reads as ${rows} rows, not the ${span.rows} its counter holds: nothing was removed.`);
     }
+    if (!archive || !handle || !partial) return undefined;
+    const b = archive.boundary;
     const trailer: ArchiveTrailer = {
       archive_end: { rows, last_seq: last.seq, head_hash: last.hash },
-      boundary: {
-        log_id: boundary.logId,
-        seq: boundary.seq,
-        head_hash: boundary.headHash,
-        first_seq: boundary.firstSeq,
-        rows_removed: boundary.rowsRemoved,
-        months: boundary.months,
-        archives: boundary.archives,
-        retained_at: boundary.retainedAt.toISOString(),
-        key_id: boundary.keyId,
-        signature: boundary.signature.toString("base64"),
-      },
+      boundary: { log_id: b.logId, seq: b.seq, head_hash: b.headHash, first_seq: b.firstSeq, rows_removed: b.rowsRemoved, spans: b.spans, archives: b.archives, retained_at: b.retainedAt.toISOString(), key_id: b.keyId, signature: b.signature.toString("base64") },
     };
-    write(`${JSON.stringify(trailer)}\n`);
-    fs.fsyncSync(handle);
-    fs.closeSync(handle);
-    fs.renameSync(partial, file);
-    return { sha256: digest.digest("hex"), rows };
+    await write(`${JSON.stringify(trailer)}\n`);
+    await handle.sync();
+    await handle.close();
+    await fs.promises.rename(partial, archive.file);
+    return digest.digest("hex");
   } catch (error) {
-    fs.closeSync(handle);
-    fs.rmSync(partial, { force: true });
+    await handle?.close().catch(() => {});
+    if (partial) await fs.promises.rm(partial, { force: true });
     throw error;
   }
 }
 
-/** Only one retention at a time, across instances: an advisory lock held by its transaction. */
+/** The folder's entry for a renamed file, on disk too: an archive must outlive a crash right after the months are dropped. */
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Only one retention at a time, across instances: an advisory lock held by its transaction (the owner's function takes it too). */
 const RETENTION_LOCK = 726531004;
 
 export type RetentionRequest = {
@@ -245,17 +289,30 @@ export type RetentionRequest = {
 
 export type RetentionOutcome =
   | { status: "nothing"; reason: string }
-  | { status: "retained"; months: string[]; rows: number; boundarySeq: number; archives: { file: string; sha256: string }[]; forcedStreams: string[]; seconds: number };
+  | {
+      status: "retained";
+      months: string[];
+      rows: number;
+      boundarySeq: number;
+      archives: { file: string; sha256: string }[];
+      forcedStreams: string[];
+      /** The whole run, and of it the reading (and archiving) and the removal itself. */
+      seconds: number;
+      archiveSeconds: number;
+      dropSeconds: number;
+    };
 
-const DATABASE_REFUSALS = new Set(["55006", "P0002", "22023", "23514"]);
+const DATABASE_REFUSALS = new Set(["55006", "P0002", "22023", "23514", "42501", "55P03"]);
 
 /**
- * Applies retention: every month sealed before `before` leaves, oldest first, after the checks
- * (`docs/audit.md`): a signing key for the boundary; an archive unless refused explicitly; no
- * month still sealed into; no unsealed row older than the cut; no active stream behind it unless
- * forced by name. The archives are written first (rows are immutable), then the owner's function
- * removes the months and adjusts the counters, and `logs_retained` is written, in one
- * transaction.
+ * Applies retention: every month sealed before `before` leaves, oldest first (`docs/audit.md`,
+ * "Retention"). In one transaction, holding the retention lock from the start: the checks (a
+ * signing key for the boundary; an archive unless refused explicitly; no month still sealed
+ * into; no unsealed row older than the cut; no active stream behind it unless forced by name; the
+ * months one run of positions from where the log starts), each month read and verified row by
+ * row and archived, then the owner's function, which checks again, removes the months with the
+ * counters' share, stores the signed boundary and writes `logs_retained`. Archives of a run that
+ * does not commit are removed.
  */
 export async function retainMonths(request: RetentionRequest, executor?: Database): Promise<RetentionOutcome> {
   const started = Date.now();
@@ -263,95 +320,105 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
   if (!request.archiveDir && !request.noArchive) throw new RetentionRefused("Give an archive folder (--archive DIR), or --no-archive to remove the months without one.");
   const signing = configuredSigningKey();
   if (!signing) throw new RetentionRefused("Retention signs the boundary it leaves: set AUDIT_SIGNING_KEY (npm run audit:key -- --new).");
-  const plan = await planRetention(db, request.before);
-  if (!plan) return { status: "nothing", reason: `No sealed row is older than ${monthName(request.before)}.` };
-  if (request.before > plan.sealingMonth) {
-    throw new RetentionRefused(`${monthName(plan.sealingMonth)} is still being sealed into: only months before it can leave.`);
-  }
-  if (plan.unsealedBefore > 0) {
-    throw new RetentionRefused(`${plan.unsealedBefore} rows written before ${monthName(request.before)} are not sealed yet: nothing was removed. Try again once sealing has caught up.`);
-  }
-  const forced = request.force ?? [];
-  for (const name of forced) {
-    if (!plan.streamsBehind.some((stream) => stream.name === name || String(stream.id) === name)) {
-      throw new RetentionRefused(`--force names "${name}", which is not a stream behind these months (${plan.streamsBehind.map((stream) => stream.name).join(", ") || "none is"}).`);
-    }
-  }
-  const forcedStreams = plan.streamsBehind.filter((stream) => forced.includes(stream.name) || forced.includes(String(stream.id)));
-  const blocking = plan.streamsBehind.filter((stream) => !forcedStreams.includes(stream));
-  if (blocking.length > 0) {
-    throw new RetentionRefused(
-      `Streams have not delivered these rows yet: ${blocking.map((stream) => `${stream.name} (sent through seq ${stream.cursorSeq}, the months end at ${plan.boundarySeq})`).join("; ")}. ` +
-        "Wait for them, or name each with --force.",
-    );
-  }
-  const logId = await logIdOf(db);
-  const archiveNames = request.archiveDir ? plan.months.map((month) => archiveFileName(logId, month.month)) : [];
-  const boundary = signBoundary(signing.key, {
-    logId,
-    seq: plan.boundarySeq,
-    headHash: plan.headHash,
-    firstSeq: plan.firstSeq,
-    rowsRemoved: plan.rows,
-    months: plan.months.map((month) => month.month),
-    archives: archiveNames,
-    retainedAt: new Date(),
-  });
-  const archives: { file: string; sha256: string }[] = [];
-  if (request.archiveDir) {
-    fs.mkdirSync(request.archiveDir, { recursive: true, mode: 0o700 });
-    for (const [index, month] of plan.months.entries()) {
-      const file = path.join(request.archiveDir, archiveNames[index]!);
-      archives.push({ file, ...(await writeMonthArchive(db, file, month, boundary)) });
-    }
-  }
+  const written: string[] = [];
   try {
-    await db.transaction(async (tx) => {
+    return await db.transaction(async (tx) => {
       const [lock] = rowsOf<{ taken: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as taken`));
       if (!lock?.taken) throw new RetentionRefused("Another retention is running: nothing was removed.");
-      await tx.execute(sql`select account_log_retain(${request.before.toISOString()}::timestamptz, ${boundary.seq}::bigint, decode(${boundary.headHash}, 'hex'),
-        ${boundary.retainedAt.toISOString()}::timestamptz, ${boundary.keyId}, decode(${boundary.signature.toString("base64")}, 'base64'),
-        ${sql.raw(`array[${archiveNames.map((name) => `'${name.replace(/'/g, "''")}'`).join(",")}]::text[]`)},
-        ${sql.raw(`array[${forcedStreams.map((stream) => Number(stream.id)).join(",")}]::integer[]`)})`);
-      await appendAccountLog(tx, [
-        {
-          username: request.actor.username,
-          userId: request.actor.userId,
-          result: "logs_retained",
-          ip: request.context.ip ?? null,
-          metadata: {
-            ...requestMetadata(request.context),
-            actor: request.actor,
-            retention: {
-              months: boundary.months,
-              rows: boundary.rowsRemoved,
-              boundarySeq: boundary.seq,
-              archives: archives.map((archive) => `${path.basename(archive.file)} sha256:${archive.sha256}`),
-              ...(forcedStreams.length > 0 && { forcedStreams: forcedStreams.map((stream) => `${stream.name} (sent through seq ${stream.cursorSeq})`) }),
-              ...(request.noArchive && { archive: "none (--no-archive)" }),
-            },
+      // The months' reading may take minutes at scale: not cut short by the role's statement timeout.
+      await tx.execute(sql`set local statement_timeout = 0`);
+      const plan = await planRetention(tx, request.before);
+      if (!plan) return { status: "nothing" as const, reason: `No sealed row is older than ${monthName(request.before)}.` };
+      if (request.before > plan.sealingMonth) {
+        throw new RetentionRefused(`${monthName(plan.sealingMonth)} is still being sealed into: only months before it can leave.`);
+      }
+      if (plan.unsealedBefore > 0) {
+        throw new RetentionRefused(`${plan.unsealedBefore} rows written before ${monthName(request.before)} are not sealed yet: nothing was removed. Try again once sealing has caught up.`);
+      }
+      const forced = request.force ?? [];
+      for (const name of forced) {
+        if (!plan.streamsBehind.some((stream) => stream.name === name || String(stream.id) === name)) {
+          throw new RetentionRefused(`--force names "${name}", which is not a stream behind these months (${plan.streamsBehind.map((stream) => stream.name).join(", ") || "none is"}).`);
+        }
+      }
+      const forcedStreams = plan.streamsBehind.filter((stream) => forced.includes(stream.name) || forced.includes(String(stream.id)));
+      const blocking = plan.streamsBehind.filter((stream) => !forcedStreams.includes(stream));
+      if (blocking.length > 0) {
+        throw new RetentionRefused(
+          `Streams have not delivered these rows yet: ${blocking.map((stream) => `${stream.name} (sent through seq ${stream.cursorSeq}, the months end at ${plan.boundarySeq})`).join("; ")}. ` +
+            "Wait for them, or name each with --force.",
+        );
+      }
+      checkSpans(plan);
+      const logId = await logIdOf(tx);
+      const archiveNames = request.archiveDir ? plan.spans.map((span) => archiveFileName(logId, span.month)) : [];
+      const boundary = signBoundary(signing.key, {
+        logId,
+        seq: plan.boundarySeq,
+        headHash: plan.headHash,
+        firstSeq: plan.firstSeq,
+        rowsRemoved: plan.rows,
+        spans: plan.spans,
+        archives: archiveNames,
+        retainedAt: new Date(),
+      });
+      const archiveStarted = Date.now();
+      const archives: { file: string; sha256: string }[] = [];
+      if (request.archiveDir) fs.mkdirSync(request.archiveDir, { recursive: true, mode: 0o700 });
+      const walker = new ChainWalker(plan.origin.seq > 0 ? plan.origin : undefined);
+      for (const [index, span] of plan.spans.entries()) {
+        const file = request.archiveDir ? path.join(request.archiveDir, archiveNames[index]!) : undefined;
+        if (file && fs.existsSync(file)) throw new RetentionRefused(`${file} exists already: move it away (it is an archive of an earlier run); nothing was removed.`);
+        const sha256 = await readMonth(tx, span, walker, file ? { file, boundary } : undefined);
+        if (file && sha256) {
+          written.push(file);
+          archives.push({ file, sha256 });
+        }
+      }
+      if (request.archiveDir) await syncFolder(request.archiveDir);
+      const dropStarted = Date.now();
+      const entry = {
+        username: request.actor.username,
+        username_normalized: normalizeUsername(request.actor.username),
+        user_id: request.actor.userId,
+        ip: request.context.ip ?? null,
+        metadata: {
+          ...requestMetadata(request.context),
+          actor: request.actor,
+          retention: {
+            archives: archives.map((archive) => `${path.basename(archive.file)} sha256:${archive.sha256}`),
+            ...(forcedStreams.length > 0 && { forcedStreams: forcedStreams.map((stream) => `${stream.name} (sent through seq ${stream.cursorSeq})`) }),
+            ...(request.noArchive && { archive: "none (--no-archive)" }),
           },
         },
-      ]);
+      };
+      await tx.execute(sql`select account_log_retain(${request.before.toISOString()}::timestamptz, ${boundary.seq}::bigint, decode(${boundary.headHash}, 'hex'),
+        ${boundary.retainedAt.toISOString()}::timestamptz, ${boundary.keyId}, decode(${boundary.signature.toString("base64")}, 'base64'),
+        ${JSON.stringify(boundary.spans)}::jsonb, ${sql.raw(`array[${archiveNames.map((name) => `'${name.replace(/'/g, "''")}'`).join(",")}]::text[]`)},
+        ${sql.raw(`array[${forcedStreams.map((stream) => Number(stream.id)).join(",")}]::integer[]`)}, ${JSON.stringify(entry)}::jsonb)`);
+      return {
+        status: "retained" as const,
+        months: plan.spans.map((span) => span.month),
+        rows: boundary.rowsRemoved,
+        boundarySeq: boundary.seq,
+        archives,
+        forcedStreams: forcedStreams.map((stream) => stream.name),
+        seconds: (Date.now() - started) / 1000,
+        archiveSeconds: (dropStarted - archiveStarted) / 1000,
+        dropSeconds: (Date.now() - dropStarted) / 1000,
+      };
     });
   } catch (error) {
+    // Nothing was removed: the archives of this run go too, so no signed boundary is left lying about.
+    for (const file of written) fs.rmSync(file, { force: true });
+    if (error instanceof RetentionRefused) throw error;
     const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
     if (code && DATABASE_REFUSALS.has(code)) {
       const message = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
       throw new RetentionRefused(`The database refused: ${message}. Nothing was removed.`);
     }
-    if (code === "55P03") throw new RetentionRefused("The log was busy (a long read held it for 5 s): nothing was removed. Try again.");
     throw error;
   }
-  return {
-    status: "retained",
-    months: boundary.months,
-    rows: boundary.rowsRemoved,
-    boundarySeq: boundary.seq,
-    archives,
-    forcedStreams: forcedStreams.map((stream) => stream.name),
-    seconds: (Date.now() - started) / 1000,
-  };
 }
 
 const POLICY_FIRST_RUN_MS = 60_000;

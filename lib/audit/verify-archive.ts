@@ -27,7 +27,7 @@ const trailerSchema = z.object({
     head_hash: hex64,
     first_seq: seq,
     rows_removed: z.number().int().positive(),
-    months: z.array(z.string()),
+    spans: z.array(z.object({ month: z.string(), first_seq: seq, last_seq: seq, rows: z.number().int().positive(), prev_hash: hex64, head_hash: hex64 })),
     archives: z.array(z.string()),
     retained_at: z.string(),
     key_id: z.string(),
@@ -109,10 +109,13 @@ export async function checkArchive(file: string, publicKeys: KeyObject[] = []): 
     return { intact: false, problem: "The last row is not the head the trailer names: rows were removed from the end." };
   }
   const b = trailer.boundary;
-  if (b.log_id !== header.log_id || !b.months.includes(header.month) || end.last_seq > b.seq || header.first_seq < b.first_seq) {
-    return { intact: false, problem: "The archive's rows are not within the retention boundary it carries." };
+  // The month's own span in the signed boundary: its positions, rows and both end hashes, so an
+  // archive edited and re-hashed from its first row does not match what was signed.
+  const span = b.spans.find((candidate) => candidate.month === header.month);
+  if (b.log_id !== header.log_id || !span) return { intact: false, problem: "The boundary the archive carries does not name its month." };
+  if (span.first_seq !== header.first_seq || span.last_seq !== end.last_seq || span.rows !== rows || span.prev_hash !== header.prev_hash || span.head_hash !== end.head_hash) {
+    return { intact: false, problem: `The archive's rows are not the span of ${header.month} that the boundary signs: they were changed.` };
   }
-  if (end.last_seq === b.seq && end.head_hash !== b.head_hash) return { intact: false, problem: "The archive's last row is not the signed boundary's." };
   if (publicKeys.length === 0) return { intact: true, header, rows, headHash: end.head_hash, boundarySeq: b.seq, signature: "not checked" };
   const key = publicKeys.find((publicKey) => keyIdOf(publicKey) === b.key_id);
   const boundary = {
@@ -121,7 +124,7 @@ export async function checkArchive(file: string, publicKeys: KeyObject[] = []): 
     headHash: b.head_hash,
     firstSeq: b.first_seq,
     rowsRemoved: b.rows_removed,
-    months: b.months,
+    spans: b.spans,
     archives: b.archives,
     retainedAt: new Date(b.retained_at),
     keyId: b.key_id,

@@ -249,10 +249,15 @@ export async function verifyChain(
  * A log that starts later than either lost its oldest rows behind the app's back.
  */
 async function startOfLog(executor: Executor, evidence: CheckpointEvidence | undefined): Promise<{ origin: ChainHead } | { broken: ChainBreak }> {
-  const boundary = await latestBoundary(executor);
-  const [first] = rowsOf<{ seq: number | string; id: number | string }>(await executor.execute(sql`select seq, id from account_logs order by seq limit 1`));
-  const firstSeq = first ? Number(first.seq) : undefined;
-  const firstId = first ? Number(first.id) : 0;
+  const read = async () => {
+    const boundary = await latestBoundary(executor);
+    const [first] = rowsOf<{ seq: number | string; id: number | string }>(await executor.execute(sql`select seq, id from account_logs order by seq limit 1`));
+    return { boundary, firstSeq: first ? Number(first.seq) : undefined, firstId: first ? Number(first.id) : 0 };
+  };
+  let start = await read();
+  // A retention that committed between the two reads: read again (boundaries only move forward).
+  if (start.firstSeq !== undefined && start.firstSeq !== (start.boundary?.seq ?? 0) + 1) start = await read();
+  const { boundary, firstSeq, firstId } = start;
   if (!boundary) {
     if (firstSeq !== undefined && firstSeq > 1) {
       return {
@@ -273,6 +278,17 @@ async function startOfLog(executor: Executor, evidence: CheckpointEvidence | und
     if (!boundarySignatureHolds(boundary, key)) {
       return { broken: { id: firstId, kind: "unsigned", detail: `the retention boundary at seq ${boundary.seq} does not carry a good signature of key ${boundary.keyId}: it was written or changed without the key` } };
     }
+  }
+  // Every retention writes its log row with its boundary, in the same transaction: a signed
+  // boundary without one (a signature left from a run that did not commit) licenses nothing.
+  const [logged] = rowsOf<{ found: boolean }>(
+    await executor.execute(sql`
+      select exists(select from account_logs where result = 'logs_retained' and seq > ${boundary.seq}
+          and metadata->'retention'->>'boundarySeq' = ${String(boundary.seq)})
+        or exists(select from account_log_inbox where result = 'logs_retained' and metadata->'retention'->>'boundarySeq' = ${String(boundary.seq)}) as found`),
+  );
+  if (!logged?.found) {
+    return { broken: { id: firstId, kind: "removed", detail: `the retention boundary at seq ${boundary.seq} has no logs_retained row: rows 1 to ${boundary.seq} were removed outside retention` } };
   }
   if (firstSeq !== undefined && firstSeq !== boundary.seq + 1) {
     return {
@@ -548,7 +564,9 @@ export async function chainStatus(executor: Executor): Promise<ChainStatus> {
   );
   const boundary = await latestBoundary(executor);
   return {
-    ...(boundary && { retention: { seq: boundary.seq, rowsRemoved: boundary.rowsRemoved, months: boundary.months, archives: boundary.archives, retainedAt: boundary.retainedAt } }),
+    ...(boundary && {
+      retention: { seq: boundary.seq, rowsRemoved: boundary.rowsRemoved, months: boundary.spans.map((span) => span.month), archives: boundary.archives, retainedAt: boundary.retainedAt },
+    }),
     head: row?.head_seq == null ? undefined : toHead({ seq: row.head_seq, id: row.head_id!, hash: row.head_hash! }),
     unsealed: { rows: Number(row?.waiting ?? 0), oldestAt: row?.oldest_waiting == null ? null : new Date(row.oldest_waiting) },
     lastCheckpoint: row?.checkpoint_seq == null ? undefined : { seq: Number(row.checkpoint_seq), signedAt: new Date(row.checkpoint_at!) },

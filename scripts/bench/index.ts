@@ -11,7 +11,7 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_ADMIN, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --http-only] [-- --flood-only] [-- --naive-samples N]`: fills (or reuses)
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --http-only] [-- --flood-only] [-- --retention-only] [-- --naive-samples N]`: fills (or reuses)
  * a realistic log on a real PostgreSQL and measures the admin page's queries, the page over HTTP,
  * the naive versions of the same queries, the sign-in path, the log's write and seal rates, and a
  * real sign-in under a flood against two app processes. The last line is JSON.
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     "queries-only": { type: "boolean", default: false },
     "flood-only": { type: "boolean", default: false },
     "http-only": { type: "boolean", default: false },
+    "retention-only": { type: "boolean", default: false },
     "naive-samples": { type: "string", default: "10" },
   },
 });
@@ -72,6 +73,13 @@ async function main() {
     if (args["flood-only"]) {
       const { measureFlood } = await import("./flood");
       console.log(JSON.stringify({ rows, flood: await measureFlood(target.url, floodUser, log) }));
+      return;
+    }
+    if (args["retention-only"]) {
+      // The copy the measurement works on needs the data set without this process's connections.
+      await closeDb();
+      const { measureRetention } = await import("./retention");
+      console.log(JSON.stringify({ rows, retention: await measureRetention(target.url, floodUser, log) }));
       return;
     }
     const { findAccountLogs } = await import("@/lib/account-log/queries");
@@ -229,10 +237,15 @@ async function main() {
     const pages: Record<string, Stats> = {};
     const api: Record<string, Stats> = {};
     let flood: import("./flood").FloodResult | undefined;
+    let retention: import("./retention").RetentionResult | undefined;
     if (!args["skip-http"]) {
       peakRssMb = await measureHttp(target.url, shapes, results, { "Users page": "/admin/users", "sign-in page": "/login" }, pages, api);
       const { measureFlood } = await import("./flood");
       flood = await measureFlood(target.url, floodUser, log);
+      // Last: it copies the data set, which needs this process's connections closed.
+      await closeDb();
+      const { measureRetention } = await import("./retention");
+      retention = await measureRetention(target.url, floodUser, log);
     }
 
     console.log("\n" + table(
@@ -251,6 +264,9 @@ async function main() {
       console.log(`sign-in under a flood (2 processes, ${flood.flood_requests_per_second} refused requests/s from ${flood.flood_addresses} addresses): ${flood.flood.p50_ms} ms p50 / ${flood.flood.p95_ms} ms p95, quiet ${flood.quiet.p50_ms} / ${flood.quiet.p95_ms} ms: ×${flood.ratio_p50} p50, ×${flood.ratio_p95} p95`);
     }
     if (peakRssMb) console.log(`server peak RSS during HTTP runs: ${peakRssMb} MB`);
+    if (retention) {
+      console.log(`retention: ${retention.months.join(", ")} (${retention.rows} rows) removed in ${retention.seconds} s after ${retention.archive_seconds} s of archiving; sign-in p95 during ×${retention.sign_in_p95_ratio} (${retention.sign_ins_during} sign-ins)`);
+    }
     console.log(JSON.stringify({
       rows,
       shapes: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, {
@@ -281,6 +297,7 @@ async function main() {
       }),
       peak_rss_mb: peakRssMb,
       flood,
+      retention,
     }));
   } finally {
     await closeDb();

@@ -12,9 +12,13 @@ import { logStreams } from "@/db/schema";
 import { answerLogRequest } from "@/lib/api/log-endpoint";
 import { createApiToken } from "@/lib/api/tokens";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
-import { latestBoundary, retainMonths, RetentionRefused, type RetentionRequest } from "@/lib/audit/retention";
+import { latestBoundary, parseMonth, retainMonths, RetentionRefused, type RetentionRequest } from "@/lib/audit/retention";
 import { restoreArchives, RestoreRefused } from "@/lib/audit/restore";
-import { sealPending } from "@/lib/audit/sealer";
+import { sealPending, startSealer } from "@/lib/audit/sealer";
+import { appendAccountLog } from "@/lib/account-log/record";
+import { canonicalEncoding, chainHash } from "@/lib/audit/canonical";
+import { ndjsonRow } from "@/lib/audit/export";
+import { ndjsonChainRow } from "@/lib/audit/verify-export";
 import { newSigningKeyPem } from "@/lib/audit/checkpoints";
 import { checkArchive } from "@/lib/audit/verify-archive";
 import { verifyChain } from "@/lib/audit/verify";
@@ -108,7 +112,8 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
   it("refuses without an archive, for the month still sealed into, with unsealed rows older than the cut, and with a stream behind", async () => {
     const db = await getDb();
     await expect(retainMonths(request({}), db)).rejects.toThrow("Give an archive folder (--archive DIR), or --no-archive");
-    await expect(retainMonths(request({ before: new Date("2027-06-01T00:00:00Z"), archiveDir }), db)).rejects.toThrow("is still being sealed into");
+    const [sealing] = rowsOf<{ next: string }>(await db.execute(sql`select to_char(date_trunc('month', sealed_at, 'UTC') + interval '1 month', 'YYYY-MM') as next from account_log_seal_state`));
+    await expect(retainMonths(request({ before: parseMonth(sealing!.next)!, archiveDir }), db)).rejects.toThrow("is still being sealed into");
 
     // A row written late on 31 December and not sealed yet: its month cannot go.
     await db.execute(sql`insert into account_log_inbox (username, username_normalized, result, occurred_at)
@@ -133,11 +138,30 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     const [planned] = rowsOf<{ last: number | string; rows: number | string }>(
       await db.execute(sql`select max(seq) as last, count(*) as rows from account_logs where sealed_at < '2026-01-01T00:00:00Z'`),
     );
-    const [outcome, signIn] = await Promise.all([
-      retainMonths(request({ archiveDir, force: ["slow shipper"] }), db),
-      attemptSignIn({ username: accountName(1), password: BENCH_PASSWORD }, browserContext),
-    ]);
+    // The app goes on meanwhile: its sealer runs, rows are written, a user signs in.
+    const sealer = startSealer({ idleMs: 5 });
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await appendAccountLog(db, [{ username: `during-${written}`, result: "login_failed_unknown_user", ip: "192.0.2.90" }]);
+        written += 1;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    let outcome, signIn;
+    try {
+      [outcome, signIn] = await Promise.all([
+        retainMonths(request({ archiveDir, force: ["slow shipper"] }), db),
+        attemptSignIn({ username: accountName(1), password: BENCH_PASSWORD }, browserContext),
+      ]);
+    } finally {
+      writing = false;
+      await writer;
+      await sealer.stop();
+    }
     expect(signIn.status).toBe("signed_in");
+    expect(written).toBeGreaterThan(0);
     expect(outcome).toMatchObject({ status: "retained", months: ["2025-11", "2025-12"], rows: Number(planned!.rows), boundarySeq: Number(planned!.last), forcedStreams: ["slow shipper"] });
     await sealPending(db);
 
@@ -152,7 +176,12 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     const [logged] = rowsOf<{ metadata: string; username: string }>(await db.execute(sql`select username, metadata::text from account_logs where result = 'logs_retained'`));
     const retention = JSON.parse(logged!.metadata).retention;
     expect(logged!.username).toBe("retention-test");
-    expect(retention).toMatchObject({ months: ["2025-11", "2025-12"], rows: Number(planned!.rows), boundarySeq: Number(planned!.last) });
+    expect(retention).toMatchObject({ months: ["2025-11", "2025-12"], rows: Number(planned!.rows), boundarySeq: Number(planned!.last), firstSeq: 1 });
+    // Every row written meanwhile is sealed, after the boundary.
+    const [during] = rowsOf<{ n: number | string }>(await db.execute(sql`select count(*) as n from account_logs where username like 'during-%'`));
+    expect(Number(during!.n)).toBe(written);
+    // The boundary is evidence: not even the owner changes or removes it.
+    await expect(db.execute(sql`delete from account_log_boundaries`)).rejects.toThrow();
     expect(retention.archives[0]).toMatch(/^account-log-[0-9a-f]{8}-2025-11\.ndjson sha256:[0-9a-f]{64}$/);
     expect(retention.forcedStreams).toEqual(["slow shipper (sent through seq 10)"]);
   });
@@ -176,6 +205,21 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     lines[3] = lines[3]!.replace(/"result":"[a-z_]+"/, '"result":"login_successful"').replace(/"username":"[^"]+"/, '"username":"someone-else"');
     fs.writeFileSync(tampered, lines.join("\n"));
     expect(await checkArchive(tampered, [publicKey])).toMatchObject({ intact: false, problem: expect.stringMatching(/does not match its hash/) });
+    // November edited and re-hashed from the edit on, its trailer made to match: the signed span catches it.
+    const rehashed = path.join(archiveDir, "rehashed.ndjson.txt");
+    const novemberLines = fs.readFileSync(path.join(archiveDir, files[0]!), "utf8").trimEnd().split("\n");
+    const rows = novemberLines.slice(1, -1).map((line, i) => ({ ...ndjsonChainRow(JSON.parse(line), i + 2), seq: (JSON.parse(line) as { seq: number }).seq }));
+    let previous = rows[2]!.prevHash;
+    for (const row of rows.slice(2)) {
+      if (row === rows[2]) row.username = "someone-else";
+      row.prevHash = previous;
+      row.hash = chainHash(previous, canonicalEncoding(row));
+      previous = row.hash;
+    }
+    const trailer = JSON.parse(novemberLines.at(-1)!) as { archive_end: { head_hash: string } };
+    trailer.archive_end.head_hash = previous;
+    fs.writeFileSync(rehashed, [novemberLines[0], ...rows.map((row) => ndjsonRow(row).trimEnd()), JSON.stringify(trailer)].join("\n") + "\n");
+    expect(await checkArchive(rehashed, [publicKey])).toMatchObject({ intact: false, problem: expect.stringMatching(/not the span of 2025-11 that the boundary signs/) });
     const cut = path.join(archiveDir, "cut.ndjson.txt");
     fs.writeFileSync(cut, fs.readFileSync(path.join(archiveDir, files[1]!), "utf8").split("\n").slice(0, -3).join("\n"));
     expect(await checkArchive(cut, [publicKey])).toMatchObject({ intact: false, problem: expect.stringMatching(/trailer is missing/) });
@@ -225,7 +269,13 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
         (error: { code?: string; cause?: { code?: string } }) => error.cause?.code ?? error.code,
       );
       expect(refused).toBe("42501");
-      const outcome = await retainMonths(request({ before: new Date("2026-02-01T00:00:00Z"), archiveDir, force: ["slow shipper"] }), app.db);
+      // The owner's floor (12 months) keeps the app's role from younger months, and from none without archives.
+      const february = request({ before: new Date("2026-02-01T00:00:00Z"), archiveDir, force: ["slow shipper"] });
+      await expect(retainMonths(february, app.db)).rejects.toThrow("remove months older than 12 months only");
+      await owner.execute(sql`update account_log_retention_floor set months = 0`);
+      await expect(app.db.execute(sql`update account_log_retention_floor set months = 0`)).rejects.toThrow();
+      await expect(retainMonths({ ...february, archiveDir: undefined, noArchive: true }, app.db)).rejects.toThrow("only with their archives");
+      const outcome = await retainMonths(february, app.db);
       expect(outcome).toMatchObject({ status: "retained", months: ["2026-01"] });
     } finally {
       await app.close();
@@ -243,5 +293,8 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     await db.execute(sql.raw(`drop table ${oldest}`));
     const outcome = await verifyChain(db, () => {}, { checkpoints: { checkpoints: [], publicKeys: [publicKey] } });
     expect(outcome).toMatchObject({ intact: false, broken: { kind: "removed", detail: expect.stringMatching(/retention removed rows through seq \d+, but the log starts at seq \d+: rows \d+ to \d+ were removed behind the app's back/) } });
+    // Nor will retention sign for the hole.
+    const next = kind === "postgres" ? "2026-04" : "2026-03";
+    await expect(retainMonths(request({ before: parseMonth(next)!, archiveDir, force: ["slow shipper"] }), db)).rejects.toThrow(/does not follow on from seq \d+/);
   });
 });
