@@ -1,7 +1,9 @@
 "use client";
 
-import { useActionState, useId, useState } from "react";
-import { IDLE, type ActionState, type AlertRuleFormField, type FormAction } from "@/lib/actions/state";
+import { useActionState, useId } from "react";
+import { IDLE, type AlertRuleFormField, type FormAction } from "@/lib/actions/state";
+import { RevealedSecret, SubmitButton } from "@/components/forms/form-parts";
+import { useFieldForm, useLatestState } from "@/components/forms/use-field-form";
 import { ALERT_EVENT_LABELS, ALERT_EVENT_ORDER } from "@/lib/alerts/events";
 import type { AlertRuleSummary } from "@/lib/alerts/rules";
 import { ActionMessage } from "@/components/users/action-message";
@@ -12,12 +14,7 @@ const buttonClass = "rounded border border-slate-300 px-2 py-0.5 hover:bg-slate-
 
 /** A rule: its events, and a webhook and/or email addresses; the webhook's signing secret is shown once. */
 export function AddAlertRuleForm({ action, emailConfigured }: { action: FormAction<AlertRuleFormField>; emailConfigured: boolean }) {
-  const id = useId();
-  const [state, formAction, pending] = useActionState(action, IDLE);
-  const messageId = `${id}-message`;
-  const invalid = (field: AlertRuleFormField) => state.status === "error" && state.field === field;
-  const describedBy = (field: AlertRuleFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
-  const kept = state.status === "error" ? state.values : undefined;
+  const { id, state, formAction, pending, messageId, invalid, describedBy, kept } = useFieldForm(action);
   return (
     <section aria-labelledby={`${id}-heading`} className="rounded border border-slate-200 bg-white p-4">
       <h3 id={`${id}-heading`} className="text-base font-semibold">
@@ -78,24 +75,11 @@ export function AddAlertRuleForm({ action, emailConfigured }: { action: FormActi
           </p>
         </div>
         <div className="sm:col-span-2">
-          <button
-            type="submit"
-            disabled={pending}
-            className="rounded bg-blue-700 px-4 py-1.5 font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
-          >
-            {pending ? "Adding…" : "Add alert rule"}
-          </button>
+          <SubmitButton pending={pending} label="Add alert rule" pendingLabel="Adding…" />
         </div>
       </form>
       <ActionMessage id={messageId} state={state} />
-      {state.status === "done" && state.reveal && (
-        <div className="mt-2 rounded border border-amber-300 bg-amber-50 p-3">
-          <label htmlFor={`${id}-secret`} className="block text-sm font-medium">
-            Webhook signing secret
-          </label>
-          <input id={`${id}-secret`} readOnly value={state.reveal} data-testid="new-alert-secret" onFocus={(event) => event.currentTarget.select()} className="mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm" />
-        </div>
-      )}
+      {state.status === "done" && state.reveal && <RevealedSecret id={`${id}-secret`} label="Webhook signing secret" value={state.reveal} testId="new-alert-secret" />}
     </section>
   );
 }
@@ -107,14 +91,7 @@ export function AlertRulesList({ rules, actions }: { rules: AlertRuleSummary[]; 
   const id = useId();
   const [toggleState, toggleAction, toggling] = useActionState(actions.toggle, IDLE);
   const [removeState, removeAction, removing] = useActionState(actions.remove, IDLE);
-  const states: ActionState<string>[] = [toggleState, removeState];
-  const [seen, setSeen] = useState(states);
-  const [latest, setLatest] = useState<ActionState<string> | undefined>(undefined);
-  const changed = states.find((state, index) => state !== seen[index]);
-  if (changed) {
-    setSeen(states);
-    setLatest(changed);
-  }
+  const latest = useLatestState([toggleState, removeState]);
   return (
     <div className="space-y-3">
       <ul className="space-y-3" data-testid="alert-rules">

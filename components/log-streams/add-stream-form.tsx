@@ -1,19 +1,15 @@
 "use client";
 
-import { useActionState, useId } from "react";
-import { IDLE, type FormAction, type StreamFormField } from "@/lib/actions/state";
+import type { FormAction, StreamFormField } from "@/lib/actions/state";
+import { RevealedSecret, SubmitButton } from "@/components/forms/form-parts";
+import { useFieldForm } from "@/components/forms/use-field-form";
 import { ActionMessage } from "@/components/users/action-message";
 
 const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
 
 /** A webhook destination: name, URL, format, custom headers and an optional CA; the signing secret is shown once. */
 export function AddStreamForm({ action }: { action: FormAction<StreamFormField> }) {
-  const id = useId();
-  const [state, formAction, pending] = useActionState(action, IDLE);
-  const messageId = `${id}-message`;
-  const invalid = (field: StreamFormField) => state.status === "error" && state.field === field;
-  const describedBy = (field: StreamFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
-  const kept = state.status === "error" ? state.values : undefined;
+  const { id, state, formAction, pending, messageId, invalid, describedBy, kept } = useFieldForm(action);
   return (
     <section aria-labelledby={`${id}-heading`} className="rounded border border-slate-200 bg-white p-4">
       <h2 id={`${id}-heading`} className="text-lg font-semibold">
@@ -82,26 +78,16 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
           <textarea id={`${id}-ca`} name="ca" rows={2} spellCheck={false} aria-invalid={invalid("ca") || undefined} aria-describedby={describedBy("ca")} className={`${inputClass} font-mono text-xs`} />
         </div>
         <div className="sm:col-span-3">
-          <button
-            type="submit"
-            disabled={pending}
-            className="rounded bg-blue-700 px-4 py-1.5 font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
-          >
-            {pending ? "Adding…" : "Add webhook"}
-          </button>
+          <SubmitButton pending={pending} label="Add webhook" pendingLabel="Adding…" />
         </div>
       </form>
       <ActionMessage id={messageId} state={state} />
       {state.status === "done" && state.reveal && (
-        <div className="mt-2 rounded border border-amber-300 bg-amber-50 p-3">
-          <label htmlFor={`${id}-secret`} className="block text-sm font-medium">
-            Signing secret
-          </label>
-          <input id={`${id}-secret`} readOnly value={state.reveal} data-testid="new-secret" onFocus={(event) => event.currentTarget.select()} className="mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm" />
+        <RevealedSecret id={`${id}-secret`} label="Signing secret" value={state.reveal} testId="new-secret">
           <p className="mt-1 text-xs text-slate-700">
             The receiver checks <code>webhook-signature</code> with it (Standard Webhooks: HMAC-SHA256 over <code>webhook-id.webhook-timestamp.body</code>).
           </p>
-        </div>
+        </RevealedSecret>
       )}
     </section>
   );
@@ -109,12 +95,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
 
 /** A syslog destination (RFC 5425 over TLS, or plain TCP inside the network): name, URL, format, an optional CA and client certificate. */
 export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> }) {
-  const id = useId();
-  const [state, formAction, pending] = useActionState(action, IDLE);
-  const messageId = `${id}-message`;
-  const invalid = (field: StreamFormField) => state.status === "error" && state.field === field;
-  const describedBy = (field: StreamFormField, hint?: string) => [hint, invalid(field) ? messageId : undefined].filter(Boolean).join(" ") || undefined;
-  const kept = state.status === "error" ? state.values : undefined;
+  const { id, state, formAction, pending, messageId, invalid, describedBy, kept } = useFieldForm(action);
   const pem = (field: "ca" | "clientCert" | "clientKey", label: string) => (
     <div>
       <label htmlFor={`${id}-${field}`} className="block text-sm font-medium">
@@ -170,13 +151,7 @@ export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> 
         {pem("clientCert", "Client certificate (optional, PEM)")}
         {pem("clientKey", "Client key (with the certificate, PEM)")}
         <div className="sm:col-span-3">
-          <button
-            type="submit"
-            disabled={pending}
-            className="rounded bg-blue-700 px-4 py-1.5 font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 disabled:opacity-60"
-          >
-            {pending ? "Adding…" : "Add syslog destination"}
-          </button>
+          <SubmitButton pending={pending} label="Add syslog destination" pendingLabel="Adding…" />
         </div>
       </form>
       <ActionMessage id={messageId} state={state} />

@@ -1,7 +1,8 @@
 "use client";
 
-import { useActionState, useId, useState } from "react";
-import { IDLE, type ActionState, type FormAction, type ReplayFormField } from "@/lib/actions/state";
+import { useActionState, useId } from "react";
+import { IDLE, type FormAction, type ReplayFormField } from "@/lib/actions/state";
+import { useLatestState } from "@/components/forms/use-field-form";
 import type { StreamSummary } from "@/lib/streams/store";
 import { ActionMessage } from "@/components/users/action-message";
 import { LogTime } from "@/components/account-logs/log-time";
@@ -30,14 +31,7 @@ export function StreamsList({ streams, actions }: { streams: StreamSummary[]; ac
   const [replayState, replayAction, replaying] = useActionState(actions.replay, IDLE);
   const [toggleState, toggleAction, toggling] = useActionState(actions.toggle, IDLE);
   const [removeState, removeAction, removing] = useActionState(actions.remove, IDLE);
-  const states: ActionState<string>[] = [testState, replayState, toggleState, removeState];
-  const [seen, setSeen] = useState(states);
-  const [latest, setLatest] = useState<ActionState<string> | undefined>(undefined);
-  const changed = states.find((state, index) => state !== seen[index]);
-  if (changed) {
-    setSeen(states);
-    setLatest(changed);
-  }
+  const latest = useLatestState([testState, replayState, toggleState, removeState]);
   return (
     <div className="space-y-3">
       <ul className="space-y-3" data-testid="log-streams">

@@ -7,6 +7,7 @@ import { alertRules, type AlertMessage, type AlertRule } from "@/db/schema";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
+import { startPollLoop } from "@/lib/service/background";
 import { addressKind, StreamDestinationError } from "@/lib/streams/destination";
 import { destinationOf, retryDelayMs } from "@/lib/streams/sender";
 import { postWebhook, webhookSignature, type Delivery } from "@/lib/streams/webhook";
@@ -202,42 +203,29 @@ const PRUNE_EVERY_MS = 3_600_000;
  * path: it reads sealed rows only.
  */
 export function startAlertSender({ pollMs = POLL_MS }: { pollMs?: number } = {}): { stop: () => Promise<void> } {
-  const stopping = new AbortController();
-  let wake: (() => void) | undefined;
   let prunedAt = 0;
-  const loop = async () => {
-    while (!stopping.signal.aborted) {
-      // Each part on its own: detection that keeps failing does not hold back alerts already made.
-      const part = async (name: string, work: (db: Database) => Promise<unknown>) => {
-        try {
-          await work(await getDb());
-        } catch (error) {
-          logServerError(`alerts could not be ${name}`, error);
-        }
-      };
+  // Each part on its own: detection that keeps failing does not hold back alerts already made.
+  const part = async (name: string, work: (db: Database) => Promise<unknown>) => {
+    try {
+      await work(await getDb());
+    } catch (error) {
+      logServerError(`alerts could not be ${name}`, error);
+    }
+  };
+  const loop = startPollLoop(
+    async (signal) => {
       await part("detected", (db) => detectAlerts(db));
-      await part("sent", (db) => sendDueAlerts(db, { signal: stopping.signal }));
+      await part("sent", (db) => sendDueAlerts(db, { signal }));
       if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
         prunedAt = Date.now();
         await part("pruned", pruneSentAlerts);
       }
-      if (stopping.signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  };
-  const running = loop();
+    },
+    { pollMs, failure: "alerts could not be detected or sent" },
+  );
   return {
     stop: async () => {
-      stopping.abort();
-      wake?.();
-      await running;
+      await loop.stop();
       mailer?.transport.close();
       mailer = undefined;
     },

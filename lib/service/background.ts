@@ -22,3 +22,39 @@ export async function stopBackgroundTasks(): Promise<void> {
     }
   }
 }
+
+/**
+ * A loop that runs `turn` until stopped, waiting `pollMs` between turns: what the stream sender
+ * and the alerts run. Its stop aborts the signal a turn is given, wakes the wait, and resolves
+ * once the turn in progress has returned. A turn that throws is logged as `failure`; the loop goes on.
+ */
+export function startPollLoop(turn: (signal: AbortSignal) => Promise<void>, { pollMs, failure }: { pollMs: number; failure: string }): { stop: () => Promise<void> } {
+  const stopping = new AbortController();
+  let wake: (() => void) | undefined;
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        await turn(stopping.signal);
+      } catch (error) {
+        logServerError(failure, error);
+      }
+      if (stopping.signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+  const running = loop();
+  return {
+    stop: async () => {
+      stopping.abort();
+      wake?.();
+      await running;
+    },
+  };
+}

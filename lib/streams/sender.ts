@@ -8,6 +8,7 @@ import { CHAIN_COLUMNS, toChainRow, type ChainRow } from "@/lib/audit/verify";
 import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
+import { startPollLoop } from "@/lib/service/background";
 import { checkSyslogDestination, checkWebhookDestination, StreamDestinationError, type CheckedDestination } from "./destination";
 import { openStreamValues } from "./store";
 import { sendSyslog, syslogMessage, syslogTestMessage } from "./syslog";
@@ -225,45 +226,28 @@ export async function sendStream(executor: Executor, streamId: number, { signal,
  * gives the streams up to the other instances.
  */
 export function startStreamSender({ pollMs = POLL_MS }: { pollMs?: number } = {}): { stop: () => Promise<void> } {
-  const stopping = new AbortController();
-  let wake: (() => void) | undefined;
-  const loop = async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        const db = await getDb();
-        const due = rowsOf<{ id: number }>(
-          await db.execute(sql`
-            select s.id from log_streams s cross join account_log_seal_state st
-            where s.enabled and (s.next_attempt_at is null or s.next_attempt_at <= now())
-              and (s.lease_owner is null or s.lease_until < now() or s.lease_owner = ${INSTANCE})
-              and (s.batch_through is not null or s.cursor_seq < st.seq)
-            order by s.id`),
-        );
-        for (const { id } of due) {
-          if (stopping.signal.aborted) break;
-          const outcome = await sendStream(db, Number(id), { signal: stopping.signal, maxBatches: BATCHES_PER_TURN }).catch((error: Error) => ({ delivered: 0, failed: error.message }));
-          if (outcome.failed && !stopping.signal.aborted) logServerError("log stream delivery failed", new Error(outcome.failed), { streamId: Number(id) });
-        }
-      } catch (error) {
-        logServerError("log streams could not be sent", error);
+  const loop = startPollLoop(
+    async (signal) => {
+      const db = await getDb();
+      const due = rowsOf<{ id: number }>(
+        await db.execute(sql`
+          select s.id from log_streams s cross join account_log_seal_state st
+          where s.enabled and (s.next_attempt_at is null or s.next_attempt_at <= now())
+            and (s.lease_owner is null or s.lease_until < now() or s.lease_owner = ${INSTANCE})
+            and (s.batch_through is not null or s.cursor_seq < st.seq)
+          order by s.id`),
+      );
+      for (const { id } of due) {
+        if (signal.aborted) break;
+        const outcome = await sendStream(db, Number(id), { signal, maxBatches: BATCHES_PER_TURN }).catch((error: Error) => ({ delivered: 0, failed: error.message }));
+        if (outcome.failed && !signal.aborted) logServerError("log stream delivery failed", new Error(outcome.failed), { streamId: Number(id) });
       }
-      if (stopping.signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  };
-  const running = loop();
+    },
+    { pollMs, failure: "log streams could not be sent" },
+  );
   return {
     stop: async () => {
-      stopping.abort();
-      wake?.();
-      await running;
+      await loop.stop();
       const db = await getDb().catch(() => undefined);
       if (db) await db.execute(sql`update log_streams set lease_owner = null, lease_until = null where lease_owner = ${INSTANCE}`).catch(() => {});
     },
