@@ -46,7 +46,8 @@ export async function measureRetention(benchUrl: string, user: { username: strin
     // A copy needs the source to itself: retried while autovacuum or a closing pool still holds it.
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.unsafe(`create database "${copyName}" template "${source}"`);
+        // A file copy: far quicker than writing the copy through the WAL (the default since PostgreSQL 15).
+        await admin.unsafe(`create database "${copyName}" template "${source}" strategy file_copy`);
         break;
       } catch (error) {
         if (attempt >= 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
