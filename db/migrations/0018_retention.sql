@@ -64,6 +64,7 @@ DECLARE
   tries integer;
   span jsonb;
   span_seq bigint;
+  saved_lock_timeout text;
 BEGIN
   -- One retention at a time; then the seal state, which waits for the batch being sealed and makes
   -- later sealers skip until this commits (it is not the marker `account_log_end_stuck_sealer` ends).
@@ -82,9 +83,19 @@ BEGIN
     IF "before" > date_trunc('month', now() - make_interval(months => floor_months), 'UTC') THEN
       RAISE EXCEPTION 'the owner lets this role remove months older than % months only (account_log_retention_floor)', floor_months USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF coalesce(cardinality("archive_names"), 0) = 0 THEN
-      RAISE EXCEPTION 'this role removes months only with their archives' USING ERRCODE = 'insufficient_privilege';
+    IF coalesce(cardinality("archive_names"), 0) <> jsonb_array_length("month_spans") THEN
+      RAISE EXCEPTION 'this role removes months only with their archives, one a month' USING ERRCODE = 'insufficient_privilege';
     END IF;
+  END IF;
+  -- A signature is good for this run only: made minutes ago, after the last retention. One left
+  -- over from a run that did not commit is not a licence to remove the months later.
+  SELECT * INTO previous FROM "account_log_boundaries" ORDER BY "seq" DESC LIMIT 1;
+  IF "signed_time" NOT BETWEEN clock_timestamp() - interval '30 minutes' AND clock_timestamp() + interval '1 minute'
+     OR "signed_time" <= coalesce(previous."retained_at", '-infinity') THEN
+    RAISE EXCEPTION 'the boundary was signed at %, not for this run', "signed_time" USING ERRCODE = 'check_violation';
+  END IF;
+  IF coalesce("entry"->>'username', '') = '' OR coalesce("entry"->>'username_normalized', '') = '' THEN
+    RAISE EXCEPTION 'the retention''s log row needs a username' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF EXISTS (SELECT FROM "account_log_inbox" WHERE "occurred_at" < "before") THEN
     RAISE EXCEPTION 'rows written before % are not sealed yet', "before" USING ERRCODE = 'object_in_use';
@@ -103,7 +114,6 @@ BEGIN
   END IF;
   -- The months follow the previous boundary (or the first row ever) with no gap: rows removed
   -- behind the app's back are never signed for.
-  SELECT * INTO previous FROM "account_log_boundaries" ORDER BY "seq" DESC LIMIT 1;
   IF first_gone <> coalesce(previous."seq", 0) + 1
      OR (SELECT "prev_hash" FROM "account_logs" WHERE "seq" = first_gone AND "sealed_at" < "before")
         IS DISTINCT FROM coalesce(previous."head_hash", decode(repeat('00', 32), 'hex')) THEN
@@ -186,10 +196,52 @@ BEGIN
   SELECT array_agg(to_char("month", 'YYYY-MM') ORDER BY "month") INTO month_names FROM "account_log_months" WHERE "month" < "before";
   DELETE FROM "account_log_months" WHERE "month" < "before";
 
-  -- The partitions go whole, found by name (a month's partition holds that month of sealing, the
-  -- first one everything before its month). Each detach waits for the log's lock 100 ms at a time,
-  -- so readers queued behind it (the page, a sign-in's count of an unknown name's failures) wait
-  -- no longer than that; up to 100 tries.
+  -- The newest row of a name, result, address or country may be leaving: it is looked up again
+  -- among the rows that stay (before the detach, so the log is locked as briefly as can be).
+  UPDATE "account_log_usernames" u SET "last_id" = CASE WHEN u."row_count" <= 0 THEN NULL ELSE
+      (SELECT max(l."id") FROM "account_logs" l WHERE l."username_key" = u."id" AND l."sealed_at" >= "before") END
+  WHERE u."last_id" BETWEEN lowest_id AND highest_id
+    AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = u."last_id" AND g."sealed_at" < "before");
+  UPDATE "account_log_username_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE l."username_key" = r."username_key" AND l."result" = r."result" AND l."sealed_at" >= "before")
+  WHERE r."last_id" BETWEEN lowest_id AND highest_id
+    AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = r."last_id" AND g."sealed_at" < "before");
+  UPDATE "account_log_address_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE l."ip" = r."ip" AND l."result" = r."result" AND l."sealed_at" >= "before")
+  WHERE r."last_id" BETWEEN lowest_id AND highest_id
+    AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = r."last_id" AND g."sealed_at" < "before");
+  -- Rows without a country are counted under ''; the index holds them as NULL.
+  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE nullif(l."metadata"->'location'->>'country', '') = r."country" AND l."result" = r."result" AND l."sealed_at" >= "before")
+  WHERE r."country" <> '' AND r."last_id" BETWEEN lowest_id AND highest_id
+    AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = r."last_id" AND g."sealed_at" < "before");
+  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
+    WHERE nullif(l."metadata"->'location'->>'country', '') IS NULL AND l."result" = r."result" AND l."sealed_at" >= "before")
+  WHERE r."country" = '' AND r."last_id" BETWEEN lowest_id AND highest_id
+    AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = r."last_id" AND g."sealed_at" < "before");
+
+  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "months", "spans", "archives", "retained_at", "key_id", "signature")
+  VALUES (last_seq, actual, first_gone, gone, coalesce(month_names, '{}'), "month_spans", coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
+  -- The log row, here rather than left to the caller: no removal without one (and no other role may
+  -- write one: account_log_inbox's trigger). What was removed, the archives, the streams forced
+  -- past and the database role are stated by this function; the caller adds who asked and the
+  -- archives' digests.
+  INSERT INTO "account_log_inbox" ("username", "username_truncated", "username_normalized", "user_id", "result", "ip", "metadata")
+  VALUES ("entry"->>'username', coalesce(("entry"->>'username_truncated')::boolean, false), "entry"->>'username_normalized',
+    ("entry"->>'user_id')::integer, 'logs_retained', ("entry"->>'ip')::inet,
+    coalesce("entry"->'metadata', '{}'::jsonb) || jsonb_build_object('retention',
+      coalesce("entry"->'metadata'->'retention', '{}'::jsonb) || jsonb_build_object(
+        'months', to_jsonb(coalesce(month_names, '{}')), 'rows', gone, 'boundarySeq', last_seq, 'firstSeq', first_gone,
+        'archiveNames', to_jsonb(coalesce("archive_names", '{}')), 'keyId', "signer", 'databaseRole', session_user::text,
+        'forcedStreams', coalesce((SELECT jsonb_agg(format('%s (%s), sent through seq %s', s."name", s."id", s."cursor_seq") ORDER BY s."id")
+          FROM "log_streams" s WHERE s."id" = ANY (coalesce("forced_streams", '{}')) AND s."cursor_seq" < last_seq), '[]'::jsonb))));
+
+  -- Last, the partitions go whole, found by name (a month's partition holds that month of sealing,
+  -- the first one everything before its month). Detaching and dropping one locks the log (and,
+  -- for the foreign keys' triggers, the users table) until the commit that follows at once; each
+  -- waits for those locks 100 ms at a time, so readers queued behind it wait no longer than that,
+  -- up to 100 tries.
+  saved_lock_timeout := current_setting('lock_timeout');
   FOR partition_name IN
     SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'public.account_logs'::regclass
@@ -200,8 +252,9 @@ BEGIN
     tries := 0;
     LOOP
       BEGIN
-        SET LOCAL lock_timeout = '100ms';
+        PERFORM set_config('lock_timeout', '100ms', true);
         EXECUTE format('ALTER TABLE public."account_logs" DETACH PARTITION public.%I', partition_name);
+        EXECUTE format('DROP TABLE public.%I', partition_name);
         EXIT;
       EXCEPTION WHEN lock_not_available THEN
         tries := tries + 1;
@@ -211,40 +264,31 @@ BEGIN
         PERFORM pg_sleep(0.05);
       END;
     END LOOP;
-    EXECUTE format('DROP TABLE public.%I', partition_name);
   END LOOP;
-  SET LOCAL lock_timeout = 0;
+  PERFORM set_config('lock_timeout', saved_lock_timeout, true);
   IF EXISTS (SELECT FROM "account_logs" WHERE "sealed_at" < "before") THEN
     RAISE EXCEPTION 'rows before % remain in a partition that reaches past it', "before" USING ERRCODE = 'check_violation';
   END IF;
-  -- The newest row of a name, result, address or country may have left: it is looked up again.
-  UPDATE "account_log_usernames" u SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."username_key" = u."id")
-  WHERE u."last_id" BETWEEN lowest_id AND highest_id;
-  UPDATE "account_log_username_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."username_key" = r."username_key" AND l."result" = r."result")
-  WHERE r."last_id" BETWEEN lowest_id AND highest_id;
-  UPDATE "account_log_address_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l WHERE l."ip" = r."ip" AND l."result" = r."result")
-  WHERE r."last_id" BETWEEN lowest_id AND highest_id;
-  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
-    WHERE nullif(l."metadata"->'location'->>'country', '') = r."country" AND l."result" = r."result")
-  WHERE r."country" <> '' AND r."last_id" BETWEEN lowest_id AND highest_id;
-  UPDATE "account_log_country_results" r SET "last_id" = (SELECT max(l."id") FROM "account_logs" l
-    WHERE nullif(l."metadata"->'location'->>'country', '') IS NULL AND l."result" = r."result")
-  WHERE r."country" = '' AND r."last_id" BETWEEN lowest_id AND highest_id;
-
-  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "months", "spans", "archives", "retained_at", "key_id", "signature")
-  VALUES (last_seq, actual, first_gone, gone, coalesce(month_names, '{}'), "month_spans", coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
-  -- The log row, here rather than left to the caller: no removal without one. What was removed is
-  -- stated from the database, beside what the caller adds (who, the archives' digests).
-  INSERT INTO "account_log_inbox" ("username", "username_truncated", "username_normalized", "user_id", "result", "ip", "metadata")
-  VALUES ("entry"->>'username', coalesce(("entry"->>'username_truncated')::boolean, false), "entry"->>'username_normalized',
-    ("entry"->>'user_id')::integer, 'logs_retained', ("entry"->>'ip')::inet,
-    coalesce("entry"->'metadata', '{}'::jsonb) || jsonb_build_object('retention',
-      coalesce("entry"->'metadata'->'retention', '{}'::jsonb) || jsonb_build_object('months', to_jsonb(coalesce(month_names, '{}')),
-        'rows', gone, 'boundarySeq', last_seq, 'firstSeq', first_gone)));
   RETURN gone;
 END;
 $$;
 --> statement-breakpoint
+-- Only retention writes logs_retained (through the owner's function): a role that may insert log
+-- rows cannot forge the row that verify requires beside each boundary. The WHEN clause keeps every
+-- other insert free of the check.
+CREATE FUNCTION "account_log_inbox_refuse_retained"() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+  IF current_user <> (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = 'public.account_log_inbox'::regclass)
+     AND NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user), false) THEN
+    RAISE EXCEPTION 'logs_retained rows are written by retention only' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER "account_log_inbox_retained_by_retention_only" BEFORE INSERT ON "account_log_inbox"
+FOR EACH ROW WHEN (NEW."result" = 'logs_retained') EXECUTE FUNCTION "account_log_inbox_refuse_retained"();--> statement-breakpoint
 REVOKE EXECUTE ON FUNCTION "account_log_retain"(timestamptz, bigint, bytea, timestamptz, text, bytea, jsonb, text[], integer[], jsonb) FROM PUBLIC;--> statement-breakpoint
 -- One new result, checked as in 0015: the inbox in full, the log for rows sealed from now on.
 ALTER TABLE "account_log_inbox" DROP CONSTRAINT "account_log_inbox_result_check";--> statement-breakpoint

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import os from "node:os";
 import { eq, sql } from "drizzle-orm";
 import nodemailer, { type Transporter } from "nodemailer";
@@ -22,6 +23,11 @@ const SEND_TIMEOUT_MS = 10_000;
 /** A whole email exchange, well within the lease. */
 const MAIL_DEADLINE_MS = 15_000;
 
+/** Alerts taken per round: a burst of events is sent in order, a few at a time. */
+const ALERTS_PER_ROUND = 20;
+/** Sent alerts are kept this long (the page's "last sent"), then removed. */
+const SENT_KEPT_DAYS = 30;
+
 function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -31,10 +37,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
     }),
   ]).finally(() => clearTimeout(timer));
 }
-/** Alerts taken per round: a burst of events is sent in order, a few at a time. */
-const ALERTS_PER_ROUND = 20;
-/** Sent alerts are kept this long (the page's "last sent"), then removed. */
-const SENT_KEPT_DAYS = 30;
 
 type DueAlert = { id: number | string; rule_id: number; channel: "webhook" | "email"; event: AlertMessage | string; attempts: number };
 
@@ -55,7 +57,7 @@ export function mailTransportOptions(raw: string) {
   const url = new URL(raw);
   const secure = url.protocol === "smtps:";
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const loopback = host === "localhost" || addressKind(host) === "loopback";
+  const loopback = host === "localhost" || (isIP(host) !== 0 && addressKind(host) === "loopback");
   return {
     host,
     port: Number(url.port) || (secure ? 465 : 587),

@@ -125,10 +125,16 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
       )[0];
     // A reader with no cursor yet starts where the log starts now.
     if (!url.searchParams.has("after")) query.after = Number((await retained())?.seq ?? 0);
-    const page = await readApiPage(db, query);
+    let page = await readApiPage(db, query);
     // Read after the page: a retention that committed meanwhile is seen, so a cursor below the
     // boundary is never answered with the rows after the hole.
-    const boundary = await retained();
+    let boundary = await retained();
+    if (boundary && !url.searchParams.has("after") && query.after < Number(boundary.seq)) {
+      // No cursor: the log's start moved while the page was read; read from the new start.
+      query.after = Number(boundary.seq);
+      page = await readApiPage(db, query);
+      boundary = await retained();
+    }
     if (boundary && query.after < Number(boundary.seq)) {
       const seq = Number(boundary.seq);
       return json(

@@ -60,16 +60,28 @@ export async function restoreArchives(db: Database, files: string[], publicKeys:
         rows += rowsOf<{ seq: unknown }>(inserted).length;
         batch = [];
       };
+      // By position, as checkArchive reads it: the first line is the header, the last the
+      // trailer, every line between them a row; the count must be the header's.
       let lineNumber = 0;
+      let rowsInFile = 0;
+      let previous: { line: string; number: number } | undefined;
+      let sawHeader = false;
       for await (const line of readline.createInterface({ input: fs.createReadStream(file, "utf8"), crlfDelay: Infinity })) {
         lineNumber += 1;
         if (line === "") continue;
-        const value = JSON.parse(line) as Record<string, unknown>;
-        // The header and the trailer, as checkArchive reads them; every other line is a row.
-        if ("archive" in value || "archive_end" in value) continue;
-        batch.push(ndjsonChainRow(value, lineNumber));
-        if (batch.length >= BATCH) await flush();
+        if (!sawHeader) {
+          sawHeader = true;
+          continue;
+        }
+        if (previous) {
+          batch.push(ndjsonChainRow(JSON.parse(previous.line), previous.number));
+          rowsInFile += 1;
+          if (batch.length >= BATCH) await flush();
+        }
+        previous = { line, number: lineNumber };
       }
+      const expected = checked.find((entry) => entry.file === file)!.check.header.rows;
+      if (rowsInFile !== expected) throw new RestoreRefused(`${path.basename(file)} holds ${rowsInFile} rows, not the ${expected} it was checked with: it changed while being restored.`);
       await flush();
     }
   });

@@ -219,6 +219,8 @@ async function* spanRows(executor: Executor, span: MonthSpan): AsyncGenerator<Ch
  */
 async function readMonth(executor: Executor, span: MonthSpan, walker: ChainWalker, archive: { file: string; boundary: Boundary } | undefined): Promise<string | undefined> {
   const partial = archive && `${archive.file}.partial`;
+  // A partial file under the retention lock is a crashed run's: it is replaced.
+  if (partial) await fs.promises.rm(partial, { force: true });
   const handle = partial ? await fs.promises.open(partial, "wx", 0o600) : undefined;
   const digest = createHash("sha256");
   const write = async (text: string) => {
@@ -321,12 +323,29 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
   const signing = configuredSigningKey();
   if (!signing) throw new RetentionRefused("Retention signs the boundary it leaves: set AUDIT_SIGNING_KEY (npm run audit:key -- --new).");
   const written: string[] = [];
+  let removing = false;
   try {
     return await db.transaction(async (tx) => {
       const [lock] = rowsOf<{ taken: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${RETENTION_LOCK}) as taken`));
-      if (!lock?.taken) throw new RetentionRefused("Another retention is running: nothing was removed.");
-      // The months' reading may take minutes at scale: not cut short by the role's statement timeout.
-      await tx.execute(sql`set local statement_timeout = 0`);
+      if (!lock?.taken) return { status: "nothing" as const, reason: "Another retention is running (another instance's, or by hand): nothing to do here." };
+      // The months' reading and archiving may take minutes at scale, with files written between
+      // statements: the role's short timeouts are widened for this transaction only.
+      await tx.execute(sql`set local statement_timeout = '15min'`);
+      await tx.execute(sql`set local idle_in_transaction_session_timeout = '5min'`);
+      // What the owner's function would refuse this role anyway, before any month is read.
+      const [rights] = rowsOf<{ floor: number; privileged: boolean }>(
+        await tx.execute(sql`
+          select f.months as floor,
+            session_user = (select r.rolname from pg_class c join pg_roles r on r.oid = c.relowner where c.oid = 'public.account_logs'::regclass)
+              or coalesce((select r.rolsuper from pg_roles r where r.rolname = session_user), false) as privileged
+          from account_log_retention_floor f`),
+      );
+      if (rights && !rights.privileged) {
+        if (request.before > policyCutoff(new Date(), Number(rights.floor))) {
+          throw new RetentionRefused(`The database's owner lets the app remove months older than ${rights.floor} months only (account_log_retention_floor): nothing was removed.`);
+        }
+        if (!request.archiveDir) throw new RetentionRefused("The app removes months only with their archives (--no-archive is for the database's owner): nothing was removed.");
+      }
       const plan = await planRetention(tx, request.before);
       if (!plan) return { status: "nothing" as const, reason: `No sealed row is older than ${monthName(request.before)}.` };
       if (request.before > plan.sealingMonth) {
@@ -377,6 +396,8 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
       }
       if (request.archiveDir) await syncFolder(request.archiveDir);
       const dropStarted = Date.now();
+      // The owner's function holds the seal state while it runs: sealing waits at most this long.
+      await tx.execute(sql`set local statement_timeout = '5min'`);
       const entry = {
         username: request.actor.username,
         username_normalized: normalizeUsername(request.actor.username),
@@ -387,11 +408,11 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
           actor: request.actor,
           retention: {
             archives: archives.map((archive) => `${path.basename(archive.file)} sha256:${archive.sha256}`),
-            ...(forcedStreams.length > 0 && { forcedStreams: forcedStreams.map((stream) => `${stream.name} (sent through seq ${stream.cursorSeq})`) }),
             ...(request.noArchive && { archive: "none (--no-archive)" }),
           },
         },
       };
+      removing = true;
       await tx.execute(sql`select account_log_retain(${request.before.toISOString()}::timestamptz, ${boundary.seq}::bigint, decode(${boundary.headHash}, 'hex'),
         ${boundary.retainedAt.toISOString()}::timestamptz, ${boundary.keyId}, decode(${boundary.signature.toString("base64")}, 'base64'),
         ${JSON.stringify(boundary.spans)}::jsonb, ${sql.raw(`array[${archiveNames.map((name) => `'${name.replace(/'/g, "''")}'`).join(",")}]::text[]`)},
@@ -409,8 +430,11 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
       };
     });
   } catch (error) {
-    // Nothing was removed: the archives of this run go too, so no signed boundary is left lying about.
-    for (const file of written) fs.rmSync(file, { force: true });
+    // Before the removal was asked for, nothing was removed: the run's archives go too. After
+    // it, the commit may have happened whatever the error says: the archives stay, as they may
+    // be the only copy of those months.
+    if (!removing) for (const file of written) fs.rmSync(file, { force: true });
+    else if (written.length > 0) logServerError("retention failed after the removal was asked for; its archives are kept", error, { archives: written });
     if (error instanceof RetentionRefused) throw error;
     const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
     if (code && DATABASE_REFUSALS.has(code)) {

@@ -12,7 +12,7 @@ import { logStreams } from "@/db/schema";
 import { answerLogRequest } from "@/lib/api/log-endpoint";
 import { createApiToken } from "@/lib/api/tokens";
 import { attemptSignIn } from "@/lib/account-log/sign-in";
-import { latestBoundary, parseMonth, retainMonths, RetentionRefused, type RetentionRequest } from "@/lib/audit/retention";
+import { latestBoundary, parseMonth, planRetention, retainMonths, RetentionRefused, type RetentionRequest } from "@/lib/audit/retention";
 import { restoreArchives, RestoreRefused } from "@/lib/audit/restore";
 import { sealPending, startSealer } from "@/lib/audit/sealer";
 import { appendAccountLog } from "@/lib/account-log/record";
@@ -61,6 +61,14 @@ async function counterMismatches(db: Database): Promise<Record<string, number>> 
       except (select hour, username_key, ip, failures from account_log_failure_hours))`,
     months: sql`((select month, min_seq, max_seq, row_count from account_log_months)
       except (select date_trunc('month', sealed_at, 'UTC'), min(seq), max(seq), count(*) from account_logs group by 1))`,
+    // The newest row each counter names is a row still there, and the newest of its kind.
+    username_results_last_id: sql`select r.* from account_log_username_results r
+      where r.last_id <> (select max(l.id) from account_logs l where l.username_key = r.username_key and l.result = r.result)`,
+    address_results_last_id: sql`select r.* from account_log_address_results r
+      where r.last_id <> (select max(l.id) from account_logs l where l.ip = r.ip and l.result = r.result)`,
+    country_results_last_id: sql`select r.* from account_log_country_results r
+      where r.last_id <> (select max(l.id) from account_logs l where coalesce(l.metadata->'location'->>'country', '') = r.country and l.result = r.result)`,
+    usernames_last_id: sql`select u.id from account_log_usernames u where u.last_id is not null and not exists (select from account_logs l where l.id = u.last_id)`,
   };
   const mismatches: Record<string, number> = {};
   for (const [name, query] of Object.entries(checks)) {
@@ -161,7 +169,6 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
       await sealer.stop();
     }
     expect(signIn.status).toBe("signed_in");
-    expect(written).toBeGreaterThan(0);
     expect(outcome).toMatchObject({ status: "retained", months: ["2025-11", "2025-12"], rows: Number(planned!.rows), boundarySeq: Number(planned!.last), forcedStreams: ["slow shipper"] });
     await sealPending(db);
 
@@ -181,9 +188,10 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     const [during] = rowsOf<{ n: number | string }>(await db.execute(sql`select count(*) as n from account_logs where username like 'during-%'`));
     expect(Number(during!.n)).toBe(written);
     // The boundary is evidence: not even the owner changes or removes it.
-    await expect(db.execute(sql`delete from account_log_boundaries`)).rejects.toThrow();
+    await expect(db.execute(sql`delete from account_log_boundaries`)).rejects.toThrow(/retention boundaries are never changed or removed|Failed query/);
     expect(retention.archives[0]).toMatch(/^account-log-[0-9a-f]{8}-2025-11\.ndjson sha256:[0-9a-f]{64}$/);
-    expect(retention.forcedStreams).toEqual(["slow shipper (sent through seq 10)"]);
+    expect(retention.forcedStreams).toEqual([expect.stringMatching(/^slow shipper \(\d+\), sent through seq 10$/)]);
+    expect(retention).toMatchObject({ archiveNames: [expect.stringMatching(/2025-11\.ndjson$/), expect.stringMatching(/2025-12\.ndjson$/)], databaseRole: expect.any(String) });
   });
 
   it("verifies from the signed boundary, and each archive offline; a changed archive is caught", async () => {
@@ -249,9 +257,29 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
     expect(gone.status).toBe(410);
     expect(await gone.json()).toMatchObject({ error: "retained", first_after: boundary.seq });
     expect(gone.headers.get("Link")).toContain(`after=${boundary.seq}`);
-    const goesOn = await answerLogRequest(db, { url: new URL(`http://logs.test/api/v1/account-logs?after=${boundary.seq}&limit=1`), authorization: `Bearer ${token}`, context: browserContext });
-    expect(goesOn.status).toBe(200);
-    expect(((await goesOn.json()) as { data: { seq: number }[] }).data[0]!.seq).toBe(boundary.seq + 1);
+    for (const url of [`http://logs.test/api/v1/account-logs?after=${boundary.seq}&limit=1`, "http://logs.test/api/v1/account-logs?limit=1"]) {
+      // From the boundary, or with no cursor at all: the log as it starts now.
+      const goesOn = await answerLogRequest(db, { url: new URL(url), authorization: `Bearer ${token}`, context: browserContext });
+      expect(goesOn.status, url).toBe(200);
+      expect(((await goesOn.json()) as { data: { seq: number }[] }).data[0]!.seq).toBe(boundary.seq + 1);
+    }
+  });
+
+  it("the owner's function checks what it is given, whoever calls it", async () => {
+    const db = await getDb();
+    const before = parseMonth("2026-02")!;
+    const plan = (await planRetention(db, before))!;
+    const streamId = rowsOf<{ id: number }>(await db.execute(sql`select id from log_streams order by id limit 1`))[0]!.id;
+    const call = (spans: unknown, signedAt = new Date(), seq = plan.boundarySeq) =>
+      db.execute(sql`select account_log_retain(${before.toISOString()}::timestamptz, ${seq}::bigint, decode(${plan.headHash}, 'hex'),
+        ${signedAt.toISOString()}::timestamptz, 'key', decode('00', 'hex'), ${JSON.stringify(spans)}::jsonb, array['a.ndjson']::text[],
+        array[${sql.raw(String(Number(streamId)))}]::integer[],
+        '{"username": "direct", "username_normalized": "direct"}'::jsonb)`);
+    const message = (promise: Promise<unknown>) => promise.then(() => "removed", (error: Error & { cause?: Error }) => error.cause?.message ?? error.message);
+    expect(await message(call(plan.spans.map((span) => ({ ...span, rows: span.rows + 1 }))))).toMatch(/the signed span of 2026-01 is not the database's/);
+    expect(await message(call(plan.spans, new Date(Date.now() - 3_600_000)))).toMatch(/was signed at .*, not for this run/);
+    expect(await message(call(plan.spans, new Date(), plan.boundarySeq - 1))).toMatch(/end at seq \d+, not \d+/);
+    expect(await firstSeq(db)).toBe((await latestBoundary(db))!.seq + 1);
   });
 
   it.runIf(kind === "postgres")("retains as the app's own role, through the owner's function only", async () => {
@@ -269,11 +297,19 @@ describe.each(DATABASE_KINDS)("retention on %s", (kind) => {
         (error: { code?: string; cause?: { code?: string } }) => error.cause?.code ?? error.code,
       );
       expect(refused).toBe("42501");
-      // The owner's floor (12 months) keeps the app's role from younger months, and from none without archives.
+      // The owner's floor keeps the app's role from younger months, and from any without archives.
       const february = request({ before: new Date("2026-02-01T00:00:00Z"), archiveDir, force: ["slow shipper"] });
-      await expect(retainMonths(february, app.db)).rejects.toThrow("remove months older than 12 months only");
+      await owner.execute(sql`update account_log_retention_floor set months = 1200`);
+      await expect(retainMonths(february, app.db)).rejects.toThrow("older than 1200 months only");
       await owner.execute(sql`update account_log_retention_floor set months = 0`);
-      await expect(app.db.execute(sql`update account_log_retention_floor set months = 0`)).rejects.toThrow();
+      const denied = async (statement: ReturnType<typeof sql>) =>
+        app.db.execute(statement).then(
+          () => "done",
+          (error: { code?: string; cause?: { code?: string } }) => error.cause?.code ?? error.code,
+        );
+      expect(await denied(sql`update account_log_retention_floor set months = 0`)).toBe("42501");
+      // Nor may it write the row verify requires beside a boundary.
+      expect(await denied(sql`insert into account_log_inbox (username, username_normalized, result) values ('forged', 'forged', 'logs_retained')`)).toBe("42501");
       await expect(retainMonths({ ...february, archiveDir: undefined, noArchive: true }, app.db)).rejects.toThrow("only with their archives");
       const outcome = await retainMonths(february, app.db);
       expect(outcome).toMatchObject({ status: "retained", months: ["2026-01"] });
