@@ -387,7 +387,13 @@ export async function retainMonths(request: RetentionRequest, executor?: Databas
       const walker = new ChainWalker(plan.origin.seq > 0 ? plan.origin : undefined);
       for (const [index, span] of plan.spans.entries()) {
         const file = request.archiveDir ? path.join(request.archiveDir, archiveNames[index]!) : undefined;
-        if (file && fs.existsSync(file)) throw new RetentionRefused(`${file} exists already: move it away (it is an archive of an earlier run); nothing was removed.`);
+        if (file && fs.existsSync(file)) {
+          // An earlier run's archive of this month, left by a run that did not commit (its months
+          // are still here): kept beside, under another name, never written over.
+          const aside = `${file}.superseded-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+          await fs.promises.rename(file, aside);
+          logServerInfo("retention kept an earlier archive of this month aside", { file, aside });
+        }
         const sha256 = await readMonth(tx, span, walker, file ? { file, boundary } : undefined);
         if (file && sha256) {
           written.push(file);
