@@ -349,8 +349,7 @@ export const accountLogBoundaries = pgTable("account_log_boundaries", {
   headHash: bytea("head_hash").notNull(),
   firstSeq: bigint("first_seq", { mode: "number" }).notNull(),
   rowsRemoved: bigint("rows_removed", { mode: "number" }).notNull(),
-  months: text("months").array().notNull(),
-  /** Each month's positions, rows and end hashes, as signed. */
+  /** Each month's name, positions, rows and end hashes, as signed. */
   spans: jsonb("spans").notNull(),
   archives: text("archives").array().notNull(),
   retainedAt: timestamp("retained_at", { withTimezone: true }).notNull(),

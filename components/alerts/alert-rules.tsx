@@ -2,15 +2,13 @@
 
 import { useActionState, useId } from "react";
 import { IDLE, type AlertRuleFormField, type FormAction } from "@/lib/actions/state";
-import { RevealedSecret, SubmitButton } from "@/components/forms/form-parts";
+import { fieldInputClass, RevealedSecret, RowAction, SubmitButton } from "@/components/forms/form-parts";
 import { useFieldForm, useLatestState } from "@/components/forms/use-field-form";
 import { ALERT_EVENT_LABELS, ALERT_EVENT_ORDER } from "@/lib/alerts/events";
 import type { AlertRuleSummary } from "@/lib/alerts/rules";
 import { ActionMessage } from "@/components/users/action-message";
 import { LogTime } from "@/components/account-logs/log-time";
 
-const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
-const buttonClass = "rounded border border-slate-300 px-2 py-0.5 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-60";
 
 /** A rule: its events, and a webhook and/or email addresses; the webhook's signing secret is shown once. */
 export function AddAlertRuleForm({ action, emailConfigured }: { action: FormAction<AlertRuleFormField>; emailConfigured: boolean }) {
@@ -25,7 +23,7 @@ export function AddAlertRuleForm({ action, emailConfigured }: { action: FormActi
           <label htmlFor={`${id}-name`} className="block text-sm font-medium">
             Name
           </label>
-          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="On-call" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={inputClass} />
+          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="On-call" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={fieldInputClass} />
         </div>
         <fieldset className="row-span-3" aria-invalid={invalid("events") || undefined} aria-describedby={describedBy("events")}>
           <legend className="text-sm font-medium">Alert when</legend>
@@ -49,7 +47,7 @@ export function AddAlertRuleForm({ action, emailConfigured }: { action: FormActi
             defaultValue={kept?.webhookUrl}
             aria-invalid={invalid("webhookUrl") || undefined}
             aria-describedby={describedBy("webhookUrl", `${id}-webhook-hint`)}
-            className={inputClass}
+            className={fieldInputClass}
           />
           <p id={`${id}-webhook-hint`} className="mt-1 text-xs text-slate-600">
             Signed like a stream&apos;s batches; the JSON has a <code>text</code> field for chat webhooks.
@@ -68,7 +66,7 @@ export function AddAlertRuleForm({ action, emailConfigured }: { action: FormActi
             defaultValue={kept?.emailTo}
             aria-invalid={invalid("emailTo") || undefined}
             aria-describedby={describedBy("emailTo", `${id}-email-hint`)}
-            className={inputClass}
+            className={fieldInputClass}
           />
           <p id={`${id}-email-hint`} className={`mt-1 text-xs ${emailConfigured ? "text-slate-600" : "font-medium text-amber-900"}`}>
             {emailConfigured ? "Up to 20 addresses, separated by commas." : "SMTP_URL is not set: emails will wait, failing, until it is."}
@@ -132,19 +130,14 @@ export function AlertRulesList({ rules, actions }: { rules: AlertRuleSummary[]; 
                 </dd>
               </dl>
               <div className="mt-2 flex flex-wrap gap-2">
-                <form action={toggleAction}>
-                  <input type="hidden" name="ruleId" value={rule.id} />
-                  <input type="hidden" name="enabled" value={String(!rule.enabled)} />
-                  <button type="submit" disabled={toggling} className={buttonClass} aria-label={`${rule.enabled ? "Pause" : "Resume"} alert rule ${rule.name}`}>
-                    {rule.enabled ? "Pause" : "Resume"}
-                  </button>
-                </form>
-                <form action={removeAction}>
-                  <input type="hidden" name="ruleId" value={rule.id} />
-                  <button type="submit" disabled={removing} className={`${buttonClass} border-red-300 text-red-800`} aria-label={`Remove alert rule ${rule.name}`}>
-                    Remove
-                  </button>
-                </form>
+                <RowAction
+                  action={toggleAction}
+                  fields={{ ruleId: rule.id, enabled: String(!rule.enabled) }}
+                  pending={toggling}
+                  label={rule.enabled ? "Pause" : "Resume"}
+                  accessibleName={`${rule.enabled ? "Pause" : "Resume"} alert rule ${rule.name}`}
+                />
+                <RowAction action={removeAction} fields={{ ruleId: rule.id }} pending={removing} label="Remove" accessibleName={`Remove alert rule ${rule.name}`} danger />
               </div>
             </li>
           );

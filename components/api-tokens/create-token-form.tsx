@@ -3,10 +3,9 @@
 import { useActionState, useId } from "react";
 import { IDLE, type FormAction, type TokenFormField } from "@/lib/actions/state";
 import { ActionMessage } from "@/components/users/action-message";
+import { fieldInputClass } from "@/components/forms/form-parts";
 
 type Props = { action: FormAction<TokenFormField> };
-
-const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
 
 /** Name, scope and expiry; the new token is shown once below the form, to copy. Works without JavaScript. */
 export function CreateTokenForm({ action }: Props) {
@@ -36,14 +35,14 @@ export function CreateTokenForm({ action }: Props) {
             defaultValue={state.status === "error" ? state.values?.name : undefined}
             aria-invalid={invalid("name") || undefined}
             aria-describedby={describedBy("name")}
-            className={inputClass}
+            className={fieldInputClass}
           />
         </div>
         <div>
           <label htmlFor={`${id}-scope`} className="block text-sm font-medium">
             Scope
           </label>
-          <select id={`${id}-scope`} name="scope" defaultValue="logs:read" aria-invalid={invalid("scope") || undefined} aria-describedby={describedBy("scope")} className={inputClass}>
+          <select id={`${id}-scope`} name="scope" defaultValue="logs:read" aria-invalid={invalid("scope") || undefined} aria-describedby={describedBy("scope")} className={fieldInputClass}>
             <option value="logs:read">logs:read (read the account log)</option>
             <option value="metrics:read">metrics:read (scrape /metrics)</option>
           </select>
@@ -62,7 +61,7 @@ export function CreateTokenForm({ action }: Props) {
             placeholder="never"
             aria-invalid={invalid("expiresDays") || undefined}
             aria-describedby={describedBy("expiresDays")}
-            className={inputClass}
+            className={fieldInputClass}
           />
         </div>
         <button

@@ -1,3 +1,40 @@
+/** A text input or textarea of a form, red-bordered while an error points at it. */
+export const fieldInputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
+
+/** A small button acting on one item of a list. */
+export const rowButtonClass = "rounded border border-slate-300 px-2 py-0.5 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-60";
+
+/**
+ * One button acting on one item of a list (pause, remove, send a test): a form carrying the item's
+ * ID and any fixed values, its accessible name naming the item.
+ */
+export function RowAction({
+  action,
+  fields,
+  pending,
+  label,
+  accessibleName,
+  danger = false,
+}: {
+  action: (form: FormData) => void;
+  fields: Record<string, string | number>;
+  pending: boolean;
+  label: string;
+  accessibleName: string;
+  danger?: boolean;
+}) {
+  return (
+    <form action={action}>
+      {Object.entries(fields).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
+      <button type="submit" disabled={pending} className={danger ? `${rowButtonClass} border-red-300 text-red-800` : rowButtonClass} aria-label={accessibleName}>
+        {label}
+      </button>
+    </form>
+  );
+}
+
 /** A form's main button: its label while the action runs says so. */
 export function SubmitButton({ pending, label, pendingLabel }: { pending: boolean; label: string; pendingLabel: string }) {
   return (

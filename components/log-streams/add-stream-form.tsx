@@ -1,11 +1,9 @@
 "use client";
 
 import type { FormAction, StreamFormField } from "@/lib/actions/state";
-import { RevealedSecret, SubmitButton } from "@/components/forms/form-parts";
+import { fieldInputClass, RevealedSecret, SubmitButton } from "@/components/forms/form-parts";
 import { useFieldForm } from "@/components/forms/use-field-form";
 import { ActionMessage } from "@/components/users/action-message";
-
-const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
 
 /** A webhook destination: name, URL, format, custom headers and an optional CA; the signing secret is shown once. */
 export function AddStreamForm({ action }: { action: FormAction<StreamFormField> }) {
@@ -20,7 +18,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
           <label htmlFor={`${id}-name`} className="block text-sm font-medium">
             Name
           </label>
-          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="Splunk HEC" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={inputClass} />
+          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="Splunk HEC" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={fieldInputClass} />
         </div>
         <div>
           <label htmlFor={`${id}-url`} className="block text-sm font-medium">
@@ -36,7 +34,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
             defaultValue={kept?.url}
             aria-invalid={invalid("url") || undefined}
             aria-describedby={describedBy("url", `${id}-url-hint`)}
-            className={inputClass}
+            className={fieldInputClass}
           />
           <p id={`${id}-url-hint`} className="mt-1 text-xs text-slate-600">
             HTTPS, or plain HTTP to this machine. Redirects are not followed.
@@ -46,7 +44,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
           <label htmlFor={`${id}-format`} className="block text-sm font-medium">
             Format
           </label>
-          <select id={`${id}-format`} name="format" defaultValue="json" className={inputClass}>
+          <select id={`${id}-format`} name="format" defaultValue="json" className={fieldInputClass}>
             <option value="json">JSON rows</option>
             <option value="ocsf">OCSF</option>
             <option value="ecs">ECS</option>
@@ -65,7 +63,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
             defaultValue={kept?.headers}
             aria-invalid={invalid("headers") || undefined}
             aria-describedby={describedBy("headers", `${id}-headers-hint`)}
-            className={`${inputClass} font-mono text-sm`}
+            className={`${fieldInputClass} font-mono text-sm`}
           />
           <p id={`${id}-headers-hint`} className="mt-1 text-xs text-slate-600">
             Kept encrypted; never shown again.
@@ -75,7 +73,7 @@ export function AddStreamForm({ action }: { action: FormAction<StreamFormField> 
           <label htmlFor={`${id}-ca`} className="block text-sm font-medium">
             Trusted CA (optional, PEM)
           </label>
-          <textarea id={`${id}-ca`} name="ca" rows={2} spellCheck={false} aria-invalid={invalid("ca") || undefined} aria-describedby={describedBy("ca")} className={`${inputClass} font-mono text-xs`} />
+          <textarea id={`${id}-ca`} name="ca" rows={2} spellCheck={false} aria-invalid={invalid("ca") || undefined} aria-describedby={describedBy("ca")} className={`${fieldInputClass} font-mono text-xs`} />
         </div>
         <div className="sm:col-span-3">
           <SubmitButton pending={pending} label="Add webhook" pendingLabel="Adding…" />
@@ -101,7 +99,7 @@ export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> 
       <label htmlFor={`${id}-${field}`} className="block text-sm font-medium">
         {label}
       </label>
-      <textarea id={`${id}-${field}`} name={field} rows={2} spellCheck={false} aria-invalid={invalid(field) || undefined} aria-describedby={describedBy(field)} className={`${inputClass} font-mono text-xs`} />
+      <textarea id={`${id}-${field}`} name={field} rows={2} spellCheck={false} aria-invalid={invalid(field) || undefined} aria-describedby={describedBy(field)} className={`${fieldInputClass} font-mono text-xs`} />
     </div>
   );
   return (
@@ -114,7 +112,7 @@ export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> 
           <label htmlFor={`${id}-name`} className="block text-sm font-medium">
             Name
           </label>
-          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="SIEM collector" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={inputClass} />
+          <input id={`${id}-name`} name="name" required maxLength={100} autoComplete="off" placeholder="SIEM collector" defaultValue={kept?.name} aria-invalid={invalid("name") || undefined} aria-describedby={describedBy("name")} className={fieldInputClass} />
         </div>
         <div>
           <label htmlFor={`${id}-url`} className="block text-sm font-medium">
@@ -130,7 +128,7 @@ export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> 
             defaultValue={kept?.url}
             aria-invalid={invalid("url") || undefined}
             aria-describedby={describedBy("url", `${id}-url-hint`)}
-            className={inputClass}
+            className={fieldInputClass}
           />
           <p id={`${id}-url-hint`} className="mt-1 text-xs text-slate-600">
             tls:// (RFC 5425, port 6514), or tcp:// to this machine or your network. RFC 5424 messages, octet-counted.
@@ -140,7 +138,7 @@ export function AddSyslogForm({ action }: { action: FormAction<StreamFormField> 
           <label htmlFor={`${id}-format`} className="block text-sm font-medium">
             Format
           </label>
-          <select id={`${id}-format`} name="format" defaultValue="cef" className={inputClass}>
+          <select id={`${id}-format`} name="format" defaultValue="cef" className={fieldInputClass}>
             <option value="cef">CEF</option>
             <option value="json">JSON rows</option>
             <option value="ocsf">OCSF</option>

@@ -2,6 +2,7 @@
 
 import { useActionState, useId } from "react";
 import { IDLE, type FormAction, type ReplayFormField } from "@/lib/actions/state";
+import { RowAction, rowButtonClass } from "@/components/forms/form-parts";
 import { useLatestState } from "@/components/forms/use-field-form";
 import type { StreamSummary } from "@/lib/streams/store";
 import { ActionMessage } from "@/components/users/action-message";
@@ -15,7 +16,6 @@ export type StreamActions = {
 };
 
 const count = (n: number) => n.toLocaleString("en-US");
-const buttonClass = "rounded border border-slate-300 px-2 py-0.5 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-blue-600 disabled:opacity-60";
 
 function lagText(stream: StreamSummary): string {
   if (stream.lagRows === 0) return "Up to date";
@@ -73,35 +73,25 @@ export function StreamsList({ streams, actions }: { streams: StreamSummary[]; ac
                 </dd>
               </dl>
               <div className="mt-2 flex flex-wrap items-end gap-2">
-                <form action={testAction}>
-                  <input type="hidden" name="streamId" value={stream.id} />
-                  <button type="submit" disabled={testing} className={buttonClass} aria-label={`Send test event to ${stream.name}`}>
-                    Send test event
-                  </button>
-                </form>
+                <RowAction action={testAction} fields={{ streamId: stream.id }} pending={testing} label="Send test event" accessibleName={`Send test event to ${stream.name}`} />
                 <form action={replayAction} className="flex items-end gap-1">
                   <input type="hidden" name="streamId" value={stream.id} />
                   <label className="text-xs">
                     <span className="block text-slate-600">Replay from seq or time</span>
                     <input name="from" required maxLength={64} placeholder="1 or 2026-11-30T08:00:00Z" className="w-56 rounded border border-slate-300 px-2 py-0.5" />
                   </label>
-                  <button type="submit" disabled={replaying} className={buttonClass} aria-label={`Replay ${stream.name}`}>
+                  <button type="submit" disabled={replaying} className={rowButtonClass} aria-label={`Replay ${stream.name}`}>
                     Replay
                   </button>
                 </form>
-                <form action={toggleAction}>
-                  <input type="hidden" name="streamId" value={stream.id} />
-                  <input type="hidden" name="enabled" value={String(!stream.enabled)} />
-                  <button type="submit" disabled={toggling} className={buttonClass} aria-label={`${stream.enabled ? "Pause" : "Resume"} ${stream.name}`}>
-                    {stream.enabled ? "Pause" : "Resume"}
-                  </button>
-                </form>
-                <form action={removeAction}>
-                  <input type="hidden" name="streamId" value={stream.id} />
-                  <button type="submit" disabled={removing} className={`${buttonClass} border-red-300 text-red-800`} aria-label={`Remove ${stream.name}`}>
-                    Remove
-                  </button>
-                </form>
+                <RowAction
+                  action={toggleAction}
+                  fields={{ streamId: stream.id, enabled: String(!stream.enabled) }}
+                  pending={toggling}
+                  label={stream.enabled ? "Pause" : "Resume"}
+                  accessibleName={`${stream.enabled ? "Pause" : "Resume"} ${stream.name}`}
+                />
+                <RowAction action={removeAction} fields={{ streamId: stream.id }} pending={removing} label="Remove" accessibleName={`Remove ${stream.name}`} danger />
               </div>
             </li>
           );

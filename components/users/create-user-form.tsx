@@ -4,10 +4,9 @@ import { useActionState, useId } from "react";
 import { IDLE, type FormAction, type UserFormField } from "@/lib/actions/state";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH } from "@/lib/users/limits";
 import { ActionMessage } from "./action-message";
+import { fieldInputClass } from "@/components/forms/form-parts";
 
 type Props = { action: FormAction<UserFormField> };
-
-const inputClass = "mt-1 w-full rounded border border-slate-300 bg-white px-3 py-1.5 focus:outline-2 focus:outline-blue-600 aria-[invalid=true]:border-red-600";
 
 /** The server action is the form's action itself, so the form also works without JavaScript. */
 export function CreateUserForm({ action }: Props) {
@@ -39,7 +38,7 @@ export function CreateUserForm({ action }: Props) {
             defaultValue={state.status === "error" ? state.values?.username : undefined}
             aria-invalid={invalid("username") || undefined}
             aria-describedby={describedBy("username")}
-            className={inputClass}
+            className={fieldInputClass}
           />
         </div>
         <div>
@@ -56,7 +55,7 @@ export function CreateUserForm({ action }: Props) {
             autoComplete="new-password"
             aria-invalid={invalid("password") || undefined}
             aria-describedby={describedBy("password", `${id}-password-hint`)}
-            className={inputClass}
+            className={fieldInputClass}
           />
           <p id={`${id}-password-hint`} className="mt-1 text-xs text-slate-600">
             At least {PASSWORD_MIN_LENGTH} characters. Tell it to the user yourself; it is never shown again.
@@ -72,7 +71,7 @@ export function CreateUserForm({ action }: Props) {
             defaultValue="user"
             aria-invalid={invalid("role") || undefined}
             aria-describedby={describedBy("role")}
-            className={inputClass}
+            className={fieldInputClass}
           >
             <option value="user">User</option>
             <option value="admin">Admin</option>

@@ -4,7 +4,6 @@ CREATE TABLE "account_log_boundaries" (
 	"head_hash" bytea NOT NULL,
 	"first_seq" bigint NOT NULL,
 	"rows_removed" bigint NOT NULL,
-	"months" text[] NOT NULL,
 	"spans" jsonb NOT NULL,
 	"archives" text[] NOT NULL,
 	"retained_at" timestamp with time zone NOT NULL,
@@ -220,8 +219,8 @@ BEGIN
   WHERE r."country" = '' AND r."last_id" BETWEEN lowest_id AND highest_id
     AND EXISTS (SELECT FROM "account_logs" g WHERE g."id" = r."last_id" AND g."sealed_at" < "before");
 
-  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "months", "spans", "archives", "retained_at", "key_id", "signature")
-  VALUES (last_seq, actual, first_gone, gone, coalesce(month_names, '{}'), "month_spans", coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
+  INSERT INTO "account_log_boundaries" ("seq", "head_hash", "first_seq", "rows_removed", "spans", "archives", "retained_at", "key_id", "signature")
+  VALUES (last_seq, actual, first_gone, gone, "month_spans", coalesce("archive_names", '{}'), "signed_time", "signer", "signed");
   -- The log row, here rather than left to the caller: no removal without one (and no other role may
   -- write one: account_log_inbox's trigger). What was removed, the archives, the streams forced
   -- past and the database role are stated by this function; the caller adds who asked and the

@@ -5,6 +5,7 @@ import { users, type UserRole } from "@/db/schema";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "@/lib/auth/password";
 import { requestMetadata, type RequestContext } from "@/lib/client/request-context";
 import { env } from "@/lib/env";
+import { withDeadline } from "@/lib/service/deadline";
 import { createSessionRecord } from "@/lib/sessions/queries";
 import { logServerError } from "@/lib/server-log";
 import { findUserByUsername } from "@/lib/users/queries";
@@ -38,13 +39,7 @@ const UNKNOWN_USERNAME_LOCK_SPACE = 726_531_003;
  */
 const DATABASE_ANSWER_DEADLINE_MS = 5_000;
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`The database did not answer within ${ms} ms.`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
+const noAnswer = () => new Error(`The database did not answer within ${DATABASE_ANSWER_DEADLINE_MS} ms.`);
 
 export class SignInUnavailableError extends Error {
   override name = "SignInUnavailableError";
@@ -251,8 +246,8 @@ export async function attemptThrottledSignIn(
   try {
     let throttled = !release;
     try {
-      const db = await withDeadline(getDb(), DATABASE_ANSWER_DEADLINE_MS);
-      throttled ||= await withDeadline(isAddressThrottled(db, ip, { maxFailures, windowSeconds }), DATABASE_ANSWER_DEADLINE_MS);
+      const db = await withDeadline(getDb(), DATABASE_ANSWER_DEADLINE_MS, noAnswer);
+      throttled ||= await withDeadline(isAddressThrottled(db, ip, { maxFailures, windowSeconds }), DATABASE_ANSWER_DEADLINE_MS, noAnswer);
       if (throttled) {
         // No account is looked up: the answer and its timing depend on the address alone.
         const [row] = await appendAccountLog(db, [

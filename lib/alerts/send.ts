@@ -9,6 +9,7 @@ import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
 import { startPollLoop } from "@/lib/service/background";
+import { withDeadline } from "@/lib/service/deadline";
 import { addressKind, StreamDestinationError } from "@/lib/streams/destination";
 import { destinationOf, retryDelayMs } from "@/lib/streams/sender";
 import { postWebhook, webhookSignature, type Delivery } from "@/lib/streams/webhook";
@@ -27,16 +28,6 @@ const MAIL_DEADLINE_MS = 15_000;
 const ALERTS_PER_ROUND = 20;
 /** Sent alerts are kept this long (the page's "last sent"), then removed. */
 const SENT_KEPT_DAYS = 30;
-
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 type DueAlert = { id: number | string; rule_id: number; channel: "webhook" | "email"; event: AlertMessage | string; attempts: number };
 
@@ -106,7 +97,7 @@ async function deliver(rule: AlertRule, alert: DueAlert, event: AlertMessage, si
     const url = env().SMTP_URL;
     if (!url) return { ok: false, error: "SMTP_URL is not set: alert emails cannot be sent." };
     try {
-      const info = await withDeadline(mailTransport(url).sendMail(alertEmail(event, id, rule.emailTo)), MAIL_DEADLINE_MS, "the mail server did not take the alert");
+      const info = await withDeadline(mailTransport(url).sendMail(alertEmail(event, id, rule.emailTo)), MAIL_DEADLINE_MS, () => new Error(`the mail server did not take the alert within ${MAIL_DEADLINE_MS / 1000} s`));
       // Sent once any recipient was accepted: retrying would send it again to those. The refused
       // addresses are named in the server log.
       const accepted = info.accepted.length;

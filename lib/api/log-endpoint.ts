@@ -121,7 +121,8 @@ export async function answerLogRequest(db: Database, { url, authorization, conte
     const { query } = parsed;
     const retained = async () =>
       rowsOf<{ seq: number | string; retained_at: string | Date; months: string }>(
-        await db.execute(sql`select seq, retained_at, array_to_string(months, ', ') as months from account_log_boundaries order by seq desc limit 1`),
+        await db.execute(sql`select seq, retained_at, (select string_agg(s->>'month', ', ') from jsonb_array_elements(spans) s) as months
+          from account_log_boundaries order by seq desc limit 1`),
       )[0];
     // A reader with no cursor yet starts where the log starts now.
     if (!url.searchParams.has("after")) query.after = Number((await retained())?.seq ?? 0);

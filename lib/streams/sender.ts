@@ -9,6 +9,7 @@ import { env } from "@/lib/env";
 import { metrics } from "@/lib/metrics/registry";
 import { logServerError } from "@/lib/server-log";
 import { startPollLoop } from "@/lib/service/background";
+import { withDeadline } from "@/lib/service/deadline";
 import { checkSyslogDestination, checkWebhookDestination, StreamDestinationError, type CheckedDestination } from "./destination";
 import { openStreamValues } from "./store";
 import { sendSyslog, syslogMessage, syslogTestMessage } from "./syslog";
@@ -80,11 +81,7 @@ export async function destinationOf(kind: LogStream["kind"], target: string): Pr
   const check = kind === "syslog" ? checkSyslogDestination : checkWebhookDestination;
   const destination = await check(target, {
     allowPrivate: env().STREAM_ALLOW_PRIVATE,
-    resolve: (host) =>
-      Promise.race([
-        lookup(host, { all: true, verbatim: true }),
-        new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error("lookup timed out"), { code: "ETIMEOUT" })), LOOKUP_TIMEOUT_MS).unref()),
-      ]),
+    resolve: (host) => withDeadline(lookup(host, { all: true, verbatim: true }), LOOKUP_TIMEOUT_MS, () => Object.assign(new Error("lookup timed out"), { code: "ETIMEOUT" })),
   });
   checkedDestinations.set(target, { at: Date.now(), destination });
   return destination;
