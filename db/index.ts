@@ -25,7 +25,7 @@ export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
 }
 
-const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
+export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 const MIGRATION_LOCK_KEY = 726_531_001;
 const POSTGRES_POOL_SIZE = 10;
 /** Names this process's connections in pg_stat_activity, so the pool can be read back from there. */
@@ -178,6 +178,9 @@ async function migrateOpen(open: OpenClient, db: Database): Promise<void> {
   const reserved = await open.client.reserve();
   try {
     await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    // A log prepared online (`npm run db:migrate -- --prepare`) is partitioned by a short switch.
+    const { switchToPreparedLog } = await import("./online-partitioning");
+    await switchToPreparedLog(open.client, MIGRATIONS_FOLDER);
     await migrate(db as never, config);
   } finally {
     await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});

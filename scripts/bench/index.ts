@@ -11,7 +11,7 @@ import { measure, summarize, table, type Stats } from "./stats";
 import { accountName, BENCH_ADMIN, BENCH_PASSWORD, fillLog } from "./fill";
 
 /**
- * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --http-only] [-- --flood-only] [-- --retention-only] [-- --naive-samples N]`: fills (or reuses)
+ * `npm run bench [-- --rows N] [-- --skip-http] [-- --queries-only] [-- --http-only] [-- --flood-only] [-- --retention-only] [-- --upgrade-only] [-- --naive-samples N]`: fills (or reuses)
  * a realistic log on a real PostgreSQL and measures the admin page's queries, the page over HTTP,
  * the naive versions of the same queries, the sign-in path, the log's write and seal rates, and a
  * real sign-in under a flood against two app processes. The last line is JSON.
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     "flood-only": { type: "boolean", default: false },
     "http-only": { type: "boolean", default: false },
     "retention-only": { type: "boolean", default: false },
+    "upgrade-only": { type: "boolean", default: false },
     "naive-samples": { type: "string", default: "10" },
   },
 });
@@ -80,6 +81,13 @@ async function main() {
       await closeDb();
       const { measureRetention } = await import("./retention");
       console.log(JSON.stringify({ rows, retention: await measureRetention(target.url, floodUser, log) }));
+      return;
+    }
+    if (args["upgrade-only"]) {
+      // Not part of a full run: it needs the data set as the release before the ledger stored it.
+      await closeDb();
+      const { measureUpgrade } = await import("./upgrade");
+      console.log(JSON.stringify({ rows, upgrade: await measureUpgrade(target.url, floodUser, rows, log) }));
       return;
     }
     const { findAccountLogs } = await import("@/lib/account-log/queries");

@@ -6,6 +6,8 @@ export type ServerSpec = {
   port: number;
   env: Record<string, string>;
   logFile: string;
+  /** Another checkout to run (the benchmark's earlier release); this one by default. */
+  cwd?: string;
 };
 
 /**
@@ -31,6 +33,7 @@ export async function startServer(spec: ServerSpec): Promise<ChildProcess> {
     // Each server's checkpoints beside its log, not in the working copy's .data folder.
     env: { ...process.env, ...SERVER_DEFAULTS, AUDIT_CHECKPOINT_FILE: `${spec.logFile}.checkpoints.ndjson`, ...spec.env, PORT: String(spec.port) },
     stdio: ["ignore", log, log],
+    cwd: spec.cwd,
   });
   fs.closeSync(log);
   const deadline = Date.now() + 120_000;
