@@ -31,7 +31,7 @@ export function buildIfNeeded(root = process.cwd()): void {
   const newestSource = Math.max(...BUILD_INPUTS.map((entry) => newestModification(path.join(root, entry))));
   if (builtAt > newestSource) return;
   console.log(builtAt ? "Sources changed since the last build; building…" : "No production build yet; building…");
-  const result = spawnSync(process.execPath, [require.resolve("next/dist/bin/next"), "build"], {
+  const result = spawnSync(process.execPath, [require.resolve("next/dist/bin/next", { paths: [root] }), "build"], {
     cwd: root,
     stdio: "inherit",
     env: { ...process.env, NODE_ENV: "production" },
