@@ -19,6 +19,8 @@ const PREVIOUS_MIGRATION = "0013_country_filter";
 const STAGING = "account_log_upgrade";
 /** Held by whoever copies rows into the prepared table: the preparation's batches, the switch. */
 const COPY_LOCK = 726_531_006;
+/** Held by a preparation from start to end: one at a time. */
+const PREPARE_LOCK = 726_531_007;
 const DEFAULT_BATCH_ROWS = 50_000;
 
 export class PreparationError extends Error {
@@ -58,19 +60,10 @@ async function stagingExists(client: Sql | TransactionSql): Promise<boolean> {
   return row!.exists;
 }
 
-type Progress = {
-  last_id: string;
-  seq: string;
-  head_hash: Buffer;
-  partitions_until: Date;
-  indexed: boolean;
-  ready: boolean;
-};
+type Progress = { seq: string; indexed: boolean; ready: boolean };
 
 async function readProgress(client: Sql | TransactionSql): Promise<Progress> {
-  const [progress] = await client.unsafe<Progress[]>(
-    `select last_id::text, seq::text, head_hash, partitions_until, indexed, ready from ${STAGING}.progress`,
-  );
+  const [progress] = await client.unsafe<Progress[]>(`select seq::text, indexed, ready from ${STAGING}.progress`);
   if (!progress) throw new PreparationError(`The prepared copy in schema ${STAGING} has no progress row: drop the schema and prepare again.`);
   return progress;
 }
@@ -81,20 +74,24 @@ async function readProgress(client: Sql | TransactionSql): Promise<Progress> {
  * far, as 0014 does. Each row must link to the one before: a log that does not chain is not copied.
  */
 async function copyBatch(tx: TransactionSql, source: string, limit: number): Promise<number> {
+  await addMonths(tx);
+  // Seal times never go back (a month must stay a range of seq): not before the last batch's,
+  // whatever the clock or the order in which copiers took the lock.
   const [row] = await tx.unsafe<{ rows: number; linked: boolean; first_id: string | null }[]>(
     `with state as (select * from ${STAGING}.progress),
     batch as (
       select l.*, s.seq + row_number() over (order by l.id) as new_seq,
         greatest(s.newest_occurred_at, max(l.occurred_at) over (order by l.id)) as newest,
-        coalesce(lag(l.hash) over (order by l.id), s.head_hash) as expected_prev
+        coalesce(lag(l.hash) over (order by l.id), s.head_hash) as expected_prev, s.sealed_at as sealed_before
       from state s, lateral (select * from public.${source} c where c.id > s.last_id order by c.id limit $1) l
     ),
+    sealed as (select *, greatest(sealed_before, least(newest, statement_timestamp())) as seal_time from batch),
     copied as (
       insert into ${STAGING}.account_logs (id, occurred_at, username, username_truncated, username_normalized, username_key, user_id,
         result, ip, metadata, seq, sealed_at, prev_hash, hash)
       select id, occurred_at, username, username_truncated, username_normalized, username_key, user_id, result, ip, metadata,
-        new_seq, least(newest, now()), prev_hash, hash
-      from batch order by id
+        new_seq, seal_time, prev_hash, hash
+      from sealed order by id
       returning id, seq, sealed_at
     ),
     months as (
@@ -106,8 +103,8 @@ async function copyBatch(tx: TransactionSql, source: string, limit: number): Pro
           row_count = t.row_count + excluded.row_count
     ),
     moved as (
-      update ${STAGING}.progress p set last_id = b.id, seq = b.new_seq, head_hash = b.hash, newest_occurred_at = b.newest
-      from (select * from batch order by id desc limit 1) b
+      update ${STAGING}.progress p set last_id = b.id, seq = b.new_seq, head_hash = b.hash, newest_occurred_at = b.newest, sealed_at = b.seal_time
+      from (select * from sealed order by id desc limit 1) b
     )
     select (select count(*) from copied)::int as rows, coalesce((select bool_and(prev_hash = expected_prev) from batch), true) as linked,
       (select min(id)::text from batch where prev_hash <> expected_prev) as first_id`,
@@ -119,10 +116,13 @@ async function copyBatch(tx: TransactionSql, source: string, limit: number): Pro
   return row!.rows;
 }
 
-/** Copies in batches, each in its own transaction, until fewer than a batch are left behind. */
-async function catchUp(client: Sql, batchRows: number, progress: (copied: number) => void): Promise<number> {
+/**
+ * Copies in batches, each in its own transaction, until fewer than a batch are left behind (or
+ * `signal` aborts). -1 when the migration has switched to the copy meanwhile.
+ */
+async function catchUp(client: Sql, batchRows: number, progress: (copied: number) => void, signal?: AbortSignal): Promise<number> {
   let total = 0;
-  for (;;) {
+  while (!signal?.aborted) {
     const copied = await client.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${COPY_LOCK})`;
       if (!(await stagingExists(tx))) return -1;
@@ -133,6 +133,7 @@ async function catchUp(client: Sql, batchRows: number, progress: (copied: number
     if (copied > 0) progress(total);
     if (copied < batchRows) return total;
   }
+  return total;
 }
 
 export type PrepareOptions = {
@@ -166,13 +167,44 @@ export async function prepareLogPartitioning(client: Sql, options: PrepareOption
     select pg_get_userbyid(relowner) = current_user as owns from pg_class where oid = 'public.account_logs'::regclass`;
   if (!owner?.owns) throw new PreparationError("Preparing needs the role that owns the log (the one that runs migrations).");
 
+  // A connection of its own holds the preparation's lock while the work runs on the others.
+  const holder = await client.reserve();
+  try {
+    const [{ locked }] = (await holder`select pg_try_advisory_lock(${PREPARE_LOCK}) as locked`) as unknown as [{ locked: boolean }];
+    if (!locked) throw new PreparationError("Another preparation is running on this database.");
+    return await prepare(client, target, batchRows, follow, signal, log);
+  } finally {
+    await holder`select pg_advisory_unlock(${PREPARE_LOCK})`.catch(() => {});
+    holder.release();
+  }
+}
+
+async function prepare(
+  client: Sql,
+  target: Migration,
+  batchRows: number,
+  follow: boolean,
+  signal: AbortSignal | undefined,
+  log: (message: string) => void,
+): Promise<Preparation> {
   const started = Date.now();
   const elapsed = (since = started) => (Date.now() - since) / 1000;
   const seconds = () => `${elapsed().toFixed(1)} s`;
+  const stopped = (): Preparation => {
+    log("Stopped: run it again to go on from here.");
+    return { rows: 0, copySeconds: 0, indexSeconds: 0, seconds: elapsed() };
+  };
   let copySeconds = 0;
   let indexSeconds = 0;
   if (!(await stagingExists(client))) {
+    // Read before the table is made: its foreign keys lock the users and the usernames against
+    // the earlier release's writes until this transaction ends, which must be at once.
+    const [{ oldest }] = (await client`
+      select date_trunc('month', least(coalesce((select min(occurred_at) from public.account_logs), now()), now()), 'UTC') as oldest`) as unknown as [
+      { oldest: Date },
+    ];
     await client.begin(async (tx) => {
+      await lockReferencedTables(tx);
       await tx.unsafe(`create schema ${STAGING}`);
       await tx.unsafe(`set local search_path = ${STAGING}, public`);
       // 0014's own table, made here: its constraints and their names are the migration's.
@@ -181,23 +213,12 @@ export async function prepareLogPartitioning(client: Sql, options: PrepareOption
         singleton boolean primary key default true check (singleton),
         last_id bigint not null default 0, seq bigint not null default 0,
         head_hash bytea not null default decode(repeat('00', 32), 'hex'),
-        newest_occurred_at timestamptz not null default '-infinity',
-        partitions_until timestamptz not null, indexed boolean not null default false, ready boolean not null default false)`);
+        newest_occurred_at timestamptz not null default '-infinity', sealed_at timestamptz not null default '-infinity',
+        oldest_month timestamptz not null, partitions_until timestamptz, indexed boolean not null default false, ready boolean not null default false)`);
       await tx.unsafe(`create table ${STAGING}.months (month timestamptz primary key, min_id bigint not null, max_id bigint not null,
         min_seq bigint not null, max_seq bigint not null, row_count bigint not null)`);
-      // The partitions 0014's account_log_add_partitions makes: everything before the oldest
-      // row's month, then each month through three months after this one.
-      const months = await tx<{ suffix: string; from: string; to: string; first: boolean }[]>`
-        with bounds as (
-          select date_trunc('month', least(coalesce((select min(occurred_at) from public.account_logs), now()), now()), 'UTC') as oldest,
-            date_trunc('month', now(), 'UTC') + interval '4 months' as until)
-        select to_char(m at time zone 'UTC', 'YYYY_MM') as suffix, m::text as from, (m + interval '1 month')::text as to, m = oldest as first
-        from bounds, generate_series(oldest, until - interval '1 month', interval '1 month') m order by m`;
-      for (const month of months) {
-        if (month.first) await addPartition(tx, `account_logs_before_${month.suffix}`, `FROM (MINVALUE) TO ('${month.from}')`);
-        await addPartition(tx, `account_logs_${month.suffix}`, `FROM ('${month.from}') TO ('${month.to}')`);
-      }
-      await tx.unsafe(`insert into ${STAGING}.progress (partitions_until) values ($1)`, [months.at(-1)!.to]);
+      await tx.unsafe(`insert into ${STAGING}.progress (oldest_month) values ($1)`, [oldest]);
+      await addMonths(tx);
     });
     log(`Prepared the partitioned log beside the log, in schema ${STAGING}.`);
   }
@@ -205,9 +226,15 @@ export async function prepareLogPartitioning(client: Sql, options: PrepareOption
   let state = await readProgress(client);
   if (!state.indexed) {
     const copyStarted = Date.now();
-    const copied = await catchUp(client, batchRows, (total) => {
-      if (total % (batchRows * 20) === 0) log(`copied ${total.toLocaleString("en-US")} rows (${seconds()})`);
-    });
+    const copied = await catchUp(
+      client,
+      batchRows,
+      (total) => {
+        if (total % (batchRows * 20) === 0) log(`copied ${total.toLocaleString("en-US")} rows (${seconds()})`);
+      },
+      signal,
+    );
+    if (signal?.aborted) return stopped();
     copySeconds = elapsed(copyStarted);
     log(`Copied ${copied.toLocaleString("en-US")} rows in chain order (${seconds()}).`);
     const indexStarted = Date.now();
@@ -215,25 +242,72 @@ export async function prepareLogPartitioning(client: Sql, options: PrepareOption
       await tx.unsafe(`set local search_path = ${STAGING}, public`);
       await tx.unsafe(`set local maintenance_work_mem = '256MB'`);
       for (const statement of target.statements.filter((s) => isLogIndex(statementText(s)))) await tx.unsafe(statement);
+      // 0014's statistics, in the same transaction: a preparation resumed later finds both or neither.
+      await tx.unsafe(`analyze ${STAGING}.account_logs`);
       await tx.unsafe(`update ${STAGING}.progress set indexed = true`);
     });
-    await client.unsafe(`analyze ${STAGING}.account_logs`);
     indexSeconds = elapsed(indexStarted);
     log(`Indexed and analysed the copy (${seconds()}).`);
   }
-  await catchUp(client, batchRows, () => {});
+  if ((await catchUp(client, batchRows, () => {}, signal)) < 0) {
+    log("The migration has switched to the copy.");
+    return { rows: 0, copySeconds, indexSeconds, seconds: elapsed() };
+  }
+  if (signal?.aborted) return stopped();
   await client.unsafe(`update ${STAGING}.progress set ready = true`);
   state = await readProgress(client);
   const preparation = { rows: Number(state.seq), copySeconds, indexSeconds, seconds: elapsed() };
   log(`Ready at seq ${state.seq} (${seconds()}): the migration at the next start, or \`npm run db:migrate\`, switches to the copy.`);
   while (follow && !signal?.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    if ((await catchUp(client, batchRows, () => {})) < 0) {
+    if ((await catchUp(client, batchRows, () => {}, signal)) < 0) {
       log("The migration has switched to the copy.");
       break;
     }
   }
   return preparation;
+}
+
+/**
+ * The partitions 0014's account_log_add_partitions makes, as far as it would make them now:
+ * everything before the oldest row's month, then each month through three months after this one.
+ */
+async function addMonths(tx: TransactionSql): Promise<void> {
+  // Months of UTC, as the migration's function keeps them, whatever the session's time zone.
+  const [{ zone }] = (await tx`select current_setting('TimeZone') as zone`) as unknown as [{ zone: string }];
+  await tx`select set_config('TimeZone', 'UTC', true)`;
+  const months = await tx.unsafe<{ suffix: string; from: string; to: string; first: boolean }[]>(`
+    select to_char(m, 'YYYY_MM') as suffix, m::text as from, (m + interval '1 month')::text as to,
+      p.partitions_until is null and m = p.oldest_month as first
+    from ${STAGING}.progress p,
+      generate_series(coalesce(p.partitions_until, p.oldest_month), date_trunc('month', now()) + interval '3 months', interval '1 month') m
+    order by m`);
+  if (months.length > 0) await lockReferencedTables(tx);
+  for (const month of months) {
+    if (month.first) await addPartition(tx, `account_logs_before_${month.suffix}`, `FROM (MINVALUE) TO ('${month.from}')`);
+    await addPartition(tx, `account_logs_${month.suffix}`, `FROM ('${month.from}') TO ('${month.to}')`);
+  }
+  if (months.length > 0) await tx.unsafe(`update ${STAGING}.progress set partitions_until = $1`, [months.at(-1)!.to]);
+  await tx`select set_config('TimeZone', ${zone}, true)`;
+}
+
+/**
+ * The log's foreign keys, made on the new table and on each partition attached, lock the users and
+ * the usernames against writes until the transaction ends. The earlier release's sign-ins write
+ * both, in their own order: taken together and without waiting (retried every 50 ms), the locks
+ * never join a deadlock with a sign-in, and the sign-ins wait for them only as long as this
+ * transaction's few statements take.
+ */
+async function lockReferencedTables(tx: TransactionSql): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await tx.savepoint((inner) => inner.unsafe("lock table public.users, public.account_log_usernames in share row exclusive mode nowait"));
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "55P03" || attempt >= 1200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 async function addPartition(tx: TransactionSql, name: string, bounds: string): Promise<void> {
@@ -248,6 +322,12 @@ async function addPartition(tx: TransactionSql, name: string, bounds: string): P
  */
 async function preparedCopy(client: Sql, migrationsFolder: string): Promise<boolean> {
   if (!(await stagingExists(client))) return false;
+  // Only the log's owner prepares: a schema of that name made by another role is not used.
+  const [trusted] = await client<{ owned: boolean }[]>`
+    select n.nspowner = l.relowner and not exists (select from pg_class t where t.relnamespace = n.oid and t.relowner <> l.relowner) as owned
+    from pg_namespace n, pg_class l
+    where n.nspname = ${STAGING} and l.oid = 'public.account_logs'::regclass`;
+  if (!trusted?.owned) throw new PreparationError(`Schema ${STAGING} is not the log owner's: drop it, then migrate.`);
   const target = migrationNamed(migrationsFolder, PARTITIONING_MIGRATION);
   if ((await lastApplied(client)) >= target.when) {
     // Left behind by a preparation the migration did not use.
@@ -300,13 +380,21 @@ export async function switchToPreparedLog(client: Sql, migrationsFolder: string)
           select month, min_id, max_id, min_seq, max_seq, row_count from ${STAGING}.months`);
       } else if (text.startsWith('UPDATE "account_log_seal_state" SET ("seq", "head_hash", "sealed_at")')) {
         once("head");
-        // The copy ends where the log does, or the switch does not happen.
+        // The copy ends where the log does and holds as many rows as the log's counter (kept by
+        // its insert trigger, so a row slipped in below the copy's position is seen), or the
+        // switch does not happen.
         const [check] = await tx.unsafe<{ complete: boolean }[]>(`
-          select coalesce(p.last_id = l.id and p.head_hash = l.hash, p.last_id = 0) as complete
+          select coalesce(p.last_id = l.id and p.head_hash = l.hash, p.last_id = 0)
+            and p.seq = (select coalesce(sum(row_count), 0) from account_log_totals) as complete
           from ${STAGING}.progress p left join (select id, hash from account_logs_chained order by id desc limit 1) l on true`);
-        if (!check?.complete) throw new PreparationError("The prepared copy does not end where the log does: drop schema account_log_upgrade and prepare again.");
+        if (!check?.complete) {
+          throw new PreparationError(
+            `The prepared copy does not end where the log does, or holds another number of rows: run \`npm run audit:verify\`, then drop schema ${STAGING} and prepare again.`,
+          );
+        }
+        // As 0014 sets them: an empty log's seal time is now.
         await tx.unsafe(`update account_log_seal_state s set (seq, head_hash, sealed_at) = (
-          select p.seq, p.head_hash, coalesce(least(p.newest_occurred_at, now()), '-infinity') from ${STAGING}.progress p)`);
+          select p.seq, p.head_hash, case when p.seq = 0 then now() else p.sealed_at end from ${STAGING}.progress p)`);
       } else if (isLogIndex(text)) {
         // Built by the preparation.
       } else if (text.startsWith('ANALYZE "account_logs"')) {

@@ -16,7 +16,7 @@ async function prepare(follow: boolean): Promise<void> {
   }
   const { default: postgres } = await import("postgres");
   const client = postgres(target.url, {
-    max: 1,
+    max: 2,
     onnotice: () => {},
     connection: { application_name: "account-logs prepare", statement_timeout: 0, TimeZone: "UTC" },
   });

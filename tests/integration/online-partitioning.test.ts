@@ -94,6 +94,8 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
   it("copies while the old release writes, switches in one short transaction, and ends where 0014 ends", async () => {
     // The old release goes on writing, one sign-in at a time, through the preparation and the switch.
     let writing = true;
+    let switched = false; // from the moment the next release starts
+    let refusedBeforeSwitch = 0;
     const writer = (async () => {
       for (let i = 0; writing; i++) {
         try {
@@ -104,33 +106,43 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
           acknowledged.push(Number(row!.id));
         } catch {
           // After the switch the old release's INSERT no longer fits the log: refused, never lost.
-          refusedAfterSwitch++;
+          if (switched) refusedAfterSwitch++;
+          else refusedBeforeSwitch++;
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       }
     })();
-
+    const follower = new AbortController();
     const log: string[] = [];
     const preparation = prepareLogPartitioning(online.client, {
       migrationsFolder: MIGRATIONS_FOLDER,
       batchRows: 400,
       follow: true,
+      signal: follower.signal,
       log: (message) => log.push(message),
     });
-    await expect.poll(() => log.some((line) => line.startsWith("Ready at seq")), { timeout: 60_000 }).toBe(true);
-    await expect.poll(() => acknowledged.length, { timeout: 10_000 }).toBeGreaterThan(20);
-    const beforeSwitch = acknowledged.length;
+    let db;
+    try {
+      await expect.poll(() => log.some((line) => line.startsWith("Ready at seq")), { timeout: 60_000 }).toBe(true);
+      const ready = acknowledged.length;
+      await expect.poll(() => acknowledged.length, { timeout: 10_000 }).toBeGreaterThan(ready + 10);
 
-    // The next release starts: its migration switches to the copy, then applies the later ones.
-    process.env.DATABASE_URL = online.url;
-    resetEnvCache();
-    const db = await openAppDatabase();
-    await preparation;
-    expect(log).toContain("The migration has switched to the copy.");
-    await expect.poll(() => refusedAfterSwitch, { timeout: 10_000 }).toBeGreaterThan(0);
-    writing = false;
-    await writer;
-    expect(acknowledged.length).toBeGreaterThanOrEqual(beforeSwitch);
+      // The next release starts: its migration switches to the copy, then applies the later ones.
+      process.env.DATABASE_URL = online.url;
+      resetEnvCache();
+      switched = true;
+      db = await openAppDatabase();
+      await preparation;
+      expect(log).toContain("The migration has switched to the copy.");
+      await expect.poll(() => refusedAfterSwitch, { timeout: 10_000 }).toBeGreaterThan(0);
+    } finally {
+      writing = false;
+      follower.abort();
+      await writer;
+      await preparation.catch(() => {});
+    }
+    // Not one of the old release's writes failed while the log was being prepared.
+    expect(refusedBeforeSwitch).toBe(0);
 
     // Every row the old release was told was written is in the partitioned log, in chain order.
     const [counts] = await online.client<{ rows: number; first: string; last: string; partitions: number; ids: string[] }[]>`
@@ -140,8 +152,8 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
       from account_logs`;
     expect(counts!.rows).toBe(3000 + acknowledged.length);
     expect([counts!.first, counts!.last]).toEqual(["1", String(counts!.rows)]);
-    expect(counts!.ids.map(Number)).toEqual([...counts!.ids.map(Number)].sort((a, b) => a - b));
-    expect(new Set(counts!.ids.map(Number))).toEqual(new Set([...counts!.ids.map(Number).slice(0, 3000), ...acknowledged]));
+    // The release's rows (IDs 1 to 3000) and every acknowledged write, in ID order: the chain's.
+    expect(counts!.ids.map(Number)).toEqual([...Array.from({ length: 3000 }, (_, i) => i + 1), ...acknowledged]);
     expect(counts!.partitions).toBeGreaterThan(4);
     expect(await online.client`select from pg_namespace where nspname = 'account_log_upgrade'`).toHaveLength(0);
 
@@ -158,9 +170,9 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
     expect(head).toEqual({ same: true, through: "2000" });
 
     // The new release writes, seals and verifies on it.
-    await appendAccountLog(db, [{ username: "after-switch", result: "login_successful", ip: "192.0.2.8" }]);
-    await sealPending(db);
-    const outcome = await verifyChain(db);
+    await appendAccountLog(db!, [{ username: "after-switch", result: "login_successful", ip: "192.0.2.8" }]);
+    await sealPending(db!);
+    const outcome = await verifyChain(db!);
     expect(outcome).toMatchObject({ intact: true, rowsVerified: counts!.rows + 1 });
   }, 180_000);
 
@@ -173,6 +185,24 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
       select seq::text, id::text, hash, sealed_at from account_logs where seq <= 3000 order by seq`;
     const [a, b] = await Promise.all([chain(offline.client), chain(online.client)]);
     expect(b).toEqual(a);
+  }, 120_000);
+
+  it("will not switch when a row was slipped in below the copy's position", async () => {
+    const legacy = await legacyDatabase();
+    try {
+      await writeLegacyRows(legacy.client, 500);
+      await prepareLogPartitioning(legacy.client, { migrationsFolder: MIGRATIONS_FOLDER, batchRows: 100 });
+      // An ID the copy has passed: its triggers chain and count it, the copy never reads it.
+      await legacy.client`
+        insert into account_logs (id, username, username_normalized, result, ip, metadata) overriding system value
+        values (0, 'slipped-in', 'slipped-in', 'login_successful', '192.0.2.9', '{}')`;
+      const error = await openDatabase({ kind: "postgres", url: legacy.url }).catch((e: Error) => e);
+      expect((error as Error).message).toMatch(/prepared copy does not end where the log does, or holds another number of rows/);
+      const [table] = await legacy.client<{ kind: string }[]>`select relkind as kind from pg_class where oid = 'public.account_logs'::regclass`;
+      expect(table!.kind).toBe("r");
+    } finally {
+      await legacy.client.end();
+    }
   }, 120_000);
 
   it("will not switch to an unfinished copy, nor copy a log whose chain breaks", async () => {
