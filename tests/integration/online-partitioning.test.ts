@@ -56,6 +56,28 @@ function schemaOf(url: string): string {
   return dump.stdout.replace(/^(--|\\(un)?restrict ).*$/gm, "").replace(/\n{2,}/g, "\n");
 }
 
+function migrateCommand(args: string[], env: Record<string, string>) {
+  const environment: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!env.DATABASE_URL) delete environment.DATABASE_URL;
+  return spawnSync(process.execPath, ["--import", "tsx", "scripts/db-migrate.ts", ...args], { env: environment, encoding: "utf8" });
+}
+
+describe("npm run db:migrate -- --prepare, given what it cannot do", () => {
+  it("says that the embedded database has nothing to prepare, and that --follow needs --prepare", () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-pglite-"));
+    try {
+      const embedded = migrateCommand(["--prepare"], { PGLITE_DIR: path.join(folder, "db") });
+      expect(embedded.status).toBe(1);
+      expect(embedded.stderr).toContain("--prepare is for PostgreSQL. The embedded database has one connection");
+      const follow = migrateCommand(["--follow"], { PGLITE_DIR: path.join(folder, "db") });
+      expect(follow.status).toBe(1);
+      expect(follow.stderr).toContain("--follow goes with --prepare.");
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014 prepared while the app serves)", () => {
   let offline: { url: string; client: Sql };
   let online: { url: string; client: Sql };
@@ -191,7 +213,10 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
     const legacy = await legacyDatabase();
     try {
       await writeLegacyRows(legacy.client, 500);
-      await prepareLogPartitioning(legacy.client, { migrationsFolder: MIGRATIONS_FOLDER, batchRows: 100 });
+      // Prepared by the command an operator runs.
+      const prepared = migrateCommand(["--prepare"], { DATABASE_URL: legacy.url });
+      expect(prepared.status, prepared.stderr).toBe(0);
+      expect(prepared.stdout).toMatch(/Copied 500 rows in chain order[\s\S]*Ready at seq 500/);
       // An ID the copy has passed: its triggers chain and count it, the copy never reads it.
       await legacy.client`
         insert into account_logs (id, username, username_normalized, result, ip, metadata) overriding system value
