@@ -74,7 +74,6 @@ async function readProgress(client: Sql | TransactionSql): Promise<Progress> {
  * far, as 0014 does. Each row must link to the one before: a log that does not chain is not copied.
  */
 async function copyBatch(tx: TransactionSql, source: string, limit: number): Promise<number> {
-  await addMonths(tx);
   // Seal times never go back (a month must stay a range of seq): not before the last batch's,
   // whatever the clock or the order in which copiers took the lock.
   const [row] = await tx.unsafe<{ rows: number; linked: boolean; first_id: string | null }[]>(
@@ -123,6 +122,14 @@ async function copyBatch(tx: TransactionSql, source: string, limit: number): Pro
 async function catchUp(client: Sql, batchRows: number, progress: (copied: number) => void, signal?: AbortSignal): Promise<number> {
   let total = 0;
   while (!signal?.aborted) {
+    // A new month's partition in a short transaction of its own: its locks are not held for a batch.
+    const switched = await client.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${COPY_LOCK})`;
+      if (!(await stagingExists(tx))) return true;
+      await addMonths(tx);
+      return false;
+    });
+    if (switched) return -1;
     const copied = await client.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${COPY_LOCK})`;
       if (!(await stagingExists(tx))) return -1;
@@ -196,7 +203,9 @@ async function prepare(
   };
   let copySeconds = 0;
   let indexSeconds = 0;
-  if (!(await stagingExists(client))) {
+  const prepared = await stagingExists(client);
+  if (prepared && !(await stagingIsOwners(client))) throw notOwners();
+  if (!prepared) {
     // Read before the table is made: its foreign keys lock the users and the usernames against
     // the earlier release's writes until this transaction ends, which must be at once.
     const [{ oldest }] = (await client`
@@ -294,19 +303,27 @@ async function addMonths(tx: TransactionSql): Promise<void> {
 /**
  * The log's foreign keys, made on the new table and on each partition attached, lock the users and
  * the usernames against writes until the transaction ends. The earlier release's sign-ins write
- * both, in their own order: taken together and without waiting (retried every 50 ms), the locks
- * never join a deadlock with a sign-in, and the sign-ins wait for them only as long as this
- * transaction's few statements take.
+ * both, in their own order: taken together and without waiting (tried again every 50 ms, for up
+ * to a minute), the locks never join a deadlock with a sign-in, and sign-ins wait for them only
+ * while this transaction makes its tables.
  */
 async function lockReferencedTables(tx: TransactionSql): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await tx.savepoint((inner) => inner.unsafe("lock table public.users, public.account_log_usernames in share row exclusive mode nowait"));
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "55P03" || attempt >= 1200) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  try {
+    await tx.unsafe(`do $$
+      begin
+        for attempt in 1 .. 1200 loop
+          begin
+            lock table public.users, public.account_log_usernames in share row exclusive mode nowait;
+            return;
+          exception when lock_not_available then
+            perform pg_sleep(0.05);
+          end;
+        end loop;
+        raise exception 'the users were never free to lock' using errcode = 'lock_not_available';
+      end $$`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "55P03") throw error;
+    throw new PreparationError("Sign-ins kept the users table busy for a minute: run this again at a quieter time.");
   }
 }
 
@@ -317,23 +334,35 @@ async function addPartition(tx: TransactionSql, name: string, bounds: string): P
 }
 
 /**
+ * Whether the schema and everything in it belong to the log's owner, as a preparation makes them:
+ * one of that name made by another role is neither used nor dropped (its objects would run as the owner).
+ */
+async function stagingIsOwners(client: Sql): Promise<boolean> {
+  const [trusted] = await client<{ owned: boolean }[]>`
+    select n.nspowner = l.relowner
+      and not exists (select from pg_class t where t.relnamespace = n.oid and t.relowner <> l.relowner)
+      and not exists (select from pg_proc f where f.pronamespace = n.oid and f.proowner <> l.relowner) as owned
+    from pg_namespace n, pg_class l
+    where n.nspname = ${STAGING} and l.oid = 'public.account_logs'::regclass`;
+  return trusted?.owned === true;
+}
+
+const notOwners = () => new PreparationError(`Schema ${STAGING} was not made by the log's owner: drop it (it is not used), then run this again.`);
+
+/**
  * Whether a preparation is waiting for 0014: called by the migrator before it applies pending
  * migrations. An unfinished one stops the migration, which would otherwise convert the log offline.
  */
 async function preparedCopy(client: Sql, migrationsFolder: string): Promise<boolean> {
   if (!(await stagingExists(client))) return false;
-  // Only the log's owner prepares: a schema of that name made by another role is not used.
-  const [trusted] = await client<{ owned: boolean }[]>`
-    select n.nspowner = l.relowner and not exists (select from pg_class t where t.relnamespace = n.oid and t.relowner <> l.relowner) as owned
-    from pg_namespace n, pg_class l
-    where n.nspname = ${STAGING} and l.oid = 'public.account_logs'::regclass`;
-  if (!trusted?.owned) throw new PreparationError(`Schema ${STAGING} is not the log owner's: drop it, then migrate.`);
   const target = migrationNamed(migrationsFolder, PARTITIONING_MIGRATION);
+  const owners = await stagingIsOwners(client);
   if ((await lastApplied(client)) >= target.when) {
-    // Left behind by a preparation the migration did not use.
-    await client.unsafe(`drop schema ${STAGING} cascade`);
+    // Left behind by a preparation the migration did not use; another role's is not ours to drop.
+    if (owners) await client.unsafe(`drop schema ${STAGING} cascade`);
     return false;
   }
+  if (!owners) throw notOwners();
   const { ready } = await readProgress(client);
   if (!ready) {
     throw new PreparationError(
@@ -363,6 +392,7 @@ export async function switchToPreparedLog(client: Sql, migrationsFolder: string)
       if (isLogTable(text)) {
         once("table");
         // The log is renamed and locked by now: the rows written since the last batch, then the copy moves in.
+        await addMonths(tx);
         await copyBatch(tx, "account_logs_chained", 1_000_000_000);
         const partitions = await tx<{ name: string }[]>`
           select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid

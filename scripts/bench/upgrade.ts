@@ -179,13 +179,15 @@ export async function measureUpgrade(benchUrl: string, user: { username: string;
   const copyUrl = new URL(clusterUrl);
   copyUrl.pathname = `/${copyName}`;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let db: import("postgres").Sql | undefined;
+  const follower = new AbortController();
   try {
     // This release is built before the clock starts: its start is part of the time unavailable.
     buildIfNeeded();
     const release = earlierRelease(log);
     await legacyDataSet(admin, clusterUrl, legacyName, release, rows, log);
     await copyDatabase(admin, legacyName, copyName);
-    const db = postgres(copyUrl.toString(), { max: 2, onnotice: () => {}, connection: { statement_timeout: 0, TimeZone: "UTC" } });
+    db = postgres(copyUrl.toString(), { max: 2, onnotice: () => {}, connection: { statement_timeout: 0, TimeZone: "UTC" } });
     const { hashPassword } = await import("@/lib/auth/password");
     await db`insert into users (username, username_normalized, password_hash, role)
       values (${RELEASE_ADMIN.username}, ${RELEASE_ADMIN.username}, ${await hashPassword(RELEASE_ADMIN.password)}, 'admin')`;
@@ -203,7 +205,6 @@ export async function measureUpgrade(benchUrl: string, user: { username: string;
     const { MIGRATIONS_FOLDER } = await import("@/db");
     // As docs/operations.md has it: --prepare --follow while the earlier release serves.
     let readyAt = 0;
-    const follower = new AbortController();
     const preparing = prepareLogPartitioning(db, {
       migrationsFolder: MIGRATIONS_FOLDER,
       follow: true,
@@ -214,7 +215,8 @@ export async function measureUpgrade(benchUrl: string, user: { username: string;
       },
     });
     while (!readyAt) {
-      await Promise.race([preparing, new Promise((resolve) => setTimeout(resolve, 500))]);
+      const ended = await Promise.race([preparing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500))]);
+      if (ended && !readyAt) throw new Error("the preparation ended without being ready");
     }
     const prepareTo = readyAt;
     // Followed for a while, then the deploy: the earlier release stops, the migration switches.
@@ -249,7 +251,6 @@ export async function measureUpgrade(benchUrl: string, user: { username: string;
       after.push(performance.now() - started);
       if (i === 0) unavailableSeconds = (performance.now() - lastAnswer) / 1000;
     }
-    await db.end();
 
     const quiet = { sign_in: okTimes(inside(traffic.signIns, quietFrom, prepareFrom)), page: okTimes(inside(traffic.pages, quietFrom, prepareFrom)) };
     const during = { sign_in: okTimes(within(traffic.signIns, prepareFrom, prepareTo)), page: okTimes(within(traffic.pages, prepareFrom, prepareTo)) };
@@ -275,7 +276,9 @@ export async function measureUpgrade(benchUrl: string, user: { username: string;
     );
     return result;
   } finally {
+    follower.abort();
     if (server) await stopServer(server);
+    await db?.end({ timeout: 5 });
     await admin.unsafe(`drop database if exists "${copyName}" with (force)`).catch(() => {});
     await admin.end();
   }

@@ -59,7 +59,7 @@ function schemaOf(url: string): string {
 function migrateCommand(args: string[], env: Record<string, string>) {
   const environment: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!env.DATABASE_URL) delete environment.DATABASE_URL;
-  return spawnSync(process.execPath, ["--import", "tsx", "scripts/db-migrate.ts", ...args], { env: environment, encoding: "utf8" });
+  return spawnSync(process.execPath, ["--import", "tsx", "scripts/db-migrate.ts", ...args], { env: environment, encoding: "utf8", timeout: 90_000 });
 }
 
 describe("npm run db:migrate -- --prepare, given what it cannot do", () => {
@@ -96,6 +96,7 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
   }, 120_000);
 
   afterAll(async () => {
+    fs.rmSync(LEGACY_FOLDER, { recursive: true, force: true });
     await closeDb();
     await offline?.client.end();
     await online?.client.end();
@@ -118,14 +119,23 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
     let writing = true;
     let switched = false; // from the moment the next release starts
     let refusedBeforeSwitch = 0;
+    const [user] = await online.client<{ id: number }[]>`
+      insert into users (username, username_normalized, password_hash, role) values ('writer', 'writer', 'not-a-hash', 'user') returning id`;
+    // As the earlier release's sign-in: the account's row and the log's in one transaction, in
+    // either order, so the users and the usernames counters are locked in both orders.
     const writer = (async () => {
       for (let i = 0; writing; i++) {
         try {
-          const [row] = await online.client<{ id: string }[]>`
-            insert into account_logs (username, username_normalized, result, ip, metadata)
-            values (${`writer${i % 5}`}, ${`writer${i % 5}`}, 'login_successful', '192.0.2.7', '{"summary":"Firefox 133 · Linux"}')
-            returning id::text`;
-          acknowledged.push(Number(row!.id));
+          const id = await online.client.begin(async (tx) => {
+            if (i % 2 === 0) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
+            const [row] = await tx<{ id: string }[]>`
+              insert into account_logs (username, username_normalized, user_id, result, ip, metadata)
+              values ('writer', 'writer', ${user!.id}, 'login_successful', '192.0.2.7', '{"summary":"Firefox 133 · Linux"}')
+              returning id::text`;
+            if (i % 2 === 1) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
+            return Number(row!.id);
+          });
+          acknowledged.push(id);
         } catch {
           // After the switch the old release's INSERT no longer fits the log: refused, never lost.
           if (switched) refusedAfterSwitch++;
@@ -203,6 +213,9 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
     const handle = await openDatabase({ kind: "postgres", url: offline.url });
     await handle.close();
     expect(schemaOf(online.url)).toBe(schemaOf(offline.url));
+    // The partitions made ahead, which the schema shows, and the seal state's record of them, which it does not.
+    const until = (client: Sql) => client<{ until: Date }[]>`select partitions_until as until from account_log_seal_state`;
+    expect(await until(online.client)).toEqual(await until(offline.client));
     const chain = (client: Sql) => client<{ seq: string; id: string; hash: Buffer; sealed_at: Date }[]>`
       select seq::text, id::text, hash, sealed_at from account_logs where seq <= 3000 order by seq`;
     const [a, b] = await Promise.all([chain(offline.client), chain(online.client)]);
