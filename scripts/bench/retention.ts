@@ -4,6 +4,7 @@ import path from "node:path";
 import { freePort } from "../../tests/support/postgres-cluster";
 import { newSignInClient, signIn } from "../../tests/support/http";
 import { startServer, stopServer } from "../../tests/support/servers";
+import { copyDatabase } from "./copy-database";
 import { BENCH_ADMIN } from "./fill";
 import { summarize, type Stats } from "./stats";
 
@@ -41,19 +42,8 @@ export async function measureRetention(benchUrl: string, user: { username: strin
   const archiveDir = fs.mkdtempSync(path.join(os.tmpdir(), "account-logs-bench-archive-"));
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    await admin.unsafe(`drop database if exists "${copyName}"`);
     const copyStarted = Date.now();
-    // A copy needs the source to itself: retried while autovacuum or a closing pool still holds it.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A file copy: far quicker than writing the copy through the WAL (the default since PostgreSQL 15).
-        await admin.unsafe(`create database "${copyName}" template "${source}" strategy file_copy`);
-        break;
-      } catch (error) {
-        if (attempt >= 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-    }
+    await copyDatabase(admin, source, copyName);
     log(`retention: copied the data set in ${Math.round((Date.now() - copyStarted) / 1000)} s`);
     const port = await freePort();
     server = await startServer({

@@ -6,6 +6,7 @@ import { freePort } from "../../tests/support/postgres-cluster";
 import { newSignInClient, sessionFor, signIn } from "../../tests/support/http";
 import { startServer, stopServer } from "../../tests/support/servers";
 import { buildIfNeeded } from "../build-if-needed";
+import { copyDatabase } from "./copy-database";
 import { summarize, type Stats } from "./stats";
 
 export type UpgradeResult = {
@@ -92,19 +93,6 @@ main().then(() => process.exit(0), (error) => { console.error(error); process.ex
   );
   run(process.execPath, ["--import", "tsx", fill], release, { ...process.env, DATABASE_URL: url.toString() });
   return url.toString();
-}
-
-async function copyDatabase(admin: import("postgres").Sql, source: string, copy: string): Promise<void> {
-  await admin.unsafe(`drop database if exists "${copy}" with (force)`);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.unsafe(`create database "${copy}" template "${source}" strategy file_copy`);
-      return;
-    } catch (error) {
-      if (attempt >= 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
 }
 
 type Timing = { started: number; ms: number; ok: boolean };
