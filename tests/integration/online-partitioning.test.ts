@@ -82,7 +82,6 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
   let offline: { url: string; client: Sql };
   let online: { url: string; client: Sql };
   const acknowledged: number[] = [];
-  let refusedAfterSwitch = 0;
 
   beforeAll(async () => {
     await closeDb();
@@ -115,31 +114,29 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
   });
 
   it("copies while the old release writes, switches in one short transaction, and ends where 0014 ends", async () => {
-    // The old release goes on writing, one sign-in at a time, through the preparation and the switch.
+    // The old release goes on writing, one sign-in at a time, through the preparation, until it stops for the deploy.
     let writing = true;
-    let switched = false; // from the moment the next release starts
-    let refusedBeforeSwitch = 0;
+    let refused = 0;
     const [user] = await online.client<{ id: number }[]>`
       insert into users (username, username_normalized, password_hash, role) values ('writer', 'writer', 'not-a-hash', 'user') returning id`;
-    // As the earlier release's sign-in: the account's row and the log's in one transaction, in
-    // either order, so the users and the usernames counters are locked in both orders.
+    const oldReleaseSignIn = (i: number) =>
+      // As its sign-in: the account's row and the log's in one transaction, in either order, so
+      // the users and the usernames counters are locked in both orders.
+      online.client.begin(async (tx) => {
+        if (i % 2 === 0) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
+        const [row] = await tx<{ id: string }[]>`
+          insert into account_logs (username, username_normalized, user_id, result, ip, metadata)
+          values ('writer', 'writer', ${user!.id}, 'login_successful', '192.0.2.7', '{"summary":"Firefox 133 · Linux"}')
+          returning id::text`;
+        if (i % 2 === 1) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
+        return Number(row!.id);
+      });
     const writer = (async () => {
       for (let i = 0; writing; i++) {
         try {
-          const id = await online.client.begin(async (tx) => {
-            if (i % 2 === 0) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
-            const [row] = await tx<{ id: string }[]>`
-              insert into account_logs (username, username_normalized, user_id, result, ip, metadata)
-              values ('writer', 'writer', ${user!.id}, 'login_successful', '192.0.2.7', '{"summary":"Firefox 133 · Linux"}')
-              returning id::text`;
-            if (i % 2 === 1) await tx`update users set failed_attempts = 0 where id = ${user!.id}`;
-            return Number(row!.id);
-          });
-          acknowledged.push(id);
+          acknowledged.push(await oldReleaseSignIn(i));
         } catch {
-          // After the switch the old release's INSERT no longer fits the log: refused, never lost.
-          if (switched) refusedAfterSwitch++;
-          else refusedBeforeSwitch++;
+          refused++;
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       }
@@ -158,23 +155,25 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
       await expect.poll(() => log.some((line) => line.startsWith("Ready at seq")), { timeout: 60_000 }).toBe(true);
       const ready = acknowledged.length;
       await expect.poll(() => acknowledged.length, { timeout: 10_000 }).toBeGreaterThan(ready + 10);
-
-      // The next release starts: its migration switches to the copy, then applies the later ones.
+      // The deploy: the old release stops (docs/operations.md: required before the switch)…
+      writing = false;
+      await writer;
+      // …and the next one starts: its migration switches to the copy, then applies the later ones.
       process.env.DATABASE_URL = online.url;
       resetEnvCache();
-      switched = true;
       db = await openAppDatabase();
       await preparation;
       expect(log).toContain("The migration has switched to the copy.");
-      await expect.poll(() => refusedAfterSwitch, { timeout: 10_000 }).toBeGreaterThan(0);
     } finally {
       writing = false;
       follower.abort();
       await writer;
       await preparation.catch(() => {});
     }
-    // Not one of the old release's writes failed while the log was being prepared.
-    expect(refusedBeforeSwitch).toBe(0);
+    // Not one of the old release's writes failed while the log was being prepared and followed.
+    expect(refused).toBe(0);
+    // An old release left running is refused from now on (fail closed), and nothing of it is logged.
+    await expect(oldReleaseSignIn(0)).rejects.toThrow();
 
     // Every row the old release was told was written is in the partitioned log, in chain order.
     const [counts] = await online.client<{ rows: number; first: string; last: string; partitions: number; ids: string[] }[]>`
