@@ -350,12 +350,10 @@ async function stagingIsOwners(client: Sql): Promise<boolean> {
 const notOwners = () => new PreparationError(`Schema ${STAGING} was not made by the log's owner: drop it (it is not used), then run this again.`);
 
 /**
- * Whether a preparation is waiting for 0014: called by the migrator before it applies pending
- * migrations. An unfinished one stops the migration, which would otherwise convert the log offline.
+ * Whether the preparation in the schema is waiting for 0014: called by the migrator, when the
+ * schema exists, before it applies pending migrations. An unfinished one stops the migration, which would otherwise convert the log offline.
  */
-async function preparedCopy(client: Sql, migrationsFolder: string): Promise<boolean> {
-  if (!(await stagingExists(client))) return false;
-  const target = migrationNamed(migrationsFolder, PARTITIONING_MIGRATION);
+async function preparedCopy(client: Sql, target: Migration): Promise<boolean> {
   const owners = await stagingIsOwners(client);
   if ((await lastApplied(client)) >= target.when) {
     // Left behind by a preparation the migration did not use; another role's is not ours to drop.
@@ -378,8 +376,9 @@ async function preparedCopy(client: Sql, migrationsFolder: string): Promise<bool
  * the copy, the indexes and the counts the preparation did. Returns false when nothing is prepared.
  */
 export async function switchToPreparedLog(client: Sql, migrationsFolder: string): Promise<boolean> {
-  if (!(await preparedCopy(client, migrationsFolder))) return false;
+  if (!(await stagingExists(client))) return false;
   const migration = migrationNamed(migrationsFolder, PARTITIONING_MIGRATION);
+  if (!(await preparedCopy(client, migration))) return false;
   await client.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${COPY_LOCK})`;
     const handled = new Set<string>();

@@ -27,12 +27,13 @@ function migrationsThrough(tag: string): string {
   return folder;
 }
 
-const LEGACY_FOLDER = migrationsThrough("0013_country_filter");
+/** Made by the PostgreSQL tests' setup, removed after them. */
+let legacyFolder: string;
 
 async function legacyDatabase(): Promise<{ url: string; client: Sql }> {
   const url = await createDatabase(inject("postgresUrl")!, `legacy_${randomBytes(6).toString("hex")}`);
   const client = postgres(url, { max: 4, onnotice: () => {}, connection: { TimeZone: "UTC" } });
-  await migrate(drizzle(client), { migrationsFolder: LEGACY_FOLDER });
+  await migrate(drizzle(client), { migrationsFolder: legacyFolder });
   return { url, client };
 }
 
@@ -85,6 +86,7 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
 
   beforeAll(async () => {
     await closeDb();
+    legacyFolder = migrationsThrough("0013_country_filter");
     [offline, online] = await Promise.all([legacyDatabase(), legacyDatabase()]);
     await Promise.all([writeLegacyRows(offline.client, 3000), writeLegacyRows(online.client, 3000)]);
     // A verification the release recorded, by ID: 0014 turns it into a position.
@@ -95,7 +97,7 @@ describe.runIf(inject("postgresUrl"))("partitioning a log online (migration 0014
   }, 120_000);
 
   afterAll(async () => {
-    fs.rmSync(LEGACY_FOLDER, { recursive: true, force: true });
+    if (legacyFolder) fs.rmSync(legacyFolder, { recursive: true, force: true });
     await closeDb();
     await offline?.client.end();
     await online?.client.end();
